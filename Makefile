@@ -1,0 +1,46 @@
+# The two commands of the README: `make demo` and `make test`. Both do all set-up first and
+# are idempotent: a second run with nothing changed downloads and rebuilds nothing.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DP := $(VENV)/bin/dp
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+DEMO_EVENTS ?= 20000
+
+.PHONY: setup demo test test-unit services-down bench clean-workspace help
+
+help:
+	@echo "make demo   set up, start Kafka + Spark Connect, generate demo events, run every notebook, render reports"
+	@echo "make test   set up, then the whole test suite (what CI runs)"
+	@echo "make bench  set up, then 'dp bench' (writes reports/bench/bench.json and bench.md)"
+
+setup: $(VENV)/.installed
+	@$(PY) -m runners.jars
+
+# The venv is rebuilt only when the dependency declarations change.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; found " + sys.version.split()[0] + ": install it or run make PYTHON=/path/to/python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "set-up: installing pinned Python packages into $(VENV) ..."
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+demo: setup
+	@$(DP) up
+	@$(DP) generate web-user-analytics --events $(DEMO_EVENTS) --seed 42
+	@$(DP) run
+	@$(DP) catalog
+	@$(DP) demo-summary
+
+test: setup
+	@$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: setup
+	@$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+bench: setup
+	@$(DP) bench
+
+services-down:
+	@test -x $(DP) && $(DP) down || true

@@ -1,0 +1,153 @@
+"""Synthetic web events for ``dp generate web-user-analytics``: visitors who come back over several
+days through different channels, on desktop, mobile and tablet, walking the shop's funnel
+(``/`` -> ``/product`` -> ``/cart`` -> ``/checkout`` -> purchase), a few logged-in users, some
+bots, and a small share of the bad inputs of the event contract (each kind at least once).
+
+Deterministic: the same ``seed``, ``events`` and ``end_date`` give the same events, in the same order.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from typing import Iterator
+
+UAS = {
+    "desktop": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+    "mobile": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "tablet": "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+}
+BOT_UAS = ["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+           "python-requests/2.32.3", "curl/8.5.0", "Mozilla/5.0 HeadlessChrome/126.0"]
+# (utm_source, utm_medium, utm_campaign, referrer): one entry per channel of metrics.md
+CHANNELS = [
+    ("google", "cpc", "spring_sale", ""),
+    ("newsletter", "email", "weekly", ""),
+    (None, None, None, "https://www.facebook.com/"),
+    (None, None, None, "https://www.google.com/search?q=shop"),
+    (None, None, None, ""),
+    (None, None, None, "https://blog.example.org/review"),
+]
+CHANNEL_WEIGHTS = [15, 8, 12, 25, 30, 10]
+COUNTRIES = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "zz"]  # "zz" is nulled downstream
+PRODUCTS = ["shoes", "shirt", "hat", "bag", "café-crème"]
+HOST = "https://shop.example.com"
+BAD_KINDS = ["malformed_json", "not_object", "missing_field", "bad_type", "bad_value",
+             "bad_timestamp", "future_timestamp", "too_large"]
+
+
+def _iso(ts: dt.datetime) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def _visit(rng: random.Random, visitor: dict, start: dt.datetime, counter: list[int]) -> list[dict]:
+    """One session: a walk down the funnel that stops early most of the time."""
+    src, medium, campaign, referrer = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
+    path = ["/"]
+    for step, p_next in (("/product", 0.6), ("/cart", 0.35), ("/checkout", 0.6)):
+        if rng.random() < p_next:
+            path.append(step)
+        else:
+            break
+    if rng.random() < 0.3:
+        path.insert(1, f"/product/{rng.choice(PRODUCTS)}")
+    ts = start
+    events = []
+
+    def emit(event_type: str, **fields) -> None:
+        counter[0] += 1
+        event = {"event_id": f"w-{counter[0]:09d}", "event_type": event_type, "event_ts": _iso(ts),
+                 "anonymous_id": visitor["anonymous_id"], "user_agent": visitor["ua"],
+                 "device_type": visitor["device"], "country": visitor["country"], "ip": visitor["ip"]}
+        if visitor["user_id"]:
+            event["user_id"] = visitor["user_id"]
+        event.update({k: v for k, v in fields.items() if v is not None})
+        events.append(event)
+
+    for i, page in enumerate(path):
+        first = i == 0
+        emit("page_view", page_url=f"{HOST}{page}" + ("?ref=nav" if rng.random() < 0.1 else ""),
+             page_title=page.strip("/").title() or "Home", page_load_ms=int(rng.lognormvariate(6.5, 0.6)),
+             referrer=referrer if first else f"{HOST}{path[i - 1]}",
+             utm_source=src if first else None, utm_medium=medium if first else None,
+             utm_campaign=campaign if first else None)
+        ts += dt.timedelta(seconds=rng.uniform(3, 120))
+        if rng.random() < 0.3:
+            emit("scroll", page_url=f"{HOST}{page}", properties={"scroll_depth": rng.choice([25, 50, 75, 100])})
+            ts += dt.timedelta(seconds=rng.uniform(1, 30))
+        if rng.random() < 0.2:
+            emit("click", page_url=f"{HOST}{page}", properties={"element_id": rng.choice(["buy", "nav", "logo"])})
+            ts += dt.timedelta(seconds=rng.uniform(1, 20))
+    if path[-1] == "/checkout" and rng.random() < 0.7:
+        emit("form_submit", page_url=f"{HOST}/checkout", properties={"form_id": "checkout"})
+        ts += dt.timedelta(seconds=rng.uniform(1, 10))
+        emit("purchase", page_url=f"{HOST}/checkout", order_id=f"o-{counter[0]:09d}",
+             revenue=round(rng.uniform(5, 300), 2), currency=rng.choice(["USD", "USD", "EUR"]))
+    return events
+
+
+def _bad(kind: str, rng: random.Random, good: dict, now: dt.datetime, i: int) -> str:
+    event = dict(good, event_id=f"bad-{kind}-{i}")
+    if kind == "malformed_json":
+        return json.dumps(event)[:-7]
+    if kind == "not_object":
+        return json.dumps([event["event_id"], event["event_type"]])
+    if kind == "missing_field":
+        event.pop("anonymous_id")
+    elif kind == "bad_type":
+        event["page_load_ms"] = "fast"
+    elif kind == "bad_value":
+        event["event_type"] = "teleport"
+    elif kind == "bad_timestamp":
+        event["event_ts"] = event["event_ts"].rstrip("Z")  # no zone: ambiguous
+    elif kind == "future_timestamp":
+        event["event_ts"] = _iso(now + dt.timedelta(days=3))
+    elif kind == "too_large":
+        event["properties"] = {"blob": "x" * (1024 * 1024 + 10)}
+    return json.dumps(event)
+
+
+def generate(events: int, seed: int, days: int = 7, bad_share: float = 0.01, bot_share: float = 0.03,
+             end_date: dt.date | None = None) -> Iterator[dict | str]:
+    """``events`` messages: dicts for good events, raw strings for the deliberately bad ones."""
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.timezone.utc)
+    end = end_date or now.date()
+    first_day = dt.datetime.combine(end - dt.timedelta(days=days - 1), dt.time(), dt.timezone.utc)
+    span_s = days * 86400 - 3600  # sessions start at least an hour before the end of the window
+    n_bad = int(events * bad_share) if bad_share > 0 else 0
+    if bad_share > 0 and events >= 100:
+        n_bad = max(n_bad, len(BAD_KINDS))
+    n_dup = max(1, events // 500) if events >= 100 else 0
+    n_good = events - n_bad - n_dup
+    counter = [0]
+    visitors = []
+    produced: list[dict] = []
+    while len(produced) < n_good:
+        if not visitors or rng.random() < 0.35:
+            device = rng.choices(["desktop", "mobile", "tablet"], [55, 38, 7])[0]
+            bot = rng.random() < bot_share
+            visitors.append({
+                "anonymous_id": f"anon-{len(visitors) + 1:06d}", "device": None if bot else device,
+                "ua": rng.choice(BOT_UAS) if bot else UAS[device],
+                "user_id": f"user-{len(visitors) + 1:05d}" if rng.random() < 0.3 else None,
+                "country": rng.choice(COUNTRIES), "ip": f"203.0.113.{rng.randint(1, 254)}"})
+        visitor = rng.choice(visitors)
+        start = first_day + dt.timedelta(seconds=rng.uniform(0, span_s))
+        produced.extend(_visit(rng, visitor, start, counter))
+    produced = produced[:n_good]
+    # Mostly in time order, as a real collector sends them, with some late arrivals mixed in.
+    produced.sort(key=lambda e: e["event_ts"])
+    for _ in range(len(produced) // 50):
+        i, j = rng.randrange(len(produced)), rng.randrange(len(produced))
+        produced[i], produced[j] = produced[j], produced[i]
+    out: list[dict | str] = list(produced)
+    for i in range(n_dup):  # the same event delivered twice (an at-least-once producer)
+        out.insert(rng.randrange(len(out) + 1), dict(rng.choice(produced)))
+    for i in range(n_bad):
+        kind = BAD_KINDS[i % len(BAD_KINDS)] if i < len(BAD_KINDS) else rng.choice(BAD_KINDS[:-1])
+        out.insert(rng.randrange(len(out) + 1), _bad(kind, rng, rng.choice(produced), now, i))
+    return iter(out)
+
+
+KEY_FIELD = "anonymous_id"  # a visitor's events share a partition, so they stay in order

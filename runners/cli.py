@@ -1,0 +1,202 @@
+"""The ``dp`` command. Each subcommand is a thin shell over a module of ``runners`` or
+``shared_lib``; errors that a user can fix end as one line on stderr and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from shared_lib import params as params_lib
+from shared_lib import paths
+
+EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
+DP_REPORTS (default <checkout>/reports), ports: DP_KAFKA_PORT, DP_KAFKA_CONTROLLER_PORT,
+DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT."""
+
+
+def _params(args) -> dict:
+    return params_lib.load(getattr(args, "env", None), getattr(args, "param", None) or ())
+
+
+def cmd_up(args) -> int:
+    from runners import services
+    params = _params(args)
+    print(f"starting services of workspace {paths.workspace()} ...")
+    for line in services.up(params, args.service or None):
+        print(line)
+    return 0
+
+
+def cmd_down(args) -> int:
+    from runners import services
+    for line in services.down(args.service or None):
+        print(line)
+    return 0
+
+
+def cmd_status(args) -> int:
+    from runners import services
+    params = _params(args)
+    rows = services.status(params)
+    if args.json:
+        print(json.dumps([{**r.__dict__, "log": str(r.log)} for r in rows], indent=2))
+    else:
+        print(f"workspace {paths.workspace()}")
+        for r in rows:
+            pid = f"pid {r.pid}" if r.pid else ""
+            print(f"  {r.name:<6} {r.state:<8} {r.address:<22} {pid:<12} log {r.log}")
+            if r.detail:
+                print("         " + r.detail.replace("\n", "\n         "))
+    return 0 if all(r.state == "running" for r in rows) else 1
+
+
+def cmd_generate(args) -> int:
+    from runners import generate, services
+    params = _params(args)
+    services.require_running(params, ["kafka"])
+    generate.generate(params, args.product, args.events, args.seed)
+    return 0
+
+
+def cmd_produce(args) -> int:
+    from runners import generate, services
+    params = _params(args)
+    services.require_running(params, ["kafka"])
+    generate.produce(params, args.product, Path(args.file))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from runners import run
+    summary = run.run(products=args.product, layer=args.layer, notebook=args.notebook, env=args.env,
+                      overrides=args.param or (), force=args.force)
+    return 0 if summary.ok else 1
+
+
+def cmd_catalog(args) -> int:
+    from shared_lib import catalog
+    items = catalog.entries()
+    print(json.dumps(items, indent=2) if args.json else catalog.format_text(items))
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from runners import runlog
+    df = runlog.read(args.limit)
+    if args.json:
+        print(df.to_json(orient="records", date_format="iso", indent=2))
+        return 0
+    if df.empty:
+        print("no runs recorded yet (dp run)")
+        return 0
+    cols = ["run_id", "product", "notebook", "status", "attempts", "duration_s", "rows_written", "error"]
+    print(df[cols].to_string(index=False, max_colwidth=60))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from runners import bench
+    return bench.main(quick=args.quick, events=args.events)
+
+
+def cmd_demo_summary(args) -> int:
+    from shared_lib import catalog
+    from runners import runlog
+    print("\n== demo ==")
+    for e in catalog.entries():
+        if e["exists"]:
+            from deltalake import DeltaTable
+            rows = DeltaTable(e["path"]).to_pyarrow_dataset().count_rows()
+            print(f"  {e['name']:<40} v{e['version']:<4} {rows:>9} rows")
+    runs = runlog.read(20)
+    if not runs.empty:
+        last = runs.iloc[0]["run_id"]
+        print(f"  last run {last}: executed notebooks and HTML in {paths.run_reports_dir(last)}")
+    print("  JupyterLab (open notebooks/ with the same kernel): .venv/bin/jupyter lab notebooks/")
+    print("  run history: .venv/bin/dp runs    table catalog: .venv/bin/dp catalog")
+    print("  stop the services: .venv/bin/dp down")
+    return 0
+
+
+def cmd_not_yet(args) -> int:
+    print(f"dp {args.command}: not built yet in this version (see the open issues)", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dp", description="Run the data platform: services, events, "
+                                     "notebooks, catalog.", epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    def with_env(p):
+        p.add_argument("--env", help="parameter environment: dev, staging, prod (default DP_ENV or dev)")
+        p.add_argument("-p", "--param", action="append", metavar="FILE.KEY=VALUE",
+                       help="override a parameter, e.g. web-user-analytics.bronze.max_offsets_per_trigger=1000")
+        return p
+
+    for name, func, text in (("up", cmd_up, "start Kafka and Spark Connect (waits until ready)"),
+                             ("down", cmd_down, "stop the services that dp up started")):
+        p = with_env(add(name, func, text)) if name == "up" else add(name, func, text)
+        p.add_argument("service", nargs="*", help="only these services: kafka, spark (default both)")
+    p = with_env(add("status", cmd_status, "show the services (exit 1 unless all are running)"))
+    p.add_argument("--json", action="store_true")
+    p = with_env(add("generate", cmd_generate, "synthetic events for a product into its topic"))
+    p.add_argument("product")
+    p.add_argument("--events", type=int, help="how many (default: the product's generate.events)")
+    p.add_argument("--seed", type=int, help="random seed (default: the product's generate.seed)")
+    p = with_env(add("produce", cmd_produce, "a JSON-lines file of events into the product's topic"))
+    p.add_argument("product")
+    p.add_argument("--file", required=True, help="one JSON event per line")
+    p = with_env(add("run", cmd_run, "run the notebook DAG, or the part named"))
+    p.add_argument("--product", action="append", help="only this product (repeatable)")
+    p.add_argument("--layer", choices=list(paths.LAYERS))
+    p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME")
+    p.add_argument("--force", action="store_true",
+                   help="run notebooks even when an upstream notebook failed in this run")
+    p = add("catalog", cmd_catalog, "every table: location, columns, personal-data tags, owner, retention, version")
+    p.add_argument("--json", action="store_true")
+    p = add("runs", cmd_runs, "the run history (newest first)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=50)
+    p = add("bench", cmd_bench, "the benchmarks; writes reports/bench/bench.json and bench.md")
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    p.add_argument("--events", type=int, default=200_000, help="events for the Kafka -> bronze benchmark")
+    add("serve", cmd_not_yet, "the Voila dashboards and the API gateway")
+    p = add("dsar", cmd_not_yet, "data-subject requests: access or erase")
+    p.add_argument("action", choices=["access", "erase"])
+    p.add_argument("subject")
+    add("demo-summary", cmd_demo_summary, "what the demo built and where to look")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from runners.dag import DagError
+    from runners.generate import GenerateError
+    from runners.jars import SetupError
+    from runners.run import RunError
+    from runners.services import ServiceError
+    from shared_lib.products import DeclarationError
+    from shared_lib.spark import SparkUnavailable
+    user_errors = (params_lib.ParameterError, DagError, RunError, ServiceError, SetupError,
+                   GenerateError, DeclarationError, SparkUnavailable, KeyError, FileNotFoundError)
+    try:
+        return args.func(args)
+    except user_errors as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"dp {args.command}: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dp {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The notebook DAG, built from the products' declarations and validated before any kernel starts:
+every ``depends_on`` names a declared notebook, every notebook file exists and has a parameters
+cell that accepts what the runner injects, and there is no cycle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared_lib import products as products_lib
+from shared_lib.products import Notebook
+
+# What the runner injects into every notebook's parameters cell.
+INJECTED = ("env", "run_id", "overrides")
+
+
+class DagError(ValueError):
+    """The declared DAG cannot run; the message names the product file and notebook."""
+
+
+@dataclass
+class Dag:
+    nodes: dict[str, Notebook]
+    order: list[str]  # topological, stable (declaration order among equals)
+
+    def upstream(self, node_id: str) -> set[str]:
+        seen, stack = set(), list(self.nodes[node_id].depends_on)
+        while stack:
+            dep = stack.pop()
+            if dep not in seen:
+                seen.add(dep)
+                stack.extend(self.nodes[dep].depends_on)
+        return seen
+
+
+def notebook_parameters(nb: Notebook) -> set[str]:
+    """Names in the notebook's cell tagged ``parameters`` (papermill's own inspection)."""
+    import nbformat
+    import papermill
+
+    tagged = [c for c in nbformat.read(str(nb.path), as_version=4).cells
+              if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise DagError(f"{nb.path}: no cell tagged 'parameters' (papermill needs one to inject "
+                       f"{', '.join(INJECTED)})")
+    return set(papermill.inspect_notebook(str(nb.path)).keys())
+
+
+def build(products: dict[str, products_lib.Product] | None = None, check_parameters: bool = True) -> Dag:
+    products = products if products is not None else products_lib.all_products()
+    nodes: dict[str, Notebook] = {}
+    for product in products.values():
+        for nb in product.notebooks:
+            if nb.id in nodes:
+                raise DagError(f"{product.source}: notebook {nb.name!r} is declared twice")
+            nodes[nb.id] = nb
+    for node_id, nb in nodes.items():
+        source = products[nb.product].source
+        for dep in nb.depends_on:
+            if dep not in nodes:
+                raise DagError(f"{source}: notebook {nb.name!r} depends on unknown notebook {dep!r}")
+        if not nb.path.exists():
+            raise DagError(f"{source}: notebook {nb.name!r}: file {nb.path} does not exist")
+        if check_parameters:
+            accepted = notebook_parameters(nb)
+            unknown = sorted((set(INJECTED) | set(nb.parameters)) - accepted)
+            if unknown:
+                raise DagError(f"{source}: notebook {nb.name!r} ({nb.path.name}) has no parameter "
+                               f"{', '.join(unknown)} in its parameters cell")
+    return Dag(nodes=nodes, order=_toposort(nodes, products))
+
+
+def _toposort(nodes: dict[str, Notebook], products) -> list[str]:
+    indegree = {n: len(nb.depends_on) for n, nb in nodes.items()}
+    dependents: dict[str, list[str]] = {n: [] for n in nodes}
+    for n, nb in nodes.items():
+        for dep in nb.depends_on:
+            dependents[dep].append(n)
+    ready = [n for n in nodes if indegree[n] == 0]
+    order = []
+    while ready:
+        n = ready.pop(0)
+        order.append(n)
+        for d in dependents[n]:
+            indegree[d] -= 1
+            if indegree[d] == 0:
+                ready.append(d)
+    if len(order) != len(nodes):
+        stuck = sorted(n for n in nodes if n not in order)
+        raise DagError(f"the notebook DAG has a cycle through {', '.join(stuck)} "
+                       f"(see depends_on in {', '.join(sorted({str(products[nodes[n].product].source) for n in stuck}))})")
+    return order
+
+
+def select(dag: Dag, products: list[str] | None = None, layer: str | None = None,
+           notebook: str | None = None) -> list[str]:
+    """Node ids to run, in DAG order. ``notebook`` is ``name`` or ``product:name``."""
+    chosen = []
+    for n in dag.order:
+        nb = dag.nodes[n]
+        if products and nb.product not in products:
+            continue
+        if layer and nb.layer != layer:
+            continue
+        if notebook and notebook not in (nb.name, nb.id):
+            continue
+        chosen.append(n)
+    if not chosen:
+        what = ", ".join(f"{k}={v}" for k, v in
+                         (("product", products), ("layer", layer), ("notebook", notebook)) if v)
+        raise DagError(f"no declared notebook matches {what or 'the selection'}; "
+                       f"declared: {', '.join(dag.order) or 'none'}")
+    return chosen

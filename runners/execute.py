@@ -1,0 +1,120 @@
+"""Execute one notebook with papermill: injected parameters, a whole-notebook timeout, retries
+for transient failures only, and the executed notebook plus its HTML kept.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared_lib import recorder
+
+# Failures worth another attempt: the kernel died or a service was momentarily unreachable.
+# A failing assertion or a bug in a cell is never retried: it would fail the same way.
+TRANSIENT_ERRORS = {"DeadKernelError", "SparkUnavailable", "NoBrokersAvailable", "KafkaTimeoutError",
+                    "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError"}
+TRANSIENT_TEXT = re.compile(r"StatusCode\.UNAVAILABLE|Connection refused|Kernel died|Socket closed")
+
+
+@dataclass
+class Outcome:
+    status: str  # succeeded | failed
+    attempts: int
+    started_at: float
+    ended_at: float
+    output: Path
+    html: Path | None = None
+    failing_cell: int | None = None
+    error: str | None = None
+    transient: bool = False
+    records: dict = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return self.ended_at - self.started_at
+
+
+def is_transient(ename: str | None, evalue: str | None) -> bool:
+    if ename in TRANSIENT_ERRORS:
+        return True
+    return ename in ("SparkConnectGrpcException", "RuntimeError", None) and bool(
+        TRANSIENT_TEXT.search(evalue or ""))
+
+
+def _attempt(source: Path, output: Path, parameters: dict, kernel: str, timeout_s: float,
+             cwd: Path) -> tuple[str | None, str | None, int | None]:
+    """Run once; returns (error name, message, failing cell index) or Nones on success."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    deadline = time.time() + timeout_s
+    try:
+        papermill.execute_notebook(
+            str(source), str(output), parameters=parameters, kernel_name=kernel,
+            progress_bar=False, log_output=False, cwd=str(cwd),
+            # nbclient asks per cell; answering with what is left makes it a notebook timeout
+            timeout_func=lambda cell: max(1, int(deadline - time.time())))
+        return None, None, None
+    except PapermillExecutionError as exc:
+        return exc.ename, f"{exc.ename}: {exc.evalue}", exc.cell_index
+    except Exception as exc:  # kernel death, timeout, ...: the notebook as far as it got is kept
+        name = type(exc).__name__
+        if name in ("CellTimeoutError", "TimeoutError"):
+            return "NotebookTimeout", f"NotebookTimeout: still running after {timeout_s:.0f} s", \
+                _running_cell(output)
+        return name, f"{name}: {exc}", _running_cell(output)
+
+
+def _running_cell(output: Path) -> int | None:
+    """Index of the cell papermill marked as running or failed in the saved output."""
+    try:
+        import nbformat
+        nb = nbformat.read(str(output), as_version=4)
+    except Exception:
+        return None
+    for i, cell in enumerate(nb.cells):
+        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if status in ("running", "failed"):
+            return i
+    return None
+
+
+def to_html(notebook: Path) -> Path:
+    import warnings
+
+    from nbconvert import HTMLExporter
+    with warnings.catch_warnings():
+        # recorded results have no visual form; nbconvert warns about each one
+        warnings.filterwarnings("ignore", message="Your element with mimetype")
+        body, _ = HTMLExporter().from_filename(str(notebook))
+    html = notebook.with_suffix(".html")
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def execute(source: Path, output: Path, parameters: dict, kernel: str = "python3", timeout_s: float = 1800,
+            retries: int = 0, retry_delay_s: float = 3, html: bool = True, log=print) -> Outcome:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    attempts = 0
+    while True:
+        attempts += 1
+        ename, error, cell = _attempt(source, output, parameters, kernel, timeout_s, source.parent)
+        transient = ename is not None and is_transient(ename, error)
+        if ename is None or not transient or attempts > retries:
+            break
+        log(f"    transient failure ({error.splitlines()[0][:200]}); retrying in {retry_delay_s:g} s "
+            f"(attempt {attempts + 1} of {retries + 1})")
+        time.sleep(retry_delay_s)
+    outcome = Outcome(status="succeeded" if ename is None else "failed", attempts=attempts,
+                      started_at=started, ended_at=time.time(), output=output, failing_cell=cell,
+                      error=error, transient=transient)
+    if output.exists():
+        try:
+            outcome.records = recorder.read_records(output)
+        except Exception:
+            outcome.records = {}
+        if html:
+            outcome.html = to_html(output)
+    return outcome

@@ -1,0 +1,60 @@
+"""Run records: one row per notebook run in the platform's Delta table ``pipeline_runs``.
+
+The runner writes them with delta-rs, so recording a run needs no Spark; Spark, DuckDB and the
+dashboards read the same table.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from shared_lib import products
+from shared_lib.paths import PLATFORM
+
+RUNS_TABLE = "pipeline_runs"
+
+_ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
+                "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC")}
+
+
+def arrow_schema(table: products.Table) -> pa.Schema:
+    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable,
+                               metadata={"comment": c.comment} if c.comment else None)
+                      for c in table.columns])
+
+
+def runs_table() -> products.Table:
+    return products.get(PLATFORM).table(RUNS_TABLE)
+
+
+def _ts(epoch: float | None):
+    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc) if epoch is not None else None
+
+
+def append(records: list[dict]) -> None:
+    """Append run records (dicts keyed by column; epoch floats for the timestamps)."""
+    if not records:
+        return
+    from deltalake import write_deltalake
+
+    table = runs_table()
+    schema = arrow_schema(table)
+    rows = [{**r, "started_at": _ts(r.get("started_at")), "ended_at": _ts(r.get("ended_at"))}
+            for r in records]
+    data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
+    table.path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(table.path), data, mode="append", description=table.description,
+                    name=table.name)
+
+
+def read(limit: int | None = None):
+    """Run records as a pandas DataFrame, newest first (empty when nothing has run yet)."""
+    import pandas as pd
+
+    table = runs_table()
+    if not (table.path / "_delta_log").is_dir():
+        return pd.DataFrame(columns=arrow_schema(table).names)
+    from deltalake import DeltaTable
+    df = DeltaTable(str(table.path)).to_pandas().sort_values(["started_at", "run_id"], ascending=False)
+    return df.head(limit) if limit else df

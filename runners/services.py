@@ -1,0 +1,304 @@
+"""The embedded services of a workspace: one Kafka broker (KRaft) and one Spark Connect server
+with Delta and the Kafka source, both on 127.0.0.1 (``dp up``, ``dp down``, ``dp status``).
+
+Each service's pid file and log live in the workspace. Processes carry a ``-Ddp.workspace=...``
+marker on their command line: ``dp down`` and ``dp status`` only ever touch a process whose
+marker names this workspace, so two workspaces side by side never stop each other's services.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from runners import jars
+from shared_lib import paths
+from shared_lib import kafka as kafka_lib
+from shared_lib import spark as spark_session
+
+SERVICES = ("kafka", "spark")
+
+
+class ServiceError(RuntimeError):
+    """A service cannot start or be reached; the message says which, why, and where its log is."""
+
+
+@dataclass
+class Status:
+    name: str
+    state: str  # running | stopped | died
+    pid: int | None
+    address: str
+    log: Path
+    detail: str = ""
+
+
+def _marker() -> str:
+    return f"-Ddp.workspace={paths.workspace()}"
+
+
+def pid_file(name: str) -> Path:
+    return paths.pids_dir() / f"{name}.pid"
+
+
+def log_file(name: str) -> Path:
+    return paths.logs_dir() / f"{name}.log"
+
+
+def address(params: dict, name: str) -> tuple[str, int]:
+    svc = params["platform"]["services"][name]
+    return svc["host"], svc["port"]
+
+
+def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _our_process(name: str) -> psutil.Process | None:
+    """The live process that ``dp up`` started for ``name`` in this workspace, if any."""
+    try:
+        pid = int(pid_file(name).read_text().strip())
+        proc = psutil.Process(pid)
+        if proc.status() != psutil.STATUS_ZOMBIE and _marker() in proc.cmdline():
+            return proc
+    except (FileNotFoundError, ValueError, psutil.Error):
+        pass
+    return None
+
+
+def status(params: dict) -> list[Status]:
+    result = []
+    for name in SERVICES:
+        host, port = address(params, name)
+        proc = _our_process(name)
+        if proc:
+            ready = _port_open(host, port)
+            result.append(Status(name, "running" if ready else "starting", proc.pid, f"{host}:{port}",
+                                 log_file(name), "" if ready else "process up, port not answering yet"))
+        elif pid_file(name).exists():
+            result.append(Status(name, "died", None, f"{host}:{port}", log_file(name),
+                                 f"pid file left behind; last log lines:\n{_tail(log_file(name))}"))
+        else:
+            detail = f"port {port} is in use by another process" if _port_open(host, port) else ""
+            result.append(Status(name, "stopped", None, f"{host}:{port}", log_file(name), detail))
+    return result
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def _check_port_free(name: str, host: str, port: int, var: str) -> None:
+    if _port_open(host, port):
+        raise ServiceError(f"{name}: port {host}:{port} is already taken by another process. Stop it, "
+                           f"or pick another port with {var}=<port> (see README, 'Ports').")
+
+
+def _spawn(name: str, cmd: list[str], env: dict | None = None) -> psutil.Process:
+    paths.logs_dir().mkdir(parents=True, exist_ok=True)
+    paths.pids_dir().mkdir(parents=True, exist_ok=True)
+    log = open(log_file(name), "ab")
+    log.write(f"\n==== dp up {time.strftime('%Y-%m-%d %H:%M:%S')} ====\n".encode())
+    log.flush()
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, env={**os.environ, **(env or {})})
+    pid_file(name).write_text(str(proc.pid))
+    return psutil.Process(proc.pid)
+
+
+def _wait_ready(name: str, proc: psutil.Process, ready, timeout_s: float, progress=print) -> None:
+    deadline = time.time() + timeout_s
+    last_note = time.time()
+    while time.time() < deadline:
+        if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
+            pid_file(name).unlink(missing_ok=True)
+            raise ServiceError(f"{name} exited during start-up. Last lines of {log_file(name)}:\n"
+                               f"{_tail(log_file(name))}")
+        if ready():
+            return
+        if time.time() - last_note > 15:
+            progress(f"  {name}: still starting ({int(time.time() - deadline + timeout_s)} s) ...")
+            last_note = time.time()
+        time.sleep(0.5)
+    raise ServiceError(f"{name} did not become ready within {timeout_s:.0f} s; see {log_file(name)}:\n"
+                       f"{_tail(log_file(name))}")
+
+
+# --- Kafka ---------------------------------------------------------------------------------
+
+def _kafka_properties(params: dict) -> str:
+    k = params["platform"]["services"]["kafka"]
+    data = paths.service_dir("kafka") / "data"
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@{k['host']}:{k['controller_port']}",
+        f"listeners=PLAINTEXT://{k['host']}:{k['port']},CONTROLLER://{k['host']}:{k['controller_port']}",
+        f"advertised.listeners=PLAINTEXT://{k['host']}:{k['port']}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name=PLAINTEXT",
+        f"log.dirs={data}",
+        f"num.partitions={k['partitions']}",
+        f"message.max.bytes={k['max_message_bytes']}",
+        f"replica.fetch.max.bytes={k['max_message_bytes']}",
+        "offsets.topic.replication.factor=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "auto.create.topics.enable=false",
+        # Data is kept until retention in bronze takes over; the broker keeps a week.
+        "log.retention.hours=168",
+        "",
+    ])
+
+
+_LOG4J = """Configuration:
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: WARN
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: kafka.server.KafkaRaftServer
+        level: INFO
+"""
+
+
+def _java_cmd(params: dict, *args: str, heap_mb: int | None = None) -> list[str]:
+    cmd = ["java", _marker()]
+    if heap_mb:
+        cmd += [f"-Xms{heap_mb // 2}m", f"-Xmx{heap_mb}m"]
+    log4j = paths.service_dir("kafka") / "log4j2.yaml"
+    return cmd + [f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{jars.jar_dir('kafka')}/*", *args]
+
+
+def start_kafka(params: dict, progress=print) -> str:
+    k = params["platform"]["services"]["kafka"]
+    if _our_process("kafka"):
+        return f"kafka: already running on {k['host']}:{k['port']}"
+    _check_port_free("kafka", k["host"], k["port"], "DP_KAFKA_PORT")
+    _check_port_free("kafka controller", k["host"], k["controller_port"], "DP_KAFKA_CONTROLLER_PORT")
+    home = paths.service_dir("kafka")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "server.properties").write_text(_kafka_properties(params))
+    (home / "log4j2.yaml").write_text(_LOG4J)
+    if not (home / "data" / "meta.properties").exists():
+        cluster_id = uuid.uuid4().hex[:22]
+        fmt = subprocess.run(_java_cmd(params, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                                       "-c", str(home / "server.properties")),
+                             capture_output=True, text=True)
+        if fmt.returncode != 0:
+            raise ServiceError(f"kafka: formatting the KRaft storage in {home / 'data'} failed:\n"
+                               f"{fmt.stdout}{fmt.stderr}")
+    proc = _spawn("kafka", _java_cmd(params, "kafka.Kafka", str(home / "server.properties"),
+                                     heap_mb=k["heap_mb"]))
+
+    def ready() -> bool:
+        if not _port_open(k["host"], k["port"]):
+            return False
+        try:
+            kafka_lib.ensure_topics(params, kafka_lib.all_topics())
+            return True
+        except Exception:  # broker still electing its controller
+            return False
+
+    _wait_ready("kafka", proc, ready, k["start_timeout_s"], progress)
+    return f"kafka: running on {k['host']}:{k['port']} (pid {proc.pid}, log {log_file('kafka')})"
+
+
+# --- Spark Connect -------------------------------------------------------------------------
+
+def start_spark(params: dict, progress=print) -> str:
+    s = params["platform"]["services"]["spark"]
+    if _our_process("spark"):
+        return f"spark: already running on sc://{s['host']}:{s['port']}"
+    _check_port_free("spark", s["host"], s["port"], "DP_SPARK_PORT")
+    home = jars.spark_home()
+    confs = spark_session.spark_confs(params)
+    (paths.workspace() / "tmp" / "spark").mkdir(parents=True, exist_ok=True)
+    cmd = [str(home / "bin" / "spark-submit"), "--class",
+           "org.apache.spark.sql.connect.service.SparkConnectServer", "--name", "dp-spark-connect",
+           "--master", s["master"], "--driver-java-options", _marker(),
+           "--jars", ",".join(str(j) for j in jars.jars("spark"))]
+    confs.update({"spark.connect.grpc.binding.address": s["host"],
+                  "spark.connect.grpc.binding.port": str(s["port"]),
+                  "spark.connect.grpc.maxInboundMessageSize": str(128 * 1024 * 1024)})
+    for key, value in confs.items():
+        cmd += ["--conf", f"{key}={value}"]
+    proc = _spawn("spark", cmd, env={"SPARK_HOME": str(home), "SPARK_LOCAL_IP": s["host"],
+                                     "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", "python3")})
+    started_line = "Spark Connect server started"
+
+    def ready() -> bool:
+        return _port_open(s["host"], s["port"]) and started_line in log_file("spark").read_text(errors="replace")
+
+    _wait_ready("spark", proc, ready, s["start_timeout_s"], progress)
+    return f"spark: Spark Connect on sc://{s['host']}:{s['port']} (pid {proc.pid}, log {log_file('spark')})"
+
+
+STARTERS = {"kafka": start_kafka, "spark": start_spark}
+
+
+def _names(only: list[str] | None) -> list[str]:
+    unknown = sorted(set(only or ()) - set(SERVICES))
+    if unknown:
+        raise ServiceError(f"unknown service {', '.join(unknown)}: expected {', '.join(SERVICES)}")
+    return [s for s in SERVICES if not only or s in only]
+
+
+def up(params: dict, only: list[str] | None = None, progress=print) -> list[str]:
+    only = _names(only)
+    return [STARTERS[name](params, progress) for name in (only or SERVICES)]
+
+
+def stop(name: str, timeout_s: float = 30) -> str:
+    proc = _our_process(name)
+    if proc is None:
+        left = pid_file(name).exists()
+        pid_file(name).unlink(missing_ok=True)
+        return f"{name}: not running" + (" (removed a stale pid file)" if left else "")
+    procs = [proc] + proc.children(recursive=True)
+    for p in procs:
+        try:
+            p.send_signal(signal.SIGTERM)
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout_s)
+    for p in alive:
+        p.kill()
+    psutil.wait_procs(alive, timeout=5)
+    pid_file(name).unlink(missing_ok=True)
+    return f"{name}: stopped (pid {proc.pid})" + (" after SIGKILL" if alive else "")
+
+
+def down(only: list[str] | None = None) -> list[str]:
+    # Spark first: its streaming queries are Kafka's clients.
+    return [stop(name) for name in reversed(_names(only))]
+
+
+def require_running(params: dict, names=SERVICES) -> None:
+    for name in names:
+        host, port = address(params, name)
+        if not _port_open(host, port):
+            raise ServiceError(f"{name} is not reachable on {host}:{port}: start the services with `dp up` "
+                               f"(workspace {paths.workspace()})")

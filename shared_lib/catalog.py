@@ -1,0 +1,47 @@
+"""The table catalog: every declared table with its location, columns (types, personal-data
+tags, comments), owner, retention and current Delta version. Read with delta-rs: no JVM."""
+from __future__ import annotations
+
+from shared_lib import products
+
+
+def entries() -> list[dict]:
+    from deltalake import DeltaTable
+
+    out = []
+    for product in products.all_products().values():
+        for table in product.tables:
+            entry = {
+                "name": table.qualified_name, "product": product.name, "layer": table.layer,
+                "path": str(table.path), "description": table.description, "owner": table.owner,
+                "retention_days": table.retention_days, "partitioned_by": list(table.partitioned_by),
+                "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable, "pii": c.pii,
+                             "comment": c.comment} for c in table.columns],
+                "version": None, "last_commit": None, "exists": False,
+            }
+            if (table.path / "_delta_log").is_dir():
+                dt = DeltaTable(str(table.path))
+                entry["exists"] = True
+                entry["version"] = dt.version()
+                last = dt.history(limit=1)
+                if last and last[0].get("timestamp"):
+                    import datetime as _dt
+                    entry["last_commit"] = _dt.datetime.fromtimestamp(
+                        last[0]["timestamp"] / 1000, tz=_dt.timezone.utc).isoformat()
+            out.append(entry)
+    return out
+
+
+def format_text(items: list[dict]) -> str:
+    lines = []
+    for e in items:
+        state = f"v{e['version']}" if e["exists"] else "not created yet"
+        lines.append(f"{e['name']}  [{state}]  owner {e['owner']}, retention {e['retention_days']} d")
+        lines.append(f"  {e['path']}")
+        if e["description"]:
+            lines.append(f"  {e['description']}")
+        for c in e["columns"]:
+            tag = f"  pii:{c['pii']}" if c["pii"] != "none" else ""
+            null = "" if c["nullable"] else " not null"
+            lines.append(f"    {c['name']:<16} {c['type']}{null}{tag}")
+    return "\n".join(lines)

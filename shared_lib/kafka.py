@@ -1,0 +1,112 @@
+"""Kafka helpers on kafka-python: the bootstrap address, topics, a producer, end offsets.
+
+Everything takes the loaded parameters, so the ports of the workspace in use are the ones used.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable, Iterator
+
+from shared_lib import products
+
+
+def bootstrap(params: dict) -> str:
+    kafka = params["platform"]["services"]["kafka"]
+    return f"{kafka['host']}:{kafka['port']}"
+
+
+def topic_of(params: dict, product: str) -> str:
+    return params[product]["topic"]
+
+
+def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    kafka = params["platform"]["services"]["kafka"]
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(params), client_id="dp-admin",
+                             request_timeout_ms=20000)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in dict.fromkeys(topics) if t not in existing]
+        created = []
+        for topic in wanted:
+            try:
+                admin.create_topics([NewTopic(topic, num_partitions=kafka["partitions"], replication_factor=1,
+                                              topic_configs={"max.message.bytes": str(kafka["max_message_bytes"])})])
+                created.append(topic)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        admin.close()
+
+
+def all_topics() -> list[str]:
+    return [t for p in products.all_products().values() for t in p.topics]
+
+
+def producer(params: dict):
+    from kafka import KafkaProducer
+
+    kafka = params["platform"]["services"]["kafka"]
+    return KafkaProducer(bootstrap_servers=bootstrap(params), acks="all", linger_ms=20,
+                         batch_size=256 * 1024, compression_type=None,
+                         max_request_size=kafka["max_message_bytes"], client_id="dp-producer")
+
+
+def produce(params: dict, topic: str, messages: Iterable[tuple[bytes | None, bytes]],
+            progress=None) -> int:
+    """Send ``(key, value)`` byte pairs; waits for every acknowledgement. Returns the count sent."""
+    prod = producer(params)
+    sent = 0
+    try:
+        futures = []
+        for key, value in messages:
+            futures.append(prod.send(topic, key=key, value=value))
+            sent += 1
+            if len(futures) >= 5000:
+                prod.flush()
+                for f in futures:
+                    f.get(timeout=60)  # raises on a refused message instead of losing it
+                futures.clear()
+                if progress:
+                    progress(sent)
+        prod.flush()
+        for f in futures:
+            f.get(timeout=60)
+        if progress:
+            progress(sent)
+    finally:
+        prod.close()
+    return sent
+
+
+def encode_events(events: Iterable[dict | str | bytes], key_field: str | None = None
+                  ) -> Iterator[tuple[bytes | None, bytes]]:
+    """Events as Kafka (key, value) pairs. Strings and bytes pass through untouched, so that a
+    deliberately malformed line reaches bronze as it was."""
+    for event in events:
+        if isinstance(event, dict):
+            key = event.get(key_field) if key_field else None
+            yield (str(key).encode() if key is not None else None,
+                   json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode())
+        elif isinstance(event, str):
+            yield None, event.encode("utf-8", errors="surrogateescape")
+        else:
+            yield None, bytes(event)
+
+
+def end_offsets(params: dict, topic: str) -> dict[int, int]:
+    """Latest offset per partition of ``topic`` (the offset the next message will get)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap(params), client_id="dp-offsets",
+                             enable_auto_commit=False)
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()} if tps else {}
+    finally:
+        consumer.close()

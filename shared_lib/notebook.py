@@ -1,0 +1,71 @@
+"""What a notebook needs, in one call: ``ctx = notebook.open_context(product, notebook, env, run_id, overrides)``.
+
+The context holds the product's declaration, the loaded parameters, the Spark session (created
+on first use) and the table writer; ``ctx.finish(**results)`` records the run's lineage and any
+small results for the runner. With the parameters cell's defaults it works the same in
+JupyterLab as under ``dp run``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from shared_lib import params as params_lib
+from shared_lib import products, recorder
+from shared_lib.spark import get_spark
+from shared_lib.tables import Writer
+
+LINEAGE_RECORD = "dp.lineage"
+
+
+@dataclass
+class Context:
+    product: products.Product
+    notebook: str
+    env: str
+    run_id: str
+    params: dict
+    _writer: Writer | None = field(default=None, repr=False)
+
+    @property
+    def spark(self):
+        return self.writer.spark
+
+    @property
+    def writer(self) -> Writer:
+        if self._writer is None:
+            self._writer = Writer(get_spark(self.params), self.run_id)
+        return self._writer
+
+    @property
+    def own(self) -> dict:
+        """This product's own parameters."""
+        return self.params[self.product.name]
+
+    def table(self, name: str) -> products.Table:
+        return self.product.table(name)
+
+    def read(self, name: str, product: str | None = None):
+        """A declared table at its current version (recorded as read)."""
+        table = products.get(product).table(name) if product else self.product.table(name)
+        return self.writer.read(table)
+
+    def finish(self, **results) -> dict:
+        """Record lineage and ``results`` (small JSON values) for the runner; returns them."""
+        lineage = self.writer.lineage.as_record() if self._writer else {
+            "tables_read": {}, "tables_written": {}, "rows_written": 0}
+        recorder.record(LINEAGE_RECORD, lineage)
+        for name, value in results.items():
+            recorder.record(name, value)
+        return {**lineage, **results}
+
+
+def open_context(product: str, notebook: str, env: str | None = None, run_id: str = "interactive",
+                 overrides: dict | str | None = None) -> Context:
+    if isinstance(overrides, str):  # papermill may hand a JSON string from the command line
+        overrides = json.loads(overrides) if overrides.strip() else {}
+    prod = products.get(product)
+    prod.notebook(notebook)  # a clear error for a notebook the product does not declare
+    loaded = params_lib.load(env, overrides or {})
+    return Context(product=prod, notebook=notebook, env=loaded["env"], run_id=run_id or "interactive",
+                   params=loaded)

@@ -1,0 +1,169 @@
+"""Product declarations: each ``products/<package>/product.yaml`` says what a product owns.
+
+A declaration names the product's topics, its notebooks (the runner's DAG nodes, with
+``depends_on`` edges, possibly on another product's notebook as ``product:notebook``) and its
+tables (layer, columns with types and personal-data tags, owner, retention). The runner, the
+catalog and the table writer all read these; nothing else lists notebooks or tables.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from shared_lib import paths
+
+PII_TAGS = ("none", "subject_id", "personal", "raw")
+
+
+class DeclarationError(ValueError):
+    """A product.yaml that cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    comment: str = ""
+    pii: str = "none"
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    product: str
+    name: str
+    layer: str
+    description: str
+    columns: tuple[Column, ...]
+    owner: str
+    retention_days: int
+    partitioned_by: tuple[str, ...] = ()
+    checks: tuple[tuple[str, str], ...] = ()  # (constraint name, SQL expression)
+
+    @property
+    def qualified_name(self) -> str:
+        if self.product == paths.PLATFORM:
+            return f"{paths.PLATFORM}.{self.name}"
+        return f"{self.product}.{self.layer}.{self.name}"
+
+    @property
+    def path(self) -> Path:
+        return paths.table_path(self.product, self.layer, self.name)
+
+
+@dataclass(frozen=True)
+class Notebook:
+    product: str
+    name: str
+    path: Path
+    layer: str
+    depends_on: tuple[str, ...] = ()  # qualified ids: "product:notebook"
+    parameters: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.product}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    owner: str
+    description: str
+    topics: tuple[str, ...]
+    notebooks: tuple[Notebook, ...]
+    tables: tuple[Table, ...]
+    source: Path
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(f"{self.name} declares no table {name!r} (see {self.source})")
+
+    def notebook(self, name: str) -> Notebook:
+        for nb in self.notebooks:
+            if nb.name == name:
+                return nb
+        raise KeyError(f"{self.name} declares no notebook {name!r} (see {self.source})")
+
+
+def _require(entry: dict, key: str, where: str):
+    if key not in entry:
+        raise DeclarationError(f"{where}: missing {key!r}")
+    return entry[key]
+
+
+def parse(path: Path) -> Product:
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise DeclarationError(f"{path}: not valid YAML: {exc}") from exc
+    name = _require(raw, "name", str(path))
+    owner = _require(raw, "owner", str(path))
+    notebooks = []
+    for i, entry in enumerate(raw.get("notebooks") or []):
+        where = f"{path}: notebooks[{i}]"
+        nb_name = _require(entry, "name", where)
+        deps = tuple(d if ":" in d else f"{name}:{d}" for d in entry.get("depends_on") or [])
+        notebooks.append(Notebook(
+            product=name, name=nb_name, path=paths.PROJECT_ROOT / _require(entry, "path", where),
+            layer=_require(entry, "layer", where), depends_on=deps,
+            parameters=dict(entry.get("parameters") or {})))
+    tables = []
+    for i, entry in enumerate(raw.get("tables") or []):
+        where = f"{path}: tables[{i}]"
+        columns = []
+        for col in _require(entry, "columns", where):
+            pii = col.get("pii", "none")
+            if pii not in PII_TAGS:
+                raise DeclarationError(f"{where}: column {col.get('name')!r} has pii {pii!r}; "
+                                       f"expected one of {', '.join(PII_TAGS)}")
+            columns.append(Column(name=_require(col, "name", where), type=_require(col, "type", where),
+                                  comment=col.get("comment", ""), pii=pii,
+                                  nullable=bool(col.get("nullable", True))))
+        tables.append(Table(
+            product=name, name=_require(entry, "name", where), layer=_require(entry, "layer", where),
+            description=entry.get("description", ""), columns=tuple(columns),
+            owner=entry.get("owner", owner), retention_days=int(_require(entry, "retention_days", where)),
+            partitioned_by=tuple(entry.get("partitioned_by") or ()),
+            checks=tuple((k, v) for k, v in (entry.get("checks") or {}).items())))
+    return Product(name=name, owner=owner, description=raw.get("description", ""),
+                   topics=tuple(raw.get("topics") or ()), notebooks=tuple(notebooks),
+                   tables=tuple(tables), source=path)
+
+
+@lru_cache(maxsize=None)
+def _load_all(root: Path) -> dict[str, Product]:
+    found = {}
+    for path in sorted(root.glob("*/product.yaml")):
+        product = parse(path)
+        if product.name in found:
+            raise DeclarationError(f"{path}: product {product.name!r} is also declared in "
+                                   f"{found[product.name].source}")
+        found[product.name] = product
+    return found
+
+
+def all_products(root: Path | None = None) -> dict[str, Product]:
+    return dict(_load_all(root or paths.PRODUCTS_DIR))
+
+
+def get(name: str, root: Path | None = None) -> Product:
+    products = all_products(root)
+    if name not in products:
+        raise KeyError(f"unknown product {name!r}: expected one of {', '.join(sorted(products))}")
+    return products[name]
+
+
+def find_table(qualified_or_name: str, product: str | None = None) -> Table:
+    """A table by ``product.layer.name``, or by plain name within ``product``."""
+    for prod in all_products().values():
+        for table in prod.tables:
+            if qualified_or_name in (table.qualified_name,) or (
+                    prod.name == product and table.name == qualified_or_name):
+                return table
+    raise KeyError(f"no declared table {qualified_or_name!r}" + (f" in {product}" if product else ""))

@@ -1,0 +1,100 @@
+"""The one Spark session factory.
+
+``services.spark.mode`` picks the session:
+
+- ``connect`` (default): a Spark Connect client of the one server that ``dp up`` starts. No JVM
+  in the notebook's kernel, so a notebook starts in about a second. When the server is not
+  running (say, a notebook opened in JupyterLab before ``dp up``) the factory raises
+  ``SparkUnavailable`` saying to run ``dp up``; it never silently starts something else.
+- ``local``: an in-process SparkSession with the same jars and settings (5-10 s to start).
+- ``cluster``: a SparkSession against ``services.spark.master``.
+"""
+from __future__ import annotations
+
+import socket
+
+from shared_lib import paths
+
+_sessions: dict[tuple, object] = {}
+
+
+class SparkUnavailable(RuntimeError):
+    """No Spark to talk to; the message says how to get one."""
+
+
+def spark_confs(params: dict) -> dict[str, str]:
+    """Spark settings shared by the Connect server and a local session (one place for both)."""
+    s = params["platform"]["services"]["spark"]
+    work = paths.workspace()
+    return {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.catalogImplementation": "in-memory",
+        "spark.sql.warehouse.dir": str(work / "warehouse"),
+        "spark.local.dir": str(work / "tmp" / "spark"),
+        "spark.sql.shuffle.partitions": str(s["shuffle_partitions"]),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.memory": s["driver_memory"],
+        "spark.ui.port": str(s["ui_port"]),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.adaptive.enabled": "true",
+        # Tables stay readable by delta-rs (dashboards, APIs): no deletion vectors.
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+    }
+
+
+def connect_url(params: dict) -> str:
+    s = params["platform"]["services"]["spark"]
+    return f"sc://{s['host']}:{s['port']}"
+
+
+def get_spark(params: dict):
+    """The session for ``params``; one per process and mode (cached)."""
+    s = params["platform"]["services"]["spark"]
+    mode = s["mode"]
+    key = (mode, s["host"], s["port"], s["master"], str(paths.workspace()))
+    if key in _sessions:
+        return _sessions[key]
+    if mode == "connect":
+        session = _connect(params)
+    elif mode in ("local", "cluster"):
+        session = _classic(params)
+    else:
+        raise SparkUnavailable(f"unknown services.spark.mode {mode!r}: expected connect, local or cluster")
+    _sessions[key] = session
+    return session
+
+
+def _connect(params: dict):
+    s = params["platform"]["services"]["spark"]
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        if sock.connect_ex((s["host"], s["port"])) != 0:
+            raise SparkUnavailable(
+                f"no Spark Connect server at {connect_url(params)} (workspace {paths.workspace()}). "
+                f"Start the services with `dp up` in a terminal, or set services.spark.mode to "
+                f"'local' to run an in-process Spark (slower to start).")
+    from pyspark.sql import SparkSession
+    return SparkSession.builder.remote(connect_url(params)).getOrCreate()
+
+
+def _classic(params: dict):
+    from pyspark.sql import SparkSession
+
+    from runners import jars  # set-up knows where the jars are
+
+    s = params["platform"]["services"]["spark"]
+    builder = SparkSession.builder.appName("dataplatform").master(s["master"])
+    builder = builder.config("spark.jars", ",".join(str(j) for j in jars.jars("spark")))
+    for key, value in spark_confs(params).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def stop_all() -> None:
+    for session in _sessions.values():
+        try:
+            session.stop()
+        except Exception:
+            pass
+    _sessions.clear()
