@@ -1,3 +1,376 @@
-"""placeholder"""
-def main(quick=False, events=200000):
-    raise NotImplementedError
+"""``dp bench``: the platform's benchmarks, written to ``reports/bench/bench.json`` and ``bench.md``.
+
+The benchmarks run against their own services in a throw-away workspace (a temp ``DP_HOME`` and
+free ports), so a developer's ``dp up`` services and tables are never touched; the services are
+stopped and the workspace deleted at the end, whatever happened.
+
+``BENCHMARKS`` is the registry: each entry is a function of the ``Setup`` that returns a list of
+figures (``figure(...)``: name, value, unit, target, met, notes). ``main`` runs them in order; a
+benchmark that crashes is reported as such and the others still run. A missed target is a result,
+not a crash: the exit code is 0 unless a benchmark could not measure.
+
+Timings on a shared 2-core machine are noisy; medians and the machine's load are recorded with them.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+from runners import execute, jars, services
+from shared_lib import ingest, notebook, paths, products
+from shared_lib import kafka as kafka_lib
+from shared_lib import params as params_lib
+from shared_lib import spark as spark_lib
+
+DEFAULT_EVENTS = 200_000  # the default of `dp bench --events`
+QUICK_EVENTS = 20_000
+OVERHEAD_TARGET_S = 2.0
+INGEST_TARGET_EPS = 25_000
+PRODUCT = "web-user-analytics"
+SEED = 42
+EMPTY_NOTEBOOK = Path(__file__).parent / "bench_notebooks" / "empty.ipynb"
+PORT_VARS = ("DP_KAFKA_PORT", "DP_KAFKA_CONTROLLER_PORT", "DP_SPARK_PORT", "DP_SPARK_UI_PORT")
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not measure what it should (a failed notebook, a wrong row count)."""
+
+
+@dataclass
+class Setup:
+    """What every benchmark gets: the bench workspace's parameters, the sizes, a logger."""
+    params: dict
+    workspace: Path
+    quick: bool
+    events: int
+    log: Callable[[str], None] = print
+
+    @property
+    def ours_runs(self) -> int:
+        return 2 if self.quick else 5
+
+    @property
+    def baseline_runs(self) -> int:
+        return 1 if self.quick else 3
+
+
+def figure(name: str, value: float, unit: str, at_most: float | None = None,
+           at_least: float | None = None, notes: str = "", samples: list[float] | None = None) -> dict:
+    """One measured figure; ``met`` is None for a figure without a target."""
+    if at_most is not None:
+        target, met = f"<= {at_most:g} {unit}", value <= at_most
+    elif at_least is not None:
+        target, met = f">= {at_least:g} {unit}", value >= at_least
+    else:
+        target, met = None, None
+    result = {"name": name, "value": round(value, 3), "unit": unit, "target": target, "met": met,
+              "notes": notes}
+    if samples is not None:
+        result["samples"] = [round(s, 3) for s in samples]
+    return result
+
+
+def _timed(func: Callable) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = func()
+    return time.perf_counter() - started, result
+
+
+def _spread(samples: list[float], unit: str = "s") -> str:
+    return f"min {min(samples):.2f} {unit}, max {max(samples):.2f} {unit} over {len(samples)} run(s)"
+
+
+# --- runner overhead: an empty notebook, ours against papermill + a fresh local SparkSession ----
+
+def _run_ours(setup: Setup, i: int) -> float:
+    """One run through the platform's runner against the bench's Spark Connect server."""
+    runner = setup.params["platform"]["runner"]
+    output = setup.workspace / "bench" / f"ours-{i}.ipynb"
+    elapsed, outcome = _timed(lambda: execute.execute(
+        EMPTY_NOTEBOOK, output, {"env": setup.params["env"]}, kernel=runner["kernel"],
+        timeout_s=runner["timeout_s"], retries=0, html=runner["html"], log=setup.log))
+    if outcome.status != "succeeded":
+        raise BenchError(f"the empty notebook failed under the runner: {outcome.error} (see {output})")
+    return elapsed
+
+
+def _run_baseline(setup: Setup, i: int) -> float:
+    """One run of plain papermill with a fresh in-process SparkSession (the same jars and confs)."""
+    import papermill
+
+    output = setup.workspace / "bench" / f"baseline-{i}.ipynb"
+    # Its own UI port: the bench's Connect server holds the configured one.
+    overrides = {"platform.services.spark.mode": "local",
+                 "platform.services.spark.ui_port": _free_ports(1)[0]}
+    elapsed, _ = _timed(lambda: papermill.execute_notebook(
+        str(EMPTY_NOTEBOOK), str(output), parameters={"env": setup.params["env"], "overrides": overrides},
+        kernel_name=setup.params["platform"]["runner"]["kernel"], progress_bar=False, log_output=False,
+        cwd=str(EMPTY_NOTEBOOK.parent)))
+    return elapsed
+
+
+def _time_runs(setup: Setup, label: str, run: Callable[[Setup, int], float], count: int) -> list[float]:
+    samples = []
+    for i in range(count):
+        samples.append(run(setup, i))
+        setup.log(f"  {label} {i + 1}/{count}: {samples[-1]:.2f} s")
+    return samples
+
+
+def bench_runner_overhead(setup: Setup) -> list[dict]:
+    ours = _time_runs(setup, "runner (Spark Connect)", _run_ours, setup.ours_runs)
+    baseline = _time_runs(setup, "papermill + local SparkSession", _run_baseline, setup.baseline_runs)
+    ours_median, baseline_median = statistics.median(ours), statistics.median(baseline)
+    return [
+        figure("runner, empty notebook (median)", ours_median, "s", at_most=OVERHEAD_TARGET_S,
+               notes="execute.execute incl. HTML; Connect server already up; " + _spread(ours),
+               samples=ours),
+        figure("papermill + fresh local SparkSession (median)", baseline_median, "s",
+               notes="baseline, same jars and confs; " + _spread(baseline), samples=baseline),
+        figure("baseline / runner", baseline_median / ours_median, "x",
+               notes="how many times faster the runner starts a notebook"),
+    ]
+
+
+# --- Kafka -> bronze throughput --------------------------------------------------------------
+
+class PeakRss:
+    """Peak resident memory of a process and its children, sampled in a background thread while
+    inside ``with``; may be entered more than once (the peak is kept)."""
+
+    def __init__(self, pid: int, interval_s: float = 0.2):
+        self.process = psutil.Process(pid)
+        self.interval_s = interval_s
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _rss(self) -> int:
+        total = 0
+        for proc in [self.process] + self.process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                self.peak_bytes = max(self.peak_bytes, self._rss())
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> PeakRss:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _web_messages(events: int) -> list[tuple[bytes | None, bytes]]:
+    """``events`` contract-conforming web events as Kafka (key, value) pairs, built before the clock
+    starts so that production is timed alone."""
+    from products.web_user_analytics import generator
+
+    return list(kafka_lib.encode_events(generator.generate(events, SEED, bad_share=0), generator.KEY_FIELD))
+
+
+def _bronze_rows() -> int:
+    from deltalake import DeltaTable
+
+    table = products.get(PRODUCT).table("events_raw")
+    return DeltaTable(str(table.path)).to_pyarrow_dataset().count_rows()
+
+
+def _ingest(setup: Setup, run_id: str, expected_rows: int) -> tuple[float, float]:
+    """Seconds the bronze logic takes for what the topic holds, and the part of them spent
+    creating the table (first pass only). Checks the table ends with ``expected_rows`` rows,
+    else the throughput would be meaningless."""
+    ctx = notebook.open_context(PRODUCT, "bronze", setup.params["env"], run_id)
+    # run_bronze would create the table itself; doing it first only separates the one-off cost.
+    create_s, _ = _timed(lambda: ctx.writer.ensure(ctx.table("events_raw")))
+    stream_s, added = _timed(lambda: ingest.run_bronze(ctx))
+    rows = _bronze_rows()
+    if rows != expected_rows:
+        raise BenchError(f"bronze holds {rows} rows after {run_id}, expected {expected_rows} "
+                         f"({added} reported added)")
+    return create_s + stream_s, create_s
+
+
+def bench_kafka_to_bronze(setup: Setup) -> list[dict]:
+    n, log = setup.events, setup.log
+    topic = kafka_lib.topic_of(setup.params, PRODUCT)
+    log(f"  generating {n} web events ...")
+    generate_s, messages = _timed(lambda: _web_messages(n))
+    figures = []
+    rss = PeakRss(int(services.pid_file("spark").read_text()))
+    # Twice: the first stream after the server starts pays class loading and JIT warm-up, the
+    # second is what every later `dp run` sees.
+    for i, label in enumerate(("cold", "warm"), 1):
+        log(f"  producing {n} events into {topic} ({label} pass) ...")
+        produce_s, _ = _timed(lambda: kafka_lib.produce(setup.params, topic, messages))
+        log(f"  ingesting into bronze ({label}) ...")
+        with rss:
+            ingest_s, create_s = _ingest(setup, f"bench_{label}", expected_rows=i * n)
+        log(f"  {label}: produced at {n / produce_s:,.0f} events/s, ingested at {n / ingest_s:,.0f} events/s")
+        figures += [
+            figure(f"Kafka -> bronze, {label} ({n:,} events)", n / ingest_s, "events/s",
+                   at_least=INGEST_TARGET_EPS,
+                   notes=f"{ingest_s:.2f} s, of which {create_s:.2f} s checking/creating the table; "
+                         f"bronze row count verified"
+                         + ("; first stream since the server started" if label == "cold" else "")),
+            figure(f"Kafka production, {label} pass", n / produce_s, "events/s",
+                   notes=f"{produce_s:.2f} s, kafka-python, acks=all"),
+        ]
+    figures += [
+        figure("event generation", n / generate_s, "events/s", notes=f"{generate_s:.2f} s, web generator"),
+        figure("Spark server peak RSS during ingest", rss.peak_bytes / 2**20, "MiB",
+               notes="Spark Connect server process and children, sampled every 0.2 s"),
+    ]
+    return figures
+
+
+BENCHMARKS: list[tuple[str, Callable[[Setup], list[dict]]]] = [
+    ("runner overhead", bench_runner_overhead),
+    ("kafka -> bronze", bench_kafka_to_bronze),
+]
+
+
+# --- isolation, running, reports -------------------------------------------------------------
+
+def _free_ports(count: int) -> list[int]:
+    # All sockets stay bound until every port is picked, so the ports differ.
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+@contextlib.contextmanager
+def isolated_workspace():
+    """A temp ``DP_HOME`` and free service ports in ``os.environ`` (kernels inherit them), restored
+    and deleted on the way out."""
+    home = Path(tempfile.mkdtemp(prefix="dp-bench-"))
+    wanted = {"DP_HOME": str(home), **dict(zip(PORT_VARS, map(str, _free_ports(len(PORT_VARS))))),
+              # Kernels must be this environment's Python, whatever PATH the caller had (as in run.py).
+              "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        yield home
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def machine_info() -> dict:
+    import pyspark
+
+    memory = psutil.virtual_memory()
+    return {"timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "memory_gib": round(memory.total / 2**30, 1),
+            "memory_available_gib": round(memory.available / 2**30, 1),
+            "load_avg_1m": round(os.getloadavg()[0], 2), "python": platform.python_version(),
+            "java": jars.java_major(), "pyspark": pyspark.__version__, "delta_jar": jars.DELTA[2]}
+
+
+def run_benchmarks(setup: Setup) -> list[dict]:
+    results = []
+    for name, bench in BENCHMARKS:
+        setup.log(f"bench: {name} ...")
+        started = time.perf_counter()
+        try:
+            results.append({"benchmark": name, "figures": bench(setup), "error": None})
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            setup.log(f"bench: {name} FAILED: {type(exc).__name__}: {exc}")
+            results.append({"benchmark": name, "figures": [], "error": f"{type(exc).__name__}: {exc}"})
+        results[-1]["duration_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def _run_isolated(quick: bool, events: int, log) -> list[dict]:
+    with isolated_workspace() as home:
+        params = params_lib.load()
+        log(f"bench: starting services in {home} ...")
+        try:
+            for line in services.up(params, progress=log):
+                log(f"bench: {line}")
+            return run_benchmarks(Setup(params, home, quick, events, log))
+        finally:
+            spark_lib.stop_all()
+            for line in services.down():
+                log(f"bench: {line}")
+
+
+def missed(results: list[dict]) -> list[str]:
+    return [f["name"] for r in results for f in r["figures"] if f["met"] is False]
+
+
+def to_markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [f"# dp bench ({'quick' if report['quick'] else 'full'})", "",
+             f"{m['timestamp']} · {m['cpu_count']} CPUs, {m['memory_gib']} GiB "
+             f"({m['memory_available_gib']} GiB free), load {m['load_avg_1m']} · Python {m['python']}, "
+             f"Java {m['java']}, Spark {m['pyspark']}, Delta {m['delta_jar']} · {m['platform']}", "",
+             "| benchmark | figure | value | target | met | notes |", "|---|---|---:|---|---|---|"]
+    for result in report["results"]:
+        if result["error"]:
+            lines.append(f"| {result['benchmark']} | **crashed** | | | | {result['error']} |")
+        for f in result["figures"]:
+            met = {True: "yes", False: "**no**", None: "–"}[f["met"]]
+            lines.append(f"| {result['benchmark']} | {f['name']} | {f['value']:,.2f} {f['unit']} | "
+                         f"{f['target'] or '–'} | {met} | {f['notes']} |")
+    misses = missed(report["results"])
+    lines += ["", f"Targets missed: {', '.join(misses)}." if misses else "All targets met."]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(report: dict) -> Path:
+    out = paths.reports_dir() / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(report, indent=2))
+    (out / "bench.md").write_text(to_markdown(report))
+    return out
+
+
+def main(quick: bool = False, events: int = DEFAULT_EVENTS, log=print) -> int:
+    # `--quick` shrinks the default size; an explicit other --events still wins.
+    events = QUICK_EVENTS if quick and events == DEFAULT_EVENTS else events
+    if events <= 0:
+        print(f"dp bench: --events must be > 0, got {events}", file=sys.stderr)
+        return 2
+    machine = machine_info()
+    results = _run_isolated(quick, events, log)
+    report = {"machine": machine, "quick": quick, "events": events, "results": results}
+    out = write_reports(report)
+    log("\n" + to_markdown(report))
+    log(f"bench: reports in {out / 'bench.json'} and {out / 'bench.md'}")
+    crashed = [r["benchmark"] for r in results if r["error"]]
+    if crashed:
+        log(f"bench: could not measure: {', '.join(crashed)}")
+    elif missed(results):
+        log("bench: ran to the end; some targets were missed (see above)")
+    return 1 if crashed else 0

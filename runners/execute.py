@@ -49,35 +49,37 @@ def _attempt(source: Path, output: Path, parameters: dict, kernel: str, timeout_
     from papermill.exceptions import PapermillExecutionError
 
     deadline = time.time() + timeout_s
+    current: dict = {}
+
+    def time_left(cell) -> int:
+        # nbclient asks before each cell: answering with what is left of the notebook's budget
+        # makes its per-cell timeout a whole-notebook timeout, and tells us which cell runs.
+        current["id"] = cell.get("id")
+        return max(1, int(deadline - time.time()))
+
     try:
         papermill.execute_notebook(
             str(source), str(output), parameters=parameters, kernel_name=kernel,
-            progress_bar=False, log_output=False, cwd=str(cwd),
-            # nbclient asks per cell; answering with what is left makes it a notebook timeout
-            timeout_func=lambda cell: max(1, int(deadline - time.time())))
+            progress_bar=False, log_output=False, cwd=str(cwd), timeout_func=time_left)
         return None, None, None
     except PapermillExecutionError as exc:
         return exc.ename, f"{exc.ename}: {exc.evalue}", exc.cell_index
     except Exception as exc:  # kernel death, timeout, ...: the notebook as far as it got is kept
         name = type(exc).__name__
+        cell = _cell_index(output, current.get("id"))
         if name in ("CellTimeoutError", "TimeoutError"):
-            return "NotebookTimeout", f"NotebookTimeout: still running after {timeout_s:.0f} s", \
-                _running_cell(output)
-        return name, f"{name}: {exc}", _running_cell(output)
+            return "NotebookTimeout", f"NotebookTimeout: still running after {timeout_s:.0f} s", cell
+        return name, f"{name}: {exc}", cell
 
 
-def _running_cell(output: Path) -> int | None:
-    """Index of the cell papermill marked as running or failed in the saved output."""
+def _cell_index(output: Path, cell_id: str | None) -> int | None:
+    """Index in the executed notebook of the cell with ``cell_id``."""
     try:
         import nbformat
-        nb = nbformat.read(str(output), as_version=4)
+        cells = nbformat.read(str(output), as_version=4).cells
     except Exception:
         return None
-    for i, cell in enumerate(nb.cells):
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if status in ("running", "failed"):
-            return i
-    return None
+    return next((i for i, cell in enumerate(cells) if cell_id and cell.get("id") == cell_id), None)
 
 
 def to_html(notebook: Path) -> Path:

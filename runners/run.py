@@ -49,11 +49,13 @@ def _overrides_dict(overrides) -> dict:
 
 
 def plan(products: list[str] | None = None, layer: str | None = None, notebook: str | None = None,
-         env: str | None = None, overrides=()) -> tuple[dict, dag_lib.Dag, list[str], dict]:
-    """Everything that is checked before a kernel starts; raises with a clear message."""
+         env: str | None = None, overrides=(), declared: dict | None = None
+         ) -> tuple[dict, dag_lib.Dag, list[str], dict]:
+    """Everything that is checked before a kernel starts; raises with a clear message.
+    ``declared`` replaces the products' declarations (tests run made-up DAGs this way)."""
     overrides = _overrides_dict(overrides) if not isinstance(overrides, dict) else overrides
     params = params_lib.load(env, overrides)
-    declared = products_lib.all_products()
+    declared = products_lib.all_products() if declared is None else declared
     for p in products or []:
         if p not in declared:
             raise RunError(f"unknown product {p!r}: expected one of {', '.join(sorted(declared))}")
@@ -66,8 +68,8 @@ def plan(products: list[str] | None = None, layer: str | None = None, notebook: 
 
 def run(products: list[str] | None = None, layer: str | None = None, notebook: str | None = None,
         env: str | None = None, overrides=(), force: bool = False, run_id: str | None = None,
-        log=print) -> RunSummary:
-    params, dag, chosen, overrides = plan(products, layer, notebook, env, overrides)
+        declared: dict | None = None, log=print) -> RunSummary:
+    params, dag, chosen, overrides = plan(products, layer, notebook, env, overrides, declared)
     needed = ["kafka"] + (["spark"] if params["platform"]["services"]["spark"]["mode"] == "connect" else [])
     services.require_running(params, needed)
     # Kernels must be this environment's Python, whatever PATH the caller had.
@@ -93,7 +95,8 @@ def run(products: list[str] | None = None, layer: str | None = None, notebook: s
             summary.records.append(record)
             runlog.append([record])
             continue
-        log(f"{prefix}: running {nb.path.relative_to(paths.PROJECT_ROOT)} ...")
+        shown = nb.path.relative_to(paths.PROJECT_ROOT) if nb.path.is_relative_to(paths.PROJECT_ROOT) else nb.path
+        log(f"{prefix}: running {shown} ...")
         output = out_dir / nb.product / nb.path.name
         outcome = execute.execute(nb.path, output, injected, kernel=runner["kernel"],
                                   timeout_s=runner["timeout_s"], retries=runner["retries"],

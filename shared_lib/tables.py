@@ -7,6 +7,7 @@ with delta-rs, which needs no JVM.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def create_ddl(table: Table) -> str:
 
 
 def exists(table: Table) -> bool:
-    return (table.path / "_delta_log").is_dir()
+    """True once the table has its first commit (a half-created table has an empty log)."""
+    return any((table.path / "_delta_log").glob("*.json"))
 
 
 def version(table: Table) -> int | None:
@@ -135,3 +137,59 @@ class Writer:
 
     def ensure(self, table: Table) -> None:
         ensure(self.spark, table)
+
+    def append(self, df, table: Table) -> int:
+        """Append a batch DataFrame; returns the rows appended."""
+        self.ensure(table)
+        before = version(table)
+        conform(df, table).write.format("delta").mode("append").save(str(table.path))
+        return self._written(table, before)
+
+    def replace(self, df, table: Table, where: str) -> int:
+        """Atomically replace the rows matching ``where`` (a SQL predicate, typically on the
+        partition column) by ``df``, whose rows must all match it. Rerunning with the same
+        ``df`` leaves the same content. Returns the rows written."""
+        self.ensure(table)
+        before = version(table)
+        (conform(df, table).write.format("delta").mode("overwrite").option("replaceWhere", where)
+         .save(str(table.path)))
+        return self._written(table, before)
+
+    def merge(self, df, table: Table, keys: list[str], deletes=None) -> int:
+        """Upsert ``df`` by ``keys`` and delete the rows whose keys are in ``deletes`` but not in
+        ``df``, in one MERGE (one commit). Returns the rows inserted or updated."""
+        from pyspark.sql import functions as F
+
+        self.ensure(table)
+        before = version(table)
+        source = conform(df, table).withColumn("_dp_delete", F.lit(False))
+        if deletes is not None:
+            gone = deletes.select(*keys).distinct().join(df.select(*keys), keys, "left_anti")
+            source = source.unionByName(gone.select(
+                *[F.col(c.name) if c.name in keys else F.lit(None).cast(c.type).alias(c.name)
+                  for c in table.columns], F.lit(True).alias("_dp_delete")))
+        view = f"_dp_merge_{uuid.uuid4().hex}"
+        source.createOrReplaceTempView(view)
+        names = [f"`{c.name}`" for c in table.columns]
+        try:
+            self.spark.sql(
+                f"MERGE INTO {ident(table.path)} t USING {view} s "
+                f"ON {' AND '.join(f't.`{k}` = s.`{k}`' for k in keys)} "
+                f"WHEN MATCHED AND s._dp_delete THEN DELETE "
+                f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.{n} = s.{n}' for n in names)} "
+                f"WHEN NOT MATCHED AND NOT s._dp_delete THEN INSERT ({', '.join(names)}) "
+                f"VALUES ({', '.join(f's.{n}' for n in names)})")
+        finally:
+            self.spark.catalog.dropTempView(view)
+        return self._written(table, before)
+
+
+def conform(df, table: Table):
+    """``df`` with exactly the declared columns, in declared order and types: a missing column
+    fails here, by name, rather than as a schema mismatch deep in Delta."""
+    from pyspark.sql import functions as F
+
+    missing = [c.name for c in table.columns if c.name not in df.columns]
+    if missing:
+        raise ValueError(f"cannot write {table.qualified_name}: missing column(s) {', '.join(missing)}")
+    return df.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in table.columns])

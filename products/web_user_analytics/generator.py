@@ -86,7 +86,7 @@ def _visit(rng: random.Random, visitor: dict, start: dt.datetime, counter: list[
     return events
 
 
-def _bad(kind: str, rng: random.Random, good: dict, now: dt.datetime, i: int) -> str:
+def _bad(kind: str, rng: random.Random, good: dict, future: dt.datetime, i: int) -> str:
     event = dict(good, event_id=f"bad-{kind}-{i}")
     if kind == "malformed_json":
         return json.dumps(event)[:-7]
@@ -101,7 +101,7 @@ def _bad(kind: str, rng: random.Random, good: dict, now: dt.datetime, i: int) ->
     elif kind == "bad_timestamp":
         event["event_ts"] = event["event_ts"].rstrip("Z")  # no zone: ambiguous
     elif kind == "future_timestamp":
-        event["event_ts"] = _iso(now + dt.timedelta(days=3))
+        event["event_ts"] = _iso(future)
     elif kind == "too_large":
         event["properties"] = {"blob": "x" * (1024 * 1024 + 10)}
     return json.dumps(event)
@@ -111,9 +111,10 @@ def generate(events: int, seed: int, days: int = 7, bad_share: float = 0.01, bot
              end_date: dt.date | None = None) -> Iterator[dict | str]:
     """``events`` messages: dicts for good events, raw strings for the deliberately bad ones."""
     rng = random.Random(seed)
-    now = dt.datetime.now(dt.timezone.utc)
-    end = end_date or now.date()
+    end = end_date or dt.datetime.now(dt.timezone.utc).date()
     first_day = dt.datetime.combine(end - dt.timedelta(days=days - 1), dt.time(), dt.timezone.utc)
+    # Two days past the window: more than 24 h ahead when the window ends today (the default).
+    future = first_day + dt.timedelta(days=days + 2)
     span_s = days * 86400 - 3600  # sessions start at least an hour before the end of the window
     n_bad = int(events * bad_share) if bad_share > 0 else 0
     if bad_share > 0 and events >= 100:
@@ -146,7 +147,7 @@ def generate(events: int, seed: int, days: int = 7, bad_share: float = 0.01, bot
         out.insert(rng.randrange(len(out) + 1), dict(rng.choice(produced)))
     for i in range(n_bad):
         kind = BAD_KINDS[i % len(BAD_KINDS)] if i < len(BAD_KINDS) else rng.choice(BAD_KINDS[:-1])
-        out.insert(rng.randrange(len(out) + 1), _bad(kind, rng, rng.choice(produced), now, i))
+        out.insert(rng.randrange(len(out) + 1), _bad(kind, rng, rng.choice(produced), future, i))
     return iter(out)
 
 

@@ -1,0 +1,76 @@
+"""Web-specific derivations of silver events (metrics.md): page path, hosts, channel, device
+type and the bot flag. Pure functions of Columns and DataFrames."""
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, functions as F
+
+CHANNELS = ("paid", "email", "social", "organic", "direct", "referral")
+PAID_MEDIUMS = ("cpc", "ppc", "paid", "paidsearch", "display")
+SOCIAL_HOSTS = ("facebook.", "t.co", "twitter.", "x.com", "linkedin.", "instagram.", "reddit.")
+SEARCH_HOSTS = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.")
+BOT_MARKERS = ("bot", "crawler", "spider", "slurp", "curl", "wget", "python-requests", "headlesschrome")
+DEVICE_TYPES_DERIVED = ("desktop", "mobile", "tablet", "unknown")
+
+_SCHEME = r"^[A-Za-z][A-Za-z0-9+.-]*://"
+# User-agent rules, checked in this order: iPads say "Mobile" and iPhones say "Mac OS X".
+_TABLET_UA = r"(?i)ipad|tablet|playbook|kindle|silk/|android(?!.*mobile)"
+_MOBILE_UA = r"(?i)mobi|iphone|ipod|android|blackberry|windows phone|opera mini"
+_DESKTOP_UA = r"(?i)windows nt|macintosh|mac os x|x11|linux|cros"
+
+
+def url_host(url: Column) -> Column:
+    """Lower-cased host of an absolute URL, without user info or port; null if none."""
+    authority = F.regexp_extract(url, _SCHEME + r"([^/?#]*)", 1)
+    host = F.lower(F.regexp_replace(F.regexp_replace(authority, r"^.*@", ""), r":\d*$", ""))
+    return F.when(host != "", host)
+
+
+def url_path(url: Column) -> Column:
+    """The path of an absolute URL: no query string or fragment, no trailing ``/`` except the
+    root ``/``. Kept as sent (not percent-decoded), so a unicode path stays readable."""
+    path = F.regexp_replace(F.regexp_extract(url, _SCHEME + r"[^/?#]*([^?#]*)", 1), r"/+$", "")
+    return F.when(url.isNotNull(), F.when(path == "", F.lit("/")).otherwise(path))
+
+
+def _contains_any(col: Column, needles: tuple[str, ...]) -> Column:
+    return F.coalesce(F.greatest(*[F.contains(col, F.lit(n)) for n in needles]), F.lit(False))
+
+
+def channel(utm_source: Column, utm_medium: Column, utm_campaign: Column, referrer: Column,
+            page_url: Column) -> Column:
+    """metrics.md's channel rules, first match wins (applied to a session's first event)."""
+    medium = F.lower(utm_medium)
+    ref_host = url_host(referrer)
+    no_utm = utm_source.isNull() & utm_medium.isNull() & utm_campaign.isNull()
+    own_site = F.coalesce(ref_host == url_host(page_url), F.lit(False))
+    return (F.when(medium.isin(*PAID_MEDIUMS), "paid")
+            .when(medium == "email", "email")
+            .when((medium == "social") | _contains_any(ref_host, SOCIAL_HOSTS), "social")
+            .when((medium == "organic") | _contains_any(ref_host, SEARCH_HOSTS), "organic")
+            .when(no_utm & (referrer.isNull() | own_site), "direct")
+            .otherwise("referral"))
+
+
+def is_bot(user_agent: Column) -> Column:
+    pattern = "|".join(m.replace("-", r"\-") for m in BOT_MARKERS)
+    return F.coalesce(F.lower(user_agent).rlike(pattern), F.lit(False))
+
+
+def device_type(declared: Column, user_agent: Column) -> Column:
+    """The declared device type if valid (the contract nulled any other), else from user_agent."""
+    return F.coalesce(declared, F.when(user_agent.rlike(_TABLET_UA), "tablet")
+                      .when(user_agent.rlike(_MOBILE_UA), "mobile")
+                      .when(user_agent.rlike(_DESKTOP_UA), "desktop"), F.lit("unknown"))
+
+
+def enrich(events: DataFrame) -> DataFrame:
+    """Clean contract rows -> silver web events: UTC date, page path, hosts, channel, device, bot."""
+    c = F.col
+    return events.select(
+        "*",
+        F.to_date("event_ts").alias("event_date"),
+        url_path(c("page_url")).alias("page_path"),
+        url_host(c("referrer")).alias("referrer_host"),
+        channel(c("utm_source"), c("utm_medium"), c("utm_campaign"), c("referrer"), c("page_url")).alias("channel"),
+        is_bot(c("user_agent")).alias("is_bot"),
+    ).withColumn("device_type", device_type(c("device_type"), c("user_agent")))

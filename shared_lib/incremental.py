@@ -1,0 +1,95 @@
+"""Incremental bronze -> silver bookkeeping, the same for every product. Pure functions on
+DataFrames; the product's silver step does the reads and writes.
+
+- Progress: each silver run appends one row to the product's ``batches`` table, with the Kafka
+  offset range it processed per topic partition. Bronze appends each partition in offset order
+  (exactly once, from its streaming checkpoint), so the rows not yet processed are exactly those
+  past the highest offset recorded per partition (``unprocessed``).
+- Duplicates: an event whose id is already in silver, or that repeats an id earlier in the same
+  batch (by Kafka time, then coordinates), is a duplicate: dropped and counted (``classify``).
+- Accounting: every bronze row of the batch ends up clean, quarantined, duplicate or excluded
+  by consent; the batch row holds the four counts and the table's CHECK constraint makes them add
+  up to the bronze rows read (``tally``).
+- Crash safety: the batch row is written last. A run that died before it is redone whole, and
+  what it already wrote is recognised by its Kafka coordinates (``already_written`` in
+  ``classify``, ``not_written``), so nothing is written or counted twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame, Window, functions as F
+
+COORDINATES = ("topic", "partition", "offset")
+OUTCOMES = ("clean", "quarantined", "duplicate", "consent_excluded")
+
+
+def high_water_marks(batches: DataFrame) -> DataFrame:
+    """(topic, partition, last_offset): the highest offset processed per partition."""
+    ranges = batches.select(F.explode("offsets").alias("r")).select("r.*")
+    return ranges.groupBy("topic", "partition").agg(F.max("to_offset").alias("_last_offset"))
+
+
+def unprocessed(bronze: DataFrame, batches: DataFrame) -> DataFrame:
+    """The bronze rows that no silver run has processed yet."""
+    marks = F.broadcast(high_water_marks(batches))
+    return (bronze.join(marks, ["topic", "partition"], "left")
+            .where(F.col("offset") > F.coalesce("_last_offset", F.lit(-1))).drop("_last_offset"))
+
+
+def classify(events: DataFrame, existing: DataFrame, event_id: str = "event_id") -> DataFrame:
+    """``events`` with ``outcome`` (``clean`` or ``duplicate``) and ``already_written`` (the same
+    message is in silver already: a crashed run wrote it)."""
+    seen = existing.select(F.col(event_id), *[F.col(c).alias(f"_seen_{c}") for c in COORDINATES])
+    same_message = ((F.col("_seen_topic") == F.col("topic")) & (F.col("_seen_partition") == F.col("partition"))
+                    & (F.col("_seen_offset") == F.col("offset")))
+    first_seen = Window.partitionBy(event_id).orderBy("kafka_ts", *COORDINATES)
+    in_silver = F.col("_seen_offset").isNotNull()
+    joined = events.join(seen, event_id, "left")
+    outcome = (F.when(in_silver, F.when(same_message, "clean").otherwise("duplicate"))
+               .when(F.row_number().over(first_seen) == 1, "clean").otherwise("duplicate"))
+    return (joined.withColumn("outcome", outcome)
+            .withColumn("already_written", F.coalesce(same_message, F.lit(False)))
+            .drop(*[f"_seen_{c}" for c in COORDINATES]))
+
+
+def not_written(rows: DataFrame, table: DataFrame) -> DataFrame:
+    """``rows`` whose Kafka coordinates are not in ``table`` yet."""
+    return rows.join(table.select(*COORDINATES), list(COORDINATES), "left_anti")
+
+
+def tally(batch: DataFrame, outcomes: dict[str, DataFrame]) -> list[dict]:
+    """Per topic partition of ``batch``: offset range, bronze rows and the rows of each outcome
+    (``outcomes`` maps an outcome of ``OUTCOMES`` to the DataFrame of its rows)."""
+    unknown = set(outcomes) - set(OUTCOMES)
+    if unknown:
+        raise ValueError(f"unknown outcome(s) {sorted(unknown)}; expected {OUTCOMES}")
+    labelled = None
+    for name, rows in outcomes.items():
+        part = rows.select("topic", "partition", F.lit(name).alias("outcome"))
+        labelled = part if labelled is None else labelled.unionByName(part)
+    read = batch.groupBy("topic", "partition").agg(
+        F.min("offset").alias("from_offset"), F.max("offset").alias("to_offset"), F.count("*").alias("bronze_rows"))
+    counts = labelled.groupBy("topic", "partition").pivot("outcome", list(OUTCOMES)).count()
+    rows = read.join(counts, ["topic", "partition"], "left").orderBy("topic", "partition").collect()
+    return [{**r.asDict(), **{o: int(r[o] or 0) for o in OUTCOMES}} for r in rows]
+
+
+def batch_row(run_id: str, bronze_version: int, partitions: list[dict],
+              affected_dates: list[dt.date]) -> dict:
+    """The ``batches`` row of one silver run, from ``tally``'s partitions."""
+    return {
+        "run_id": run_id,
+        "processed_at": dt.datetime.now(dt.timezone.utc),
+        "bronze_version": bronze_version,
+        "offsets": [{k: p[k] for k in ("topic", "partition", "from_offset", "to_offset")} for p in partitions],
+        "bronze_rows": sum(p["bronze_rows"] for p in partitions),
+        **{f"{o}_rows": sum(p[o] for p in partitions) for o in OUTCOMES},
+        "affected_dates": sorted(set(affected_dates)),
+    }
+
+
+BATCH_SCHEMA = ("run_id string, processed_at timestamp, bronze_version bigint, "
+                "offsets array<struct<topic:string, partition:int, from_offset:bigint, to_offset:bigint>>, "
+                "bronze_rows bigint, clean_rows bigint, quarantined_rows bigint, duplicate_rows bigint, "
+                "consent_excluded_rows bigint, affected_dates array<date>")

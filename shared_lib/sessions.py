@@ -1,0 +1,62 @@
+"""Sessionization on event time, keyed by a visitor column (web ``anonymous_id``, mobile
+``device_id``), and the pieces of its incremental form. Pure functions on DataFrames.
+
+Rules (metrics.md): a visitor's events ordered by time (ties by event id); a new session starts at
+the first event and after every gap of *more than* the timeout; sessions do not split at
+midnight. ``session_id`` is a hash of the visitor, the start and the first event's id, so the
+same events always give the same id.
+
+Incremental recomputation: new events can only change the sessions they fall into or next to
+(within the timeout of a session's span), and may merge two of them. ``stale`` finds those
+sessions; ``to_recompute`` picks the events to sessionize again: the stale sessions' events plus
+the new ones. Other sessions stay as they are: they are more than a timeout away from every new
+event, so no recomputed session can reach them.
+"""
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window, functions as F
+
+SESSION_COLUMNS = ("session_id", "session_start", "session_end")
+
+
+def assign(events: DataFrame, visitor: str, timeout_minutes: float, ts: str = "event_ts",
+           event_id: str = "event_id") -> DataFrame:
+    """``events`` with ``session_id`` and ``session_start`` added."""
+    order = Window.partitionBy(visitor).orderBy(ts, event_id)
+    gap_us = F.unix_micros(F.col(ts)) - F.unix_micros(F.lag(ts).over(order))
+    # Microseconds, not seconds: a gap of timeout + 0.5 s must start a new session too.
+    starts = F.coalesce(gap_us > int(timeout_minutes * 60 * 1_000_000), F.lit(True))
+    numbered = events.withColumn("_starts", starts.cast("int")).withColumn(
+        "_seq", F.sum("_starts").over(order.rowsBetween(Window.unboundedPreceding, Window.currentRow)))
+    session = Window.partitionBy(visitor, "_seq")
+    first_id = F.min_by(event_id, F.struct(ts, event_id)).over(session)
+    start = F.min(ts).over(session)
+    session_id = F.substring(F.sha2(F.concat_ws(
+        "|", F.col(visitor), F.unix_micros(start).cast("string"), first_id), 256), 1, 32)
+    return (numbered.withColumn("session_start", start).withColumn("session_id", session_id)
+            .drop("_starts", "_seq"))
+
+
+def stale(sessions: DataFrame, new_events: DataFrame, visitor: str, timeout_minutes: float,
+          ts: str = "event_ts") -> DataFrame:
+    """Existing sessions that a new event falls into or within the timeout of (to be replaced)."""
+    s, n = sessions.alias("s"), new_events.select(visitor, ts).alias("n")
+    reach = F.expr(f"INTERVAL {int(timeout_minutes * 60 * 1_000_000)} MICROSECONDS")
+    touches = (F.col(f"s.{visitor}") == F.col(f"n.{visitor}")) & F.col(f"n.{ts}").between(
+        F.col("s.session_start") - reach, F.col("s.session_end") + reach)
+    return s.join(n, touches, "left_semi")
+
+
+def intervals(stale_sessions: DataFrame, new_events: DataFrame, visitor: str,
+              ts: str = "event_ts") -> DataFrame:
+    """Per visitor, the time spans whose events must be sessionized again."""
+    return stale_sessions.select(visitor, F.col("session_start").alias("lo"), F.col("session_end").alias("hi")
+                                 ).unionByName(new_events.select(visitor, F.col(ts).alias("lo"), F.col(ts).alias("hi")))
+
+
+def to_recompute(events: DataFrame, spans: DataFrame, visitor: str, ts: str = "event_ts") -> DataFrame:
+    """The events (new ones included) that fall in one of ``spans`` of their visitor."""
+    e, i = events.alias("e"), spans.alias("i")
+    inside = (F.col(f"e.{visitor}") == F.col(f"i.{visitor}")) & F.col(f"e.{ts}").between(
+        F.col("i.lo"), F.col("i.hi"))
+    return e.join(i, inside, "left_semi")

@@ -1,0 +1,83 @@
+"""Test session set-up: a throw-away workspace and free ports, so tests never touch a developer's
+``dp up`` services or tables; one real Kafka broker and one Spark Connect server for the whole
+session, started only when a collected test needs them (``integration`` marker, or a notebook
+run by nbval), and stopped at the end."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_WORKSPACE = None
+_STARTED = False
+
+# Smaller than a developer's server: the suite runs on 2 cores beside other work.
+TEST_OVERRIDES = {"platform.services.spark.driver_memory": "3g"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pytest_configure(config):
+    global _WORKSPACE
+    if os.environ.get("DP_TEST_KEEP_ENV"):  # run against an existing workspace and services
+        return
+    _WORKSPACE = Path(tempfile.mkdtemp(prefix="dp-test-"))
+    os.environ["DP_HOME"] = str(_WORKSPACE)
+    os.environ["DP_REPORTS"] = str(_WORKSPACE / "reports")
+    os.environ["DP_ENV"] = "dev"
+    for var in ("DP_KAFKA_PORT", "DP_KAFKA_CONTROLLER_PORT", "DP_SPARK_PORT", "DP_SPARK_UI_PORT",
+                "DP_SERVE_PORT"):
+        os.environ[var] = str(_free_port())
+
+
+def _needs_services(item) -> bool:
+    return item.get_closest_marker("integration") is not None or item.path.suffix == ".ipynb"
+
+
+def pytest_collection_modifyitems(config, items):
+    # Unit tests first, then integration tests, then the notebooks: a broken library fails fast.
+    items.sort(key=lambda it: (it.path.suffix == ".ipynb", it.get_closest_marker("integration") is not None))
+
+
+def pytest_collection_finish(session):
+    global _STARTED
+    if os.environ.get("DP_TEST_KEEP_ENV") or not any(_needs_services(i) for i in session.items):
+        return
+    from runners import services
+    from shared_lib import params as params_lib
+
+    params = params_lib.load("dev", TEST_OVERRIDES)
+    print(f"\nstarting test services in {os.environ['DP_HOME']} ...")
+    for line in services.up(params, progress=lambda msg: print(msg)):
+        print(line)
+    _STARTED = True
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _STARTED:
+        from runners import services
+        from shared_lib import spark as spark_lib
+        spark_lib.stop_all()
+        services.down()
+    if _WORKSPACE and not os.environ.get("DP_TEST_KEEP_WORKSPACE"):
+        shutil.rmtree(_WORKSPACE, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def params():
+    from shared_lib import params as params_lib
+    return params_lib.load("dev", TEST_OVERRIDES)
+
+
+@pytest.fixture(scope="session")
+def spark(params):
+    from shared_lib.spark import get_spark
+    return get_spark(params)

@@ -1,0 +1,107 @@
+"""The runner on made-up DAGs: a failing notebook is named with its cell, its output kept, its
+downstream skipped and recorded; transient failures are retried, assertions are not; a notebook
+over its time limit is stopped."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from runners import run as run_lib
+from runners import runlog
+from shared_lib import products
+
+pytestmark = pytest.mark.integration
+
+PARAMS = 'env = "dev"\nrun_id = "interactive"\noverrides = {}'
+
+
+def notebook(path, *cells):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+def product(tmp_path, name, nodes):
+    folder = tmp_path / name
+    folder.mkdir()
+    lines = [f"name: {name}", "owner: test", "notebooks:"]
+    for nb_name, deps, cells in nodes:
+        notebook(folder / f"{nb_name}.ipynb", *cells)
+        lines += [f"  - name: {nb_name}", f"    path: {folder / (nb_name + '.ipynb')}", "    layer: bronze",
+                  f"    depends_on: {deps}"]
+    (folder / "product.yaml").write_text("\n".join(lines) + "\n")
+    return {name: products.parse(folder / "product.yaml")}
+
+
+def test_failure_skips_downstream_and_everything_is_recorded(tmp_path):
+    declared = product(tmp_path, "demo", [
+        ("ok", [], ["from shared_lib import recorder\nrecorder.record('dp.lineage', {'rows_written': 7, "
+                    "'tables_read': {}, 'tables_written': {'demo.bronze.t': 3}})"]),
+        ("boom", ["ok"], ["x = 1", "assert 1 + 1 == 3, 'deliberate failure'", "y = 2"]),
+        ("after", ["boom"], ["pass"]),
+        ("independent", [], ["pass"]),
+    ])
+    summary = run_lib.run(declared=declared, run_id="test-failure")
+    status = {r["notebook"]: r for r in summary.records}
+    order = [r["notebook"] for r in summary.records]
+    assert sorted(order) == ["after", "boom", "independent", "ok"]
+    assert order.index("ok") < order.index("boom") < order.index("after")
+    assert {n: r["status"] for n, r in status.items()} == {
+        "ok": "succeeded", "boom": "failed", "after": "skipped", "independent": "succeeded"}
+    assert not summary.ok
+    boom = status["boom"]
+    # cell 0 parameters, 1 papermill's injected parameters, 2 "x = 1", 3 the assertion
+    assert boom["failing_cell"] == 3
+    assert boom["error"] == "AssertionError: deliberate failure"
+    assert boom["attempts"] == 1  # a failing assertion is never retried
+    assert status["after"]["error"] == "skipped: upstream demo:boom did not succeed"
+    assert status["ok"]["rows_written"] == 7
+    assert json.loads(status["ok"]["tables_written"]) == {"demo.bronze.t": 3}
+    kept = Path(boom["output_notebook"])
+    assert kept.exists() and kept.with_suffix(".html").exists()
+    executed = nbformat.read(str(kept), as_version=4)
+    assert executed.cells[4].get("execution_count") is None  # stopped at the failing cell
+    recorded = runlog.read()
+    mine = recorded[recorded.run_id == "test-failure"].set_index("notebook")
+    assert mine["status"].to_dict() == {"ok": "succeeded", "boom": "failed", "after": "skipped",
+                                        "independent": "succeeded"}
+    assert mine.loc["boom", "failing_cell"] == 3
+
+
+def test_force_runs_downstream_of_a_failure(tmp_path):
+    declared = product(tmp_path, "forced", [("boom", [], ["raise ValueError('no')"]), ("after", ["boom"], ["pass"])])
+    summary = run_lib.run(declared=declared, force=True, run_id="test-force")
+    assert [r["status"] for r in summary.records] == ["failed", "succeeded"]
+
+
+def test_transient_failure_is_retried_once(tmp_path):
+    marker = tmp_path / "first-attempt-done"
+    declared = product(tmp_path, "flaky", [("flaky", [], [
+        "import pathlib\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n"
+        "    marker.touch()\n"
+        "    raise ConnectionRefusedError('service restarting')"])])
+    summary = run_lib.run(declared=declared, overrides={"platform.runner.retry_delay_s": 0}, run_id="test-flaky")
+    record = summary.records[0]
+    assert (record["status"], record["attempts"]) == ("succeeded", 2)
+
+
+def test_notebook_timeout(tmp_path):
+    declared = product(tmp_path, "slow", [("slow", [], ["import time\ntime.sleep(120)"])])
+    summary = run_lib.run(declared=declared, overrides={"platform.runner.timeout_s": 4}, run_id="test-slow")
+    record = summary.records[0]
+    assert record["status"] == "failed"
+    assert record["error"].startswith("NotebookTimeout: still running after 4 s")
+    assert record["failing_cell"] == 2
+    assert record["duration_s"] < 60
+
+
+def test_unknown_product_is_refused_before_any_kernel(capsys):
+    from runners.cli import main
+    assert main(["run", "--product", "nope"]) == 2
+    assert "unknown product 'nope': expected one of" in capsys.readouterr().err
