@@ -33,8 +33,9 @@ demo: setup
 	@$(DP) catalog
 	@$(DP) demo-summary
 
+# Unit tests, integration tests against one real broker and Spark server, then nbval over the notebooks.
 test: setup
-	@$(PY) -m pytest -q -p no:cacheprovider
+	@$(PY) -m pytest -q -p no:cacheprovider tests notebooks --nbval-lax
 
 test-unit: setup
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit

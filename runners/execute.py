@@ -8,7 +8,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jupyter_client.manager import KernelManager
+
 from shared_lib import recorder
+
+
+class LocalKernelManager(KernelManager):
+    """Kernels on IPC sockets: they never leave the machine, and ipykernel has no reason to warn
+    about unencrypted TCP on every notebook."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("transport", "ipc")
+        super().__init__(**kwargs)
 
 # Failures worth another attempt: the kernel died or a service was momentarily unreachable.
 # A failing assertion or a bug in a cell is never retried: it would fail the same way.
@@ -60,7 +71,8 @@ def _attempt(source: Path, output: Path, parameters: dict, kernel: str, timeout_
     try:
         papermill.execute_notebook(
             str(source), str(output), parameters=parameters, kernel_name=kernel,
-            progress_bar=False, log_output=False, cwd=str(cwd), timeout_func=time_left)
+            progress_bar=False, log_output=False, cwd=str(cwd), timeout_func=time_left,
+            kernel_manager_class=LocalKernelManager)
         return None, None, None
     except PapermillExecutionError as exc:
         return exc.ename, f"{exc.ename}: {exc.evalue}", exc.cell_index
