@@ -91,16 +91,16 @@ def _timed(func: Callable) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-def _spread(samples: list[float], unit: str = "s") -> str:
-    return f"min {min(samples):.2f} {unit}, max {max(samples):.2f} {unit} over {len(samples)} run(s)"
+def _spread(seconds: list[float]) -> str:
+    return f"min {min(seconds):.2f} s, max {max(seconds):.2f} s over {len(seconds)} run(s)"
 
 
 # --- runner overhead: an empty notebook, ours against papermill + a fresh local SparkSession ----
 
-def _run_ours(setup: Setup, i: int) -> float:
+def _run_ours(setup: Setup, tag: int | str) -> float:
     """One run through the platform's runner against the bench's Spark Connect server."""
     runner = setup.params["platform"]["runner"]
-    output = setup.workspace / "bench" / f"ours-{i}.ipynb"
+    output = setup.workspace / "bench" / f"ours-{tag}.ipynb"
     elapsed, outcome = _timed(lambda: execute.execute(
         EMPTY_NOTEBOOK, output, {"env": setup.params["env"]}, kernel=runner["kernel"],
         timeout_s=runner["timeout_s"], retries=0, html=runner["html"], log=setup.log))
@@ -133,13 +133,19 @@ def _time_runs(setup: Setup, label: str, run: Callable[[Setup, int], float], cou
 
 
 def bench_runner_overhead(setup: Setup) -> list[dict]:
+    # The server's first session pays its warm-up once after `dp up`: reported apart from the
+    # steady state that the target is about.
+    first = _run_ours(setup, "first")
+    setup.log(f"  runner (Spark Connect), first notebook since the server started: {first:.2f} s")
     ours = _time_runs(setup, "runner (Spark Connect)", _run_ours, setup.ours_runs)
     baseline = _time_runs(setup, "papermill + local SparkSession", _run_baseline, setup.baseline_runs)
     ours_median, baseline_median = statistics.median(ours), statistics.median(baseline)
     return [
         figure("runner, empty notebook (median)", ours_median, "s", at_most=OVERHEAD_TARGET_S,
-               notes="execute.execute incl. HTML; Connect server already up; " + _spread(ours),
+               notes="execute.execute incl. HTML, Connect server up and warm; " + _spread(ours),
                samples=ours),
+        figure("runner, first notebook since the server started", first, "s",
+               notes="one-off warm-up of the Connect server, not in the median"),
         figure("papermill + fresh local SparkSession (median)", baseline_median, "s",
                notes="baseline, same jars and confs; " + _spread(baseline), samples=baseline),
         figure("baseline / runner", baseline_median / ours_median, "x",
@@ -149,39 +155,50 @@ def bench_runner_overhead(setup: Setup) -> list[dict]:
 
 # --- Kafka -> bronze throughput --------------------------------------------------------------
 
-class PeakRss:
+class ServerWatch:
     """Peak resident memory of a process and its children, sampled in a background thread while
-    inside ``with``; may be entered more than once (the peak is kept)."""
+    inside ``with`` (the peak is kept over several entries), and the CPU seconds the process used
+    in the last ``with``: on a shared machine that is steadier than wall-clock time."""
 
     def __init__(self, pid: int, interval_s: float = 0.2):
         self.process = psutil.Process(pid)
         self.interval_s = interval_s
         self.peak_bytes = 0
+        self.cpu_s = 0.0
+        self._cpu_start = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _rss(self) -> int:
-        total = 0
+    def _total(self, measure: Callable[[psutil.Process], float]) -> float:
+        """``measure`` summed over the process and its children (spark-submit may leave a wrapper)."""
+        total = 0.0
         for proc in [self.process] + self.process.children(recursive=True):
             with contextlib.suppress(psutil.Error):
-                total += proc.memory_info().rss
+                total += measure(proc)
         return total
+
+    def _rss(self) -> int:
+        return int(self._total(lambda proc: proc.memory_info().rss))
+
+    def _cpu(self) -> float:
+        return self._total(lambda proc: sum(proc.cpu_times()[:2]))  # user + system
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            with contextlib.suppress(psutil.Error):
-                self.peak_bytes = max(self.peak_bytes, self._rss())
+            self.peak_bytes = max(self.peak_bytes, self._rss())
             self._stop.wait(self.interval_s)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> ServerWatch:
+        self._cpu_start = self._cpu()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
+        self._thread = threading.Thread(target=self._sample, name="bench-watch", daemon=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self.cpu_s = self._cpu() - self._cpu_start
 
 
 def _web_messages(events: int) -> list[tuple[bytes | None, bytes]]:
@@ -220,28 +237,28 @@ def bench_kafka_to_bronze(setup: Setup) -> list[dict]:
     log(f"  generating {n} web events ...")
     generate_s, messages = _timed(lambda: _web_messages(n))
     figures = []
-    rss = PeakRss(int(services.pid_file("spark").read_text()))
+    server = ServerWatch(int(services.pid_file("spark").read_text()))
     # Twice: the first stream after the server starts pays class loading and JIT warm-up, the
     # second is what every later `dp run` sees.
     for i, label in enumerate(("cold", "warm"), 1):
         log(f"  producing {n} events into {topic} ({label} pass) ...")
         produce_s, _ = _timed(lambda: kafka_lib.produce(setup.params, topic, messages))
         log(f"  ingesting into bronze ({label}) ...")
-        with rss:
+        with server:
             ingest_s, create_s = _ingest(setup, f"bench_{label}", expected_rows=i * n)
         log(f"  {label}: produced at {n / produce_s:,.0f} events/s, ingested at {n / ingest_s:,.0f} events/s")
         figures += [
             figure(f"Kafka -> bronze, {label} ({n:,} events)", n / ingest_s, "events/s",
                    at_least=INGEST_TARGET_EPS,
                    notes=f"{ingest_s:.2f} s, of which {create_s:.2f} s checking/creating the table; "
-                         f"bronze row count verified"
+                         f"Spark server CPU {server.cpu_s:.1f} s; bronze row count verified"
                          + ("; first stream since the server started" if label == "cold" else "")),
             figure(f"Kafka production, {label} pass", n / produce_s, "events/s",
                    notes=f"{produce_s:.2f} s, kafka-python, acks=all"),
         ]
     figures += [
         figure("event generation", n / generate_s, "events/s", notes=f"{generate_s:.2f} s, web generator"),
-        figure("Spark server peak RSS during ingest", rss.peak_bytes / 2**20, "MiB",
+        figure("Spark server peak RSS during ingest", server.peak_bytes / 2**20, "MiB",
                notes="Spark Connect server process and children, sampled every 0.2 s"),
     ]
     return figures
@@ -285,6 +302,10 @@ def isolated_workspace():
         shutil.rmtree(home, ignore_errors=True)
 
 
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
 def machine_info() -> dict:
     import pyspark
 
@@ -293,7 +314,7 @@ def machine_info() -> dict:
             "platform": platform.platform(), "cpu_count": os.cpu_count(),
             "memory_gib": round(memory.total / 2**30, 1),
             "memory_available_gib": round(memory.available / 2**30, 1),
-            "load_avg_1m": round(os.getloadavg()[0], 2), "python": platform.python_version(),
+            "load_avg_1m": _load(), "python": platform.python_version(),
             "java": jars.java_major(), "pyspark": pyspark.__version__, "delta_jar": jars.DELTA[2]}
 
 
@@ -329,22 +350,34 @@ def missed(results: list[dict]) -> list[str]:
     return [f["name"] for r in results for f in r["figures"] if f["met"] is False]
 
 
+def crashed(results: list[dict]) -> list[str]:
+    return [r["benchmark"] for r in results if r["error"]]
+
+
 def to_markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"# dp bench ({'quick' if report['quick'] else 'full'})", "",
              f"{m['timestamp']} · {m['cpu_count']} CPUs, {m['memory_gib']} GiB "
-             f"({m['memory_available_gib']} GiB free), load {m['load_avg_1m']} · Python {m['python']}, "
+             f"({m['memory_available_gib']} GiB free), load {m['load_avg_1m']} at start, "
+             f"{report['load_avg_1m_end']} at end · Python {m['python']}, "
              f"Java {m['java']}, Spark {m['pyspark']}, Delta {m['delta_jar']} · {m['platform']}", "",
              "| benchmark | figure | value | target | met | notes |", "|---|---|---:|---|---|---|"]
     for result in report["results"]:
         if result["error"]:
-            lines.append(f"| {result['benchmark']} | **crashed** | | | | {result['error']} |")
+            first_line = result["error"].splitlines()[0][:300]  # the JSON keeps all of it
+            lines.append(f"| {result['benchmark']} | **crashed** | | | | {first_line} |")
         for f in result["figures"]:
             met = {True: "yes", False: "**no**", None: "–"}[f["met"]]
             lines.append(f"| {result['benchmark']} | {f['name']} | {f['value']:,.2f} {f['unit']} | "
                          f"{f['target'] or '–'} | {met} | {f['notes']} |")
-    misses = missed(report["results"])
-    lines += ["", f"Targets missed: {', '.join(misses)}." if misses else "All targets met."]
+    misses, broken = missed(report["results"]), crashed(report["results"])
+    lines.append("")
+    if misses:
+        lines.append(f"Targets missed: {', '.join(misses)}.")
+    if broken:
+        lines.append(f"Could not measure: {', '.join(broken)}.")
+    if not misses and not broken:
+        lines.append("All targets met.")
     return "\n".join(lines) + "\n"
 
 
@@ -356,21 +389,23 @@ def write_reports(report: dict) -> Path:
     return out
 
 
-def main(quick: bool = False, events: int = DEFAULT_EVENTS, log=print) -> int:
-    # `--quick` shrinks the default size; an explicit other --events still wins.
-    events = QUICK_EVENTS if quick and events == DEFAULT_EVENTS else events
+def main(quick: bool = False, events: int | None = None, log=print) -> int:
+    # `--quick` shrinks the default size; an explicit --events always wins.
+    if events is None:
+        events = QUICK_EVENTS if quick else DEFAULT_EVENTS
     if events <= 0:
         print(f"dp bench: --events must be > 0, got {events}", file=sys.stderr)
         return 2
     machine = machine_info()
     results = _run_isolated(quick, events, log)
-    report = {"machine": machine, "quick": quick, "events": events, "results": results}
+    # Other work on the machine skews every timing: the load on both sides of the run says how much.
+    report = {"machine": machine, "load_avg_1m_end": _load(), "quick": quick, "events": events,
+              "results": results}
     out = write_reports(report)
     log("\n" + to_markdown(report))
     log(f"bench: reports in {out / 'bench.json'} and {out / 'bench.md'}")
-    crashed = [r["benchmark"] for r in results if r["error"]]
-    if crashed:
-        log(f"bench: could not measure: {', '.join(crashed)}")
-    elif missed(results):
+    if crashed(results):
+        return 1
+    if missed(results):
         log("bench: ran to the end; some targets were missed (see above)")
-    return 1 if crashed else 0
+    return 0
