@@ -8,18 +8,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
-
+from runners.kernels import KernelPool
 from shared_lib import recorder
-
-
-class LocalKernelManager(KernelManager):
-    """Kernels on IPC sockets: they never leave the machine, and ipykernel has no reason to warn
-    about unencrypted TCP on every notebook."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("transport", "ipc")
-        super().__init__(**kwargs)
 
 # Failures worth another attempt: the kernel died or a service was momentarily unreachable.
 # A failing assertion or a bug in a cell is never retried: it would fail the same way.
@@ -54,7 +44,7 @@ def is_transient(ename: str | None, evalue: str | None) -> bool:
 
 
 def _attempt(source: Path, output: Path, parameters: dict, kernel: str, timeout_s: float,
-             cwd: Path) -> tuple[str | None, str | None, int | None]:
+             cwd: Path, pool: KernelPool, prefetch: Path | None) -> tuple[str | None, str | None, int | None]:
     """Run once; returns (error name, message, failing cell index) or Nones on success."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -68,11 +58,13 @@ def _attempt(source: Path, output: Path, parameters: dict, kernel: str, timeout_
         current["id"] = cell.get("id")
         return max(1, int(deadline - time.time()))
 
+    km = pool.take(cwd)
+    if prefetch:
+        pool.prefetch(prefetch)  # the next notebook's kernel warms up while this one runs
     try:
         papermill.execute_notebook(
             str(source), str(output), parameters=parameters, kernel_name=kernel,
-            progress_bar=False, log_output=False, cwd=str(cwd), timeout_func=time_left,
-            kernel_manager_class=LocalKernelManager)
+            progress_bar=False, log_output=False, cwd=str(cwd), timeout_func=time_left, km=km)
         return None, None, None
     except PapermillExecutionError as exc:
         return exc.ename, f"{exc.ename}: {exc.evalue}", exc.cell_index
@@ -82,6 +74,8 @@ def _attempt(source: Path, output: Path, parameters: dict, kernel: str, timeout_
         if name in ("CellTimeoutError", "TimeoutError"):
             return "NotebookTimeout", f"NotebookTimeout: still running after {timeout_s:.0f} s", cell
         return name, f"{name}: {exc}", cell
+    finally:
+        pool.release(km)
 
 
 def _cell_index(output: Path, cell_id: str | None) -> int | None:
@@ -108,19 +102,27 @@ def to_html(notebook: Path) -> Path:
 
 
 def execute(source: Path, output: Path, parameters: dict, kernel: str = "python3", timeout_s: float = 1800,
-            retries: int = 0, retry_delay_s: float = 3, html: bool = True, log=print) -> Outcome:
+            retries: int = 0, retry_delay_s: float = 3, html: bool = True, log=print,
+            pool: KernelPool | None = None, prefetch: Path | None = None) -> Outcome:
+    """Run ``source`` into ``output``. With a ``pool``, its warm kernel is used and a kernel for
+    the next notebook (working directory ``prefetch``) starts warming up meanwhile."""
     output.parent.mkdir(parents=True, exist_ok=True)
+    own_pool = pool is None
+    pool = pool or KernelPool(kernel)
     started = time.time()
     attempts = 0
     while True:
         attempts += 1
-        ename, error, cell = _attempt(source, output, parameters, kernel, timeout_s, source.parent)
+        ename, error, cell = _attempt(source, output, parameters, kernel, timeout_s, source.parent,
+                                      pool, prefetch)
         transient = ename is not None and is_transient(ename, error)
         if ename is None or not transient or attempts > retries:
             break
         log(f"    transient failure ({error.splitlines()[0][:200]}); retrying in {retry_delay_s:g} s "
             f"(attempt {attempts + 1} of {retries + 1})")
         time.sleep(retry_delay_s)
+    if own_pool:
+        pool.close()
     outcome = Outcome(status="succeeded" if ename is None else "failed", attempts=attempts,
                       started_at=started, ended_at=time.time(), output=output, failing_cell=cell,
                       error=error, transient=transient)
