@@ -238,7 +238,8 @@ def start_spark(params: dict, progress=print) -> str:
     (paths.workspace() / "tmp" / "spark").mkdir(parents=True, exist_ok=True)
     cmd = [str(home / "bin" / "spark-submit"), "--class",
            "org.apache.spark.sql.connect.service.SparkConnectServer", "--name", "dp-spark-connect",
-           "--master", s["master"], "--driver-java-options", _marker(),
+           "--master", s["master"],
+           "--driver-java-options", f"{_marker()} {confs.pop('spark.driver.extraJavaOptions')}",
            "--jars", ",".join(str(j) for j in jars.jars("spark"))]
     confs.update({"spark.connect.grpc.binding.address": s["host"],
                   "spark.connect.grpc.binding.port": str(s["port"]),

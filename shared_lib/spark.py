@@ -38,6 +38,8 @@ def spark_confs(params: dict) -> dict[str, str]:
         "spark.ui.port": str(s["ui_port"]),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.adaptive.enabled": "true",
+        # Spark's scratch files (artifacts, shuffle spill) stay in the workspace, not in /tmp.
+        "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={work / 'tmp' / 'spark'}",
         # Tables stay readable by delta-rs (dashboards, APIs): no deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
     }
@@ -84,6 +86,7 @@ def _classic(params: dict):
     from runners import jars  # set-up knows where the jars are
 
     s = params["platform"]["services"]["spark"]
+    (paths.workspace() / "tmp" / "spark").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.appName("dataplatform").master(s["master"])
     builder = builder.config("spark.jars", ",".join(str(j) for j in jars.jars("spark")))
     for key, value in spark_confs(params).items():
