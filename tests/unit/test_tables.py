@@ -1,0 +1,33 @@
+"""The table writer's DDL comes from the declaration: types, NOT NULL, comments, partitioning and
+CHECK constraints (as Delta table properties, set at creation)."""
+from pathlib import Path
+
+from shared_lib import tables
+from shared_lib.products import Column, Table
+
+
+def test_create_ddl_from_declaration(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = Table(product="shop", name="daily", layer="gold", description="Daily KPIs, one row a day",
+                  columns=(Column("date", "date", "UTC day", nullable=False),
+                           Column("rate", "double", "it's a share"),
+                           Column("ip", "string", pii="personal")),
+                  owner="o", retention_days=30, partitioned_by=("date",),
+                  checks=(("rate_is_share", "rate BETWEEN 0 AND 1"),))
+    path = Path(tmp_path) / "lake" / "shop" / "gold" / "daily"
+    assert tables.create_ddl(table) == (
+        f"CREATE TABLE IF NOT EXISTS delta.`{path}` (\n"
+        "  `date` date NOT NULL COMMENT 'UTC day',\n"
+        "  `rate` double COMMENT 'it\\'s a share',\n"
+        "  `ip` string\n"
+        ") USING delta\n"
+        "PARTITIONED BY (`date`)\n"
+        "COMMENT 'Daily KPIs, one row a day'\n"
+        "TBLPROPERTIES ('delta.constraints.rate_is_share' = 'rate BETWEEN 0 AND 1')")
+
+
+def test_lineage_record_shape():
+    lineage = tables.Lineage()
+    lineage.tables_read["a.bronze.t"] = 3
+    lineage.rows_written += 5
+    assert lineage.as_record() == {"tables_read": {"a.bronze.t": 3}, "tables_written": {}, "rows_written": 5}
