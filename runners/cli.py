@@ -74,6 +74,18 @@ def cmd_run(args) -> int:
     return 0 if summary.ok else 1
 
 
+def cmd_schedule(args) -> int:
+    from runners import schedule, services
+    services.require_running(_params(args))
+    if args.once:
+        results = schedule.run_due(args.env)
+        if not results:
+            print("schedule: nothing is due")
+        return 0 if all(ok for _, ok in results) else 1
+    schedule.loop(args.env)
+    return 0
+
+
 def cmd_catalog(args) -> int:
     from shared_lib import catalog
     items = catalog.entries()
@@ -100,6 +112,15 @@ def cmd_bench(args) -> int:
     return bench.main(quick=args.quick, events=args.events)
 
 
+def cmd_serve(args) -> int:
+    from runners import serve
+    if args.stop:
+        for line in serve.stop():
+            print(line)
+        return 0
+    return serve.serve(_params(args), background=args.background)
+
+
 def cmd_demo_summary(args) -> int:
     from shared_lib import catalog
     from runners import runlog
@@ -115,6 +136,8 @@ def cmd_demo_summary(args) -> int:
         print(f"  last run {last}: executed notebooks and HTML in {paths.run_reports_dir(last)}")
     print("  JupyterLab (open notebooks/ with the same kernel): .venv/bin/jupyter lab notebooks/")
     print("  run history: .venv/bin/dp runs    table catalog: .venv/bin/dp catalog")
+    from runners import serve
+    print(f"  dashboards: .venv/bin/dp serve, then open {' '.join(serve.dashboard_addresses(_params(args)))}")
     print("  stop the services: .venv/bin/dp down")
     return 0
 
@@ -160,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME")
     p.add_argument("--force", action="store_true",
                    help="run notebooks even when an upstream notebook failed in this run")
+    p = add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)")
+    p.add_argument("--env", help="parameter environment (default DP_ENV or dev)")
+    p.add_argument("--once", action="store_true", help="run what is due now, then exit (for cron)")
     p = add("catalog", cmd_catalog, "every table: location, columns, personal-data tags, owner, retention, version")
     p.add_argument("--json", action="store_true")
     p = add("runs", cmd_runs, "the run history (newest first)")
@@ -167,8 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50)
     p = add("bench", cmd_bench, "the benchmarks; writes reports/bench/bench.json and bench.md")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    p.add_argument("--events", type=int, default=200_000, help="events for the Kafka -> bronze benchmark")
-    add("serve", cmd_not_yet, "the Voila dashboards and the API gateway")
+    p.add_argument("--events", type=int, help="events for the Kafka -> bronze benchmark "
+                   "(default 200000, or 20000 with --quick)")
+    p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ on "
+                                         "127.0.0.1 (platform.serve, DP_SERVE_PORT); Ctrl-C stops"))
+    p.add_argument("--background", action="store_true",
+                   help="leave running in the background (pid file and log in the workspace)")
+    p.add_argument("--stop", action="store_true", help="stop what dp serve --background started")
     p = add("dsar", cmd_not_yet, "data-subject requests: access or erase")
     p.add_argument("action", choices=["access", "erase"])
     p.add_argument("subject")
