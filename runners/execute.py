@@ -13,7 +13,7 @@ from shared_lib import recorder
 
 # Failures worth another attempt: the kernel died or a service was momentarily unreachable.
 # A failing assertion or a bug in a cell is never retried: it would fail the same way.
-TRANSIENT_ERRORS = {"DeadKernelError", "SparkUnavailable", "NoBrokersAvailable", "KafkaTimeoutError",
+TRANSIENT_ERRORS = {"DeadKernelError", "KernelStartError", "SparkUnavailable", "NoBrokersAvailable", "KafkaTimeoutError",
                     "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError"}
 TRANSIENT_TEXT = re.compile(r"StatusCode\.UNAVAILABLE|Connection refused|Kernel died|Socket closed")
 
@@ -58,7 +58,10 @@ def _attempt(source: Path, output: Path, parameters: dict, kernel: str, timeout_
         current["id"] = cell.get("id")
         return max(1, int(deadline - time.time()))
 
-    km = pool.take(cwd)
+    try:
+        km = pool.take(cwd)
+    except Exception as exc:  # no kernel at all: transient, the retry policy decides
+        return "KernelStartError", f"KernelStartError: {exc}", None
     if prefetch:
         pool.prefetch(prefetch)  # the next notebook's kernel warms up while this one runs
     try:

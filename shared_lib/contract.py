@@ -107,7 +107,7 @@ def validate(bronze: DataFrame, contract: Contract) -> DataFrame:
         typed = typed.withColumn(f"_raw_{fld.name}", raw).withColumn(
             f"_type_{fld.name}", F.schema_of_variant(raw))
     for fld in contract.fields:
-        value, reason = _check(fld, typed, contract)
+        value, reason = _check(fld, contract)
         typed = typed.withColumn(fld.name, value).withColumn(f"_reason_{fld.name}", reason)
         reasons.append(F.col(f"_reason_{fld.name}"))
     reason = F.coalesce(*reasons)
@@ -117,7 +117,7 @@ def validate(bronze: DataFrame, contract: Contract) -> DataFrame:
         *[F.when(reason.isNull(), F.col(f.name)).alias(f.name) for f in contract.fields])
 
 
-def _check(fld: Field, df: DataFrame, contract: Contract) -> tuple[Column, Column]:
+def _check(fld: Field, contract: Contract) -> tuple[Column, Column]:
     """(typed value, reason or null) of one field."""
     raw, vtype = F.col(f"_raw_{fld.name}"), F.col(f"_type_{fld.name}")
     text = F.try_variant_get(raw, "$", "string")
@@ -142,7 +142,10 @@ def _check(fld: Field, df: DataFrame, contract: Contract) -> tuple[Column, Colum
               .when(present & ~type_ok, F.lit(type_reason)))
     if quarantine_bad_value:
         reason = reason.when(present & ~domain_ok, F.lit(value_reason))
-    kept = F.when(present & type_ok & (domain_ok if not quarantine_bad_value else F.lit(True)), value)
+    keep = present & type_ok
+    if not quarantine_bad_value:  # an out-of-domain value is nulled instead
+        keep = keep & domain_ok
+    kept = F.when(keep, value)
     if fld.default is not None:
         kept = F.when(~present, F.lit(fld.default)).otherwise(kept)
     return kept, reason
@@ -205,7 +208,7 @@ def clean(validated: DataFrame) -> DataFrame:
 def quarantined(validated: DataFrame, contract: Contract, max_value_chars: int = 65536) -> DataFrame:
     """Quarantine rows: coordinates, reason, the event id when one could be read, and the raw
     value cut to ``max_value_chars`` (bronze keeps it whole for reprocessing)."""
-    event_id = F.get_json_object(F.substring("value", 1, max_value_chars), f"$.{contract.id_field}")
+    event_id = F.get_json_object("value", f"$.{contract.id_field}")
     return validated.where(F.col("reason").isNotNull()).select(
         *BRONZE_COLUMNS, "reason",
         F.when(F.col("reason") != TOO_LARGE, event_id).alias("event_id"),

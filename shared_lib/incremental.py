@@ -4,7 +4,7 @@ DataFrames; the product's silver step does the reads and writes.
 - Progress: each silver run appends one row to the product's ``batches`` table, with the Kafka
   offset range it processed per topic partition. Bronze appends each partition in offset order
   (exactly once, from its streaming checkpoint), so the rows not yet processed are exactly those
-  past the highest offset recorded per partition (``unprocessed``).
+  past the highest offset recorded per partition (``high_water_marks``, ``unprocessed``).
 - Duplicates: an event whose id is already in silver, or that repeats an id earlier in the same
   batch (by Kafka time, then coordinates), is a duplicate: dropped and counted (``classify``).
 - Accounting: every bronze row of the batch ends up clean, quarantined, duplicate or excluded
@@ -24,23 +24,31 @@ COORDINATES = ("topic", "partition", "offset")
 OUTCOMES = ("clean", "quarantined", "duplicate", "consent_excluded")
 
 
-def high_water_marks(batches: DataFrame) -> DataFrame:
-    """(topic, partition, last_offset): the highest offset processed per partition."""
+def high_water_marks(batches: DataFrame) -> dict[tuple[str, int], int]:
+    """{(topic, partition): the highest offset processed} (one small job)."""
     ranges = batches.select(F.explode("offsets").alias("r")).select("r.*")
-    return ranges.groupBy("topic", "partition").agg(F.max("to_offset").alias("_last_offset"))
+    rows = ranges.groupBy("topic", "partition").agg(F.max("to_offset").alias("last")).collect()
+    return {(r["topic"], r["partition"]): r["last"] for r in rows}
 
 
-def unprocessed(bronze: DataFrame, batches: DataFrame) -> DataFrame:
-    """The bronze rows that no silver run has processed yet."""
-    marks = F.broadcast(high_water_marks(batches))
-    return (bronze.join(marks, ["topic", "partition"], "left")
-            .where(F.col("offset") > F.coalesce("_last_offset", F.lit(-1))).drop("_last_offset"))
+def unprocessed(bronze: DataFrame, marks: dict[tuple[str, int], int]) -> DataFrame:
+    """The bronze rows past ``marks``. A literal predicate, so that Delta skips the files of
+    earlier batches by their offset statistics instead of reading all of bronze."""
+    if not marks:
+        return bronze
+    known, past = F.lit(False), F.lit(False)
+    for (topic, partition), last in sorted(marks.items()):
+        here = (F.col("topic") == topic) & (F.col("partition") == partition)
+        known, past = known | here, past | (here & (F.col("offset") > last))
+    return bronze.where(past | ~known)
 
 
 def classify(events: DataFrame, existing: DataFrame, event_id: str = "event_id") -> DataFrame:
     """``events`` with ``outcome`` (``clean`` or ``duplicate``) and ``already_written`` (the same
     message is in silver already: a crashed run wrote it)."""
-    seen = existing.select(F.col(event_id), *[F.col(c).alias(f"_seen_{c}") for c in COORDINATES])
+    # Only the batch's ids are looked up in silver: a semi join keeps the big side small.
+    seen = existing.join(events.select(event_id).distinct(), event_id, "left_semi").select(
+        F.col(event_id), *[F.col(c).alias(f"_seen_{c}") for c in COORDINATES])
     same_message = ((F.col("_seen_topic") == F.col("topic")) & (F.col("_seen_partition") == F.col("partition"))
                     & (F.col("_seen_offset") == F.col("offset")))
     first_seen = Window.partitionBy(event_id).orderBy("kafka_ts", *COORDINATES)
@@ -87,6 +95,15 @@ def batch_row(run_id: str, bronze_version: int, partitions: list[dict],
         **{f"{o}_rows": sum(p[o] for p in partitions) for o in OUTCOMES},
         "affected_dates": sorted(set(affected_dates)),
     }
+
+
+def summary(row: dict | None) -> dict:
+    """The counts and affected dates of a ``batch_row`` (zeros for no batch), as plain JSON
+    values for the run record."""
+    counts = {"bronze_rows": 0, **{f"{o}_rows": 0 for o in OUTCOMES}}
+    if row is None:
+        return {**counts, "affected_dates": []}
+    return {**{k: row[k] for k in counts}, "affected_dates": [d.isoformat() for d in row["affected_dates"]]}
 
 
 BATCH_SCHEMA = ("run_id string, processed_at timestamp, bronze_version bigint, "

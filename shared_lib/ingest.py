@@ -37,7 +37,7 @@ def to_bronze(kafka_df: DataFrame, run_id: str) -> DataFrame:
     return kafka_df.select(
         F.col("key").cast("string").alias("key"),
         F.col("value").cast("string").alias("value"),
-        F.coalesce(F.length(F.col("value")), F.lit(0)).cast("int").alias("value_bytes"),
+        F.coalesce(F.octet_length(F.col("value")), F.lit(0)).cast("int").alias("value_bytes"),
         F.col("topic").cast("string").alias("topic"),
         F.col("partition").cast("int").alias("partition"),
         F.col("offset").cast("long").alias("offset"),

@@ -38,6 +38,9 @@ def spark_confs(params: dict) -> dict[str, str]:
         "spark.ui.port": str(s["ui_port"]),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.adaptive.enabled": "true",
+        # Delta rebuilds a table's snapshot after each commit with this many tasks; the default
+        # (50) makes every small commit a 2-10 s job on two cores.
+        "spark.databricks.delta.snapshotPartitions": "2",
         # Spark's scratch files (artifacts, shuffle spill) stay in the workspace, not in /tmp.
         "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={work / 'tmp' / 'spark'}",
         # Tables stay readable by delta-rs (dashboards, APIs): no deletion vectors.

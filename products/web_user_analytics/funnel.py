@@ -40,19 +40,25 @@ def steps_from_params(entries: list) -> list[Step]:
     return steps
 
 
+def _reaches(k: int):
+    """Whether an event completes step k (0-based), given when the session reached step k-1."""
+    if k == 0:
+        return lambda e: e["m0"]
+    # Compared with null (step k-1 never reached) this is null: the step is not reached either.
+    return lambda e: e[f"m{k}"] & (e["event_ts"] >= F.col(f"t{k - 1}"))
+
+
 def funnel(sessions: DataFrame, events_in_sessions: DataFrame, steps: list[Step]) -> DataFrame:
     """(date, step, step_name, sessions_reached, conversion_from_start, step_conversion)."""
     flags = [s.matches().alias(f"m{k}") for k, s in enumerate(steps)]
     per_session = events_in_sessions.groupBy("session_id").agg(
         F.collect_list(F.struct("event_ts", *flags)).alias("_events"))
     for k in range(len(steps)):
-        if k == 0:
-            candidates = F.filter("_events", lambda e: e["m0"])
-        else:  # at or after the time the session reached the previous step (null: never)
-            candidates = F.filter("_events", lambda e, k=k: e[f"m{k}"] & (e["event_ts"] >= F.col(f"t{k - 1}")))
-        per_session = per_session.withColumn(f"t{k}", F.array_min(F.transform(candidates, lambda e: e["event_ts"])))
+        per_session = per_session.withColumn(f"t{k}", F.array_min(F.transform(
+            F.filter("_events", _reaches(k)), lambda e: e["event_ts"])))
     step_rows = F.explode(F.array(*[
-        F.struct(F.lit(k + 1).alias("step"), F.lit(s.name).alias("step_name"), F.col(f"t{k}").isNotNull().alias("reached"))
+        F.struct(F.lit(k + 1).alias("step"), F.lit(s.name).alias("step_name"),
+                 F.col(f"t{k}").isNotNull().alias("reached"))
         for k, s in enumerate(steps)]))
     dated = sessions.select("session_id", F.col("session_date").alias("date")).join(per_session, "session_id", "left")
     counts = (dated.select("date", step_rows.alias("s")).groupBy("date", "s.step", "s.step_name")

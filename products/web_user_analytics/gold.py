@@ -13,6 +13,7 @@ import datetime as dt
 from pyspark.sql import functions as F
 
 from products.web_user_analytics import funnel, kpis
+from shared_lib import tables
 
 KPI_TABLES = {"daily_kpis": (), "daily_kpis_by_channel": ("channel",),
               "daily_kpis_by_device": ("device_type",), "daily_kpis_by_country": ("country",)}
@@ -20,14 +21,10 @@ TABLES = (*KPI_TABLES, "page_metrics", "funnel", "refreshes")
 REFRESH_SCHEMA = "silver_run_id string, run_id string, dates array<date>, refreshed_at timestamp"
 
 
-def dates_predicate(column: str, dates: list[dt.date]) -> str:
-    literals = [f"DATE '{d.isoformat()}'" for d in dates]
-    return f"`{column}` IN ({', '.join(literals)})"
-
-
 def run_gold(ctx) -> dict:
     """Refresh the dates touched since the last gold run; returns the dates refreshed."""
     writer = ctx.writer
+    steps = funnel.steps_from_params(ctx.own["gold"]["funnel_steps"])  # a bad parameter fails first
     for name in TABLES:
         writer.ensure(ctx.table(name))
     consumed = ctx.read("refreshes").select(F.col("silver_run_id").alias("run_id"))
@@ -36,7 +33,7 @@ def run_gold(ctx) -> dict:
         return {"dates_refreshed": [], "silver_batches": 0}
     dates = sorted({d for row in pending for d in row["affected_dates"]})
     if dates:
-        _refresh(ctx, dates, funnel.steps_from_params(ctx.own["gold"]["funnel_steps"]))
+        _refresh(ctx, dates, steps)
     now = dt.datetime.now(dt.timezone.utc)
     rows = [(row["run_id"], ctx.run_id, list(row["affected_dates"]), now) for row in pending]
     writer.append(ctx.spark.createDataFrame(rows, REFRESH_SCHEMA), ctx.table("refreshes"))
@@ -48,16 +45,18 @@ def _refresh(ctx, dates: list[dt.date], steps: list[funnel.Step]) -> None:
     sessions = ctx.read("sessions").where(F.col("session_date").isin(dates)).persist()
     events = ctx.read("events")
     # Sessions may run past midnight: read the events of every day their spans cover.
-    span = sessions.agg(F.to_date(F.min("session_start")).alias("lo"), F.to_date(F.max("session_end")).alias("hi")).first()
+    span = sessions.agg(F.to_date(F.min("session_start")).alias("lo"),
+                        F.to_date(F.max("session_end")).alias("hi")).first()
     if span["lo"] is None:
         in_span = events.where(F.lit(False))
     else:
         in_span = events.where(F.col("event_date").between(span["lo"], span["hi"]))
     in_sessions = kpis.session_events(sessions, in_span).persist()
     bot_events = events.where(F.col("is_bot") & F.col("event_date").isin(dates))
-    where = dates_predicate("date", dates)
+    where = tables.in_predicate("date", dates)
     for name, dimensions in KPI_TABLES.items():
         writer.replace(kpis.daily_kpis(sessions, in_sessions, bot_events, dimensions), ctx.table(name), where)
     writer.replace(kpis.page_metrics(sessions, in_sessions), ctx.table("page_metrics"), where)
     writer.replace(funnel.funnel(sessions, in_sessions, steps), ctx.table("funnel"), where)
-    in_sessions.unpersist(), sessions.unpersist()
+    in_sessions.unpersist()
+    sessions.unpersist()

@@ -7,6 +7,8 @@ from typing import Sequence
 
 from pyspark.sql import DataFrame, functions as F
 
+from products.web_user_analytics.sessions import exact_sum
+
 SESSION_DIMENSIONS = ("channel", "device_type", "country")
 KPI_COLUMNS = ("visitors", "users", "sessions", "page_views", "engaged_sessions", "engagement_rate",
                "bounce_rate", "avg_session_duration_s", "pages_per_session", "purchases", "revenue",
@@ -44,12 +46,12 @@ def daily_kpis(sessions: DataFrame, events_in_sessions: DataFrame, bot_events: D
         F.count("*").alias("sessions"),
         F.sum("page_views").alias("page_views"),
         F.count(F.when(F.col("engaged"), 1)).alias("engaged_sessions"),
-        F.sum("duration_s").alias("_duration_s"),
+        exact_sum("duration_s").alias("_duration_s"),
         F.count(F.when(F.col("purchases") > 0, 1)).alias("converting_sessions"))
     users = (events_in_sessions.where(F.col("user_id").isNotNull()).groupBy(*keys)
              .agg(F.countDistinct("user_id").alias("users")))
     orders = first_orders(events_in_sessions, keys).groupBy(*keys).agg(
-        F.count("*").alias("purchases"), F.sum("revenue").alias("revenue"))
+        F.count("*").alias("purchases"), exact_sum("revenue").alias("revenue"))
     bots = bot_events.withColumnRenamed("event_date", "date").groupBy(*keys).agg(F.count("*").alias("bot_events"))
     # Each part holds some of the metrics; a union then a group-by joins them on the keys,
     # with a null country (or any null key) matching itself, which a join would not do.

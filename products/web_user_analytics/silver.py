@@ -22,64 +22,74 @@ TABLES = ("events", "quarantine", "sessions", "batches")
 
 
 def run_silver(ctx) -> dict:
-    """Process every new bronze row; returns the batch counts (all zero when nothing was new)."""
-    writer, own = ctx.writer, ctx.own["silver"]
+    """Process every new bronze row; returns the batch's counts (all zero when nothing was new)."""
     for name in TABLES:
-        writer.ensure(ctx.table(name))
+        ctx.writer.ensure(ctx.table(name))
     bronze = ctx.read("events_raw")
-    bronze_version = writer.lineage.tables_read[ctx.table("events_raw").qualified_name]
-    batch = incremental.unprocessed(bronze, ctx.read("batches"))
+    bronze_version = ctx.writer.lineage.tables_read[ctx.table("events_raw").qualified_name]
+    batch = incremental.unprocessed(bronze, incremental.high_water_marks(ctx.read("batches")))
+    # Parsed once, used by every write and count below.
     validated = contract.validate(batch, WEB_CONTRACT).persist()
     try:
         if validated.isEmpty():
-            return {"bronze_rows": 0, **{f"{o}_rows": 0 for o in incremental.OUTCOMES}, "affected_dates": []}
-        return _process(ctx, own, validated, bronze_version)
+            return incremental.summary(None)
+        return _process(ctx, ctx.own["silver"], validated, bronze_version)
     finally:
         validated.unpersist()
 
 
 def _process(ctx, own: dict, validated, bronze_version: int) -> dict:
-    writer = ctx.writer
-    events_table = ctx.table("events")
-    events = transform.enrich(contract.clean(validated))
-    classified = incremental.classify(events, ctx.read("events"))
-    unique = classified.where(F.col("outcome") == "clean")
-    kept, excluded = consent.split(unique, consent.consent_events(ctx), SUBJECTS)
-    kept = kept.withColumn("run_id", F.lit(ctx.run_id)).persist()
-    writer.append(kept.where(~F.col("already_written")), events_table)
+    """Write the batch's events, quarantine and sessions, then its ``batches`` row."""
+    run_id = F.lit(ctx.run_id)
+    classified = incremental.classify(transform.enrich(contract.clean(validated)), ctx.read("events"))
+    kept, excluded = consent.split(classified.where(F.col("outcome") == "clean"),
+                                   consent.consent_events(ctx), SUBJECTS)
+    kept = kept.withColumn("run_id", run_id).persist()
     quarantine = contract.quarantined(validated, WEB_CONTRACT, own["quarantine_value_max_chars"])
-    writer.append(incremental.not_written(quarantine.withColumn("run_id", F.lit(ctx.run_id)),
-                                          ctx.read("quarantine")), ctx.table("quarantine"))
-    affected = _resessionize(ctx, kept.where(~F.col("is_bot")), own["session_timeout_minutes"])
+
+    ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
+    ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
+                      ctx.table("quarantine"))
+    session_dates = _resessionize(ctx, kept.where(~F.col("is_bot")), own["session_timeout_minutes"])
     bot_dates = [r[0] for r in kept.where("is_bot").select("event_date").distinct().collect()]
+
     outcomes = {"clean": kept, "quarantined": validated.where(F.col("reason").isNotNull()),
                 "duplicate": classified.where(F.col("outcome") == "duplicate")}
     if excluded is not None:
         outcomes["consent_excluded"] = excluded
-    partitions = incremental.tally(validated, outcomes)
-    row = incremental.batch_row(ctx.run_id, bronze_version, partitions, affected + bot_dates)
-    writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
+    row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes),
+                                session_dates + bot_dates)
+    ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
     kept.unpersist()
-    return {k: (v if not isinstance(v, list) else [str(d) for d in v])
-            for k, v in row.items() if k.endswith("_rows") or k == "affected_dates"}
+    return incremental.summary(row)
 
 
 def _resessionize(ctx, new_events, timeout_minutes: float) -> list:
     """Replace the sessions that ``new_events`` (bots excluded) touch; returns the session
     dates that changed (dates of replaced and of new sessions)."""
-    stale = sessions_lib.stale(ctx.read("sessions"), new_events, VISITOR, timeout_minutes).persist()
+    reach_us = int(timeout_minutes * 60 * 1_000_000)
+    new_span = new_events.agg(F.min(F.unix_micros("event_ts")).alias("lo"),
+                              F.max(F.unix_micros("event_ts")).alias("hi")).first()
+    if new_span["lo"] is None:
+        return []
+    # Only sessions within reach of the new events can be touched: literal bounds let Delta
+    # prune partitions (session_date) and skip files (session_start/end statistics).
+    lo, hi = (F.timestamp_micros(F.lit(new_span["lo"] - reach_us)),
+              F.timestamp_micros(F.lit(new_span["hi"] + reach_us)))
+    nearby = ctx.read("sessions").where((F.col("session_date") <= F.to_date(hi))
+                                        & (F.col("session_start") <= hi) & (F.col("session_end") >= lo))
+    stale = sessions_lib.stale(nearby, new_events, VISITOR, timeout_minutes).persist()
     spans = sessions_lib.intervals(stale, new_events, VISITOR)
     bounds = spans.agg(F.to_date(F.min("lo")).alias("lo"), F.to_date(F.max("hi")).alias("hi")).first()
-    if bounds["lo"] is None:
-        stale.unpersist()
-        return []
-    # Partition pruning: every event to recompute lies between the earliest and latest span.
+    # Every event to recompute lies between the earliest and the latest span: prune the rest.
     candidates = ctx.read("events").where(
         ~F.col("is_bot") & F.col("event_date").between(bounds["lo"], bounds["hi"]))
     assigned = sessions_lib.assign(sessions_lib.to_recompute(candidates, spans, VISITOR), VISITOR,
                                    timeout_minutes)
     fresh = web_sessions.summarize(assigned, ctx.run_id).persist()
-    ctx.writer.merge(fresh, ctx.table("sessions"), ["session_id"], deletes=stale.select("session_id"))
-    dates = [r[0] for r in fresh.select("session_date").union(stale.select("session_date")).distinct().collect()]
-    fresh.unpersist(), stale.unpersist()
+    dates = sorted(r[0] for r in fresh.select("session_date").union(stale.select("session_date")).distinct().collect())
+    ctx.writer.merge(fresh, ctx.table("sessions"), ["session_id"], deletes=stale.select("session_id"),
+                     within={"session_date": dates})
+    fresh.unpersist()
+    stale.unpersist()
     return dates

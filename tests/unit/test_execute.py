@@ -6,6 +6,7 @@ from runners.execute import is_transient
 
 @pytest.mark.parametrize("ename,evalue,expected", [
     ("DeadKernelError", "Kernel died", True),
+    ("KernelStartError", "Kernel didn't respond in 60 seconds", True),
     ("SparkUnavailable", "no Spark Connect server at sc://127.0.0.1:1", True),
     ("NoBrokersAvailable", "NoBrokersAvailable", True),
     ("SparkConnectGrpcException", "<_MultiThreadedRendezvous of RPC that terminated with: status = StatusCode.UNAVAILABLE", True),

@@ -1,0 +1,181 @@
+"""web-user-analytics end to end: hand-built JSON events into Kafka, bronze -> silver -> gold
+through the runner, exact gold values read back with delta-rs; then a second batch with late
+events that changes yesterday's KPIs; then a rerun without new data that changes nothing.
+
+The broker and topic are shared with other tests of the session, so every event here is dated
+June 2021 and its ids start with ``itw-``; assertions look only at those dates and ids, and the
+accounting check holds for the whole tables whatever else they hold.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from deltalake import DeltaTable
+
+from runners import run as run_lib
+from shared_lib import kafka as kafka_lib
+from shared_lib import products
+
+pytestmark = pytest.mark.integration
+
+PRODUCT = "web-user-analytics"
+D1, D2 = dt.date(2021, 6, 14), dt.date(2021, 6, 15)
+SHOP = "https://shop.example.com"
+DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+
+
+def event(event_id, visitor, ts, event_type="page_view", path="/", **fields):
+    body = {"event_id": f"itw-{event_id}", "event_type": event_type, "event_ts": ts,
+            "anonymous_id": f"itw-{visitor}", "user_agent": DESKTOP}
+    if path is not None:
+        body["page_url"] = SHOP + path
+    return {**body, **fields}
+
+
+P1 = event("p1", "v1", "2021-06-14T10:00:00Z", utm_source="google", utm_medium="cpc", page_load_ms=120,
+           user_id="itw-u1", country="de")
+# Sent out of order (v1's last event first); one duplicate delivery; one of each bad input.
+BATCH_1 = [
+    event("p3", "v1", "2021-06-14T11:00:01Z", path="/cart", referrer=f"{SHOP}/product"),  # 30 min 1 s: new session
+    event("p2", "v1", "2021-06-14T12:30:00+02:00", path="/product", page_load_ms=999999),  # exactly 30 min; load nulled
+    P1,
+    event("e1", "v2", "2021-06-14T12:00:00.000Z", utm_source="news", utm_medium="email"),
+    event("e2", "v2", "2021-06-14T12:00:10.000Z", "scroll", properties={"scroll_depth": 50}),  # 10 s: not engaged
+    event("s1", "v3", "2021-06-14T13:00:00.000Z", referrer="https://www.facebook.com/"),
+    event("s2", "v3", 1623675610500, "click"),  # epoch ms = 13:00:10.500: 10.5 s, engaged
+    event("o1", "v4", "2021-06-14T14:00:00Z", path="/checkout", referrer="https://www.google.com/search?q=x"),
+    event("o2", "v4", "2021-06-14T14:00:05Z", "purchase", path="/checkout", order_id="itw-o1", revenue=42.5),
+    event("r1", "v5", "2021-06-14T23:50:00Z", path="/produkt/café-crème/", referrer="https://blog.example.org/x"),
+    event("r2", "v5", "2021-06-15T00:10:00Z"),  # across midnight: the session belongs to D1
+    event("d1", "v6", "2021-06-14T15:00:00Z"),
+    event("d1", "v6", "2021-06-14T15:00:00Z"),  # duplicate
+    event("b1", "bot", "2021-06-14T16:00:00Z", user_agent="curl/8.5.0"),
+    event("n1", "v7", "2021-06-15T09:00:00Z"),
+    '{"event_id": "itw-q-malformed", "event_type": "page_view", ',
+    json.dumps(event("q-bad-ts", "q", "2021-06-14T10:00:00")),
+    json.dumps(event("q-future", "q", (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat())),
+    json.dumps({k: v for k, v in event("q-missing", "q", "2021-06-14T10:00:00Z").items() if k != "anonymous_id"}),
+    json.dumps(event("q-type", "q", "2021-06-14T10:00:00Z", page_load_ms="fast")),
+    json.dumps(event("q-value", "q", "2021-06-14T10:00:00Z", "teleport")),
+    json.dumps(event("q-large", "q", "2021-06-14T10:00:00Z", properties={"blob": "x" * (1024 * 1024)})),
+]
+QUARANTINED = {"itw-q-malformed": "malformed_json", "itw-q-bad-ts": "bad_timestamp",
+               "itw-q-future": "future_timestamp", "itw-q-missing": "missing_field:anonymous_id",
+               "itw-q-type": "bad_type:page_load_ms", "itw-q-value": "bad_value:event_type",
+               "itw-q-large": "too_large"}
+# Late events for D1: v6 20 minutes before its session (merging into it), a new visitor v8; and
+# a second delivery of p1, a duplicate across runs.
+BATCH_2 = [event("d0", "v6", "2021-06-14T14:40:00Z", path="/product"),
+           event("l1", "v8", "2021-06-14T20:00:00Z"), P1]
+KPI = ("visitors", "users", "sessions", "page_views", "engaged_sessions", "engagement_rate", "bounce_rate",
+       "avg_session_duration_s", "pages_per_session", "purchases", "revenue", "conversion_rate", "bot_events")
+
+
+def produce(params, messages) -> int:
+    return kafka_lib.produce(params, params[PRODUCT]["topic"], kafka_lib.encode_events(messages, "anonymous_id"))
+
+
+def run_pipeline():
+    summary = run_lib.run(products=[PRODUCT])
+    assert summary.ok, [(r["notebook"], r["status"], r.get("error")) for r in summary.records]
+    return summary
+
+
+def table(name: str):
+    return DeltaTable(str(products.get(PRODUCT).table(name).path)).to_pandas()
+
+
+def kpis(name: str, keys: list[str]) -> dict:
+    df = table(name)
+    df = df[df["date"].isin([D1, D2])]
+    return {tuple(row[k] for k in keys): tuple(row[c] for c in KPI) for _, row in df.iterrows()}
+
+
+def approx(*values):
+    return tuple(pytest.approx(v) if isinstance(v, float) else v for v in values)
+
+
+@pytest.fixture(scope="module")
+def first_run(params):
+    sent = produce(params, BATCH_1)
+    assert sent == len(BATCH_1)
+    return run_pipeline()
+
+
+@pytest.fixture(scope="module")
+def second_run(first_run, params):
+    produce(params, BATCH_2)
+    return run_pipeline()
+
+
+def test_first_batch_gold_values(first_run):
+    assert kpis("daily_kpis", ["date"]) == {
+        # sessions: v1 10:00-10:30 (1800 s, 2 pv), v1 11:00:01, v2 (10 s), v3 (10.5 s), v4 (5 s, purchase),
+        # v5 23:50-00:10 (1200 s, 2 pv), v6; engaged: v1 first, v3, v4, v5
+        (D1,): approx(6, 1, 7, 9, 4, 4 / 7, 3 / 7, 3025.5 / 7, 9 / 7, 1, 42.5, 1 / 7, 1),
+        (D2,): approx(1, 0, 1, 1, 0, 0.0, 1.0, 0.0, 1.0, 0, 0.0, 0.0, 0),
+    }
+    channels = {k[1]: v[2] for k, v in kpis("daily_kpis_by_channel", ["date", "channel"]).items() if k[0] == D1}
+    assert channels == {"paid": 1, "email": 1, "social": 1, "organic": 1, "referral": 1, "direct": 2}
+    countries = {k[1]: v[2] for k, v in kpis("daily_kpis_by_country", ["date", "country"]).items() if k[0] == D1}
+    assert countries == {"DE": 1, None: 6}
+    devices = {k[1]: (v[2], v[-1]) for k, v in kpis("daily_kpis_by_device", ["date", "device_type"]).items()
+               if k[0] == D1}
+    assert devices == {"desktop": (7, 0), "unknown": (0, 1)}
+    pages = table("page_metrics")
+    unicode_page = pages[(pages["date"] == D1) & (pages["page_path"] == "/produkt/café-crème")]
+    assert unicode_page[["page_views", "entrances", "exits"]].values.tolist() == [[1, 1, 0]]
+    product_page = pages[(pages["date"] == D1) & (pages["page_path"] == "/product")]
+    assert product_page["page_views"].tolist() == [1]
+    assert product_page["load_ms_p50"].isna().all()  # its only load time, 999999 ms, was nulled
+
+
+def test_silver_quarantine_and_accounting(first_run):
+    events = table("events")
+    mine = events[events["event_id"].str.startswith("itw-")]
+    assert sorted(mine["event_id"]) == sorted({f"itw-{e}" for e in
+                                               "p1 p2 p3 e1 e2 s1 s2 o1 o2 r1 r2 d1 b1 n1".split()})
+    p2 = mine[mine["event_id"] == "itw-p2"].iloc[0]
+    assert p2["event_ts"] == pd.Timestamp("2021-06-14T10:30:00Z")  # sent as 12:30+02:00
+    assert pd.isna(p2["page_load_ms"])
+    assert mine[mine["event_id"] == "itw-b1"]["is_bot"].tolist() == [True]
+    quarantine = table("quarantine")
+    mine_q = quarantine[quarantine["value"].str.contains('"itw-q-', regex=False)]
+    got = {next(k for k in QUARANTINED if f'"{k}"' in v): r for v, r in zip(mine_q["value"], mine_q["reason"])}
+    assert got == QUARANTINED
+    assert_accounting_balances()
+
+
+def assert_accounting_balances():
+    batches = table("batches")
+    silver = len(table("events")) + len(table("quarantine")) + batches["duplicate_rows"].sum() \
+        + batches["consent_excluded_rows"].sum()
+    assert len(table("events_raw")) == silver
+    assert (batches["bronze_rows"] == batches["clean_rows"] + batches["quarantined_rows"]
+            + batches["duplicate_rows"] + batches["consent_excluded_rows"]).all()
+
+
+def test_late_events_change_yesterdays_kpis(second_run):
+    # v6's late event merges into its session (now 14:40-15:00, 2 pv, engaged); v8 adds a session.
+    assert kpis("daily_kpis", ["date"]) == {
+        (D1,): approx(7, 1, 8, 11, 5, 0.625, 0.375, 4225.5 / 8, 1.375, 1, 42.5, 0.125, 1),
+        (D2,): approx(1, 0, 1, 1, 0, 0.0, 1.0, 0.0, 1.0, 0, 0.0, 0.0, 0),
+    }
+    last = table("batches").sort_values("processed_at").iloc[-1]
+    assert (last["bronze_rows"], last["clean_rows"], last["duplicate_rows"], list(last["affected_dates"])) == (
+        3, 2, 1, [D1])
+    assert_accounting_balances()
+
+
+def test_rerun_without_new_data_changes_nothing(second_run):
+    declared = products.get(PRODUCT).tables
+    before = {t.name: (DeltaTable(str(t.path)).version(), DeltaTable(str(t.path)).to_pyarrow_table())
+              for t in declared}
+    run_pipeline()
+    for t in declared:
+        version, content = before[t.name]
+        assert DeltaTable(str(t.path)).version() == version, t.name
+        assert DeltaTable(str(t.path)).to_pyarrow_table().equals(content), t.name
