@@ -33,8 +33,21 @@ demo: setup
 	@$(DP) catalog
 	@$(DP) demo-summary
 
+# The dashboards' browser tests drive Debian's chromium through Playwright (whose own browser
+# download is not used); installed once, with apt-get, only when it is missing.
+CHROMIUM := /usr/bin/chromium
+.PHONY: browser
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	    echo "The dashboard tests need Debian's chromium at $(CHROMIUM). Install it as root:" \
+	         "sudo apt-get update && sudo apt-get install -y chromium (or run make browser as root)," \
+	         "then run make test again." >&2; exit 1; fi; \
+	  echo "set-up: installing Debian's chromium for the dashboard tests ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # Unit tests, integration tests against one real broker and Spark server, then nbval over the notebooks.
-test: setup
+test: setup browser
 	@$(PY) -m pytest -q -p no:cacheprovider tests notebooks --nbval-lax
 
 test-unit: setup

@@ -1,0 +1,194 @@
+"""The web-user-analytics dashboard (``notebooks/dashboards/web-user-analytics.ipynb``): the gold
+tables in, a page of widgets out.
+
+Gold holds one row per day (and per day × channel, device type, country, page, funnel step).
+Totals over a date range are recomputed from the daily counts - rates as summed numerators over
+summed sessions, never as an average of daily rates. Visitors and page visitors are distinct per
+day, so their range totals are visitor-days (a visitor of three days counts three times); the
+cards say so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from shared_lib import dashboard as ui
+from shared_lib.dashboard import Kpi, Period
+
+PRODUCT = "web-user-analytics"
+ALL_CHANNELS = "All channels"
+DEFAULT_DAYS = 28
+
+KPIS = (
+    Kpi("visitors", "Visitors", "count", note="distinct per day, summed over the days"),
+    Kpi("sessions", "Sessions", "count"),
+    Kpi("engagement_rate", "Engagement rate", "rate"),
+    Kpi("conversion_rate", "Conversion rate", "rate"),
+    Kpi("revenue", "Revenue", "money"),
+    Kpi("purchases", "Purchases", "count"),
+    Kpi("avg_session_duration_s", "Avg. session duration", "seconds"),
+    Kpi("pages_per_session", "Pages per session", "ratio"),
+)
+# Columns of the daily KPI tables that add up over days and over groups.
+ADDITIVE = ("visitors", "users", "sessions", "page_views", "engaged_sessions", "purchases", "revenue")
+
+
+@dataclass
+class Gold:
+    daily: pd.DataFrame
+    by_channel: pd.DataFrame
+    by_device: pd.DataFrame
+    by_country: pd.DataFrame
+    pages: pd.DataFrame
+    funnel: pd.DataFrame
+
+
+# The gold tables of product.yaml that the dashboard reads, in the order of Gold's fields.
+GOLD_TABLES = ("daily_kpis", "daily_kpis_by_channel", "daily_kpis_by_device", "daily_kpis_by_country",
+               "page_metrics", "funnel")
+
+
+def load() -> Gold:
+    return Gold(*(ui.read_table(PRODUCT, table) for table in GOLD_TABLES))
+
+
+# --- numbers (pure) ------------------------------------------------------------------------
+
+
+def _sums(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Additive columns summed (per ``by`` when given, else one row), plus the two numerators
+    that gold keeps only as rates: converted sessions and total session seconds."""
+    sessions = df["sessions"].astype(float)
+    parts = df[list(ADDITIVE)].astype(float).assign(
+        converted_sessions=(df["conversion_rate"].astype(float).fillna(0) * sessions).round(),
+        duration_s=df["avg_session_duration_s"].astype(float).fillna(0) * sessions)
+    if by is None:
+        return parts.sum().to_frame().T
+    return parts.assign(**{by: df[by].fillna("unknown")}).groupby(by).sum()
+
+
+def _with_rates(sums: pd.DataFrame) -> pd.DataFrame:
+    sessions = sums["sessions"].where(sums["sessions"] > 0)  # no sessions: rates are undefined
+    return sums.assign(engagement_rate=sums["engaged_sessions"] / sessions,
+                       bounce_rate=1 - sums["engaged_sessions"] / sessions,
+                       conversion_rate=sums["converted_sessions"] / sessions,
+                       avg_session_duration_s=sums["duration_s"] / sessions,
+                       pages_per_session=sums["page_views"] / sessions)
+
+
+def totals(daily: pd.DataFrame) -> dict:
+    """KPI totals over the rows of a daily KPI table (any number of days; none gives zeros and
+    undefined rates)."""
+    row = _with_rates(_sums(daily)).iloc[0]
+    return {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+
+
+def by_dimension(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """Totals per value of ``dimension`` (null as "unknown"), most sessions first."""
+    out = _with_rates(_sums(df, by=dimension)).reset_index()
+    return out.sort_values(["sessions", dimension], ascending=[False, True], ignore_index=True)
+
+
+def top_pages(pages: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` pages with the most page views: views, visitors (distinct per day, summed),
+    entrances, exits and exit rate over the rows given."""
+    sums = pages.groupby("page_path")[["page_views", "unique_visitors", "entrances", "exits"]].sum()
+    sums = sums.astype(float).assign(exit_rate=lambda d: d["exits"] / d["page_views"]).reset_index()
+    return sums.sort_values(["page_views", "page_path"], ascending=[False, True], ignore_index=True).head(n)
+
+
+def funnel_steps(funnel: pd.DataFrame) -> pd.DataFrame:
+    """Sessions reaching each step over the rows given, with conversion from the first step and
+    from the step before (a session belongs to one date, so daily counts add up)."""
+    steps = (funnel.groupby(["step", "step_name"], as_index=False)["sessions_reached"].sum()
+             .astype({"sessions_reached": float}).sort_values("step", ignore_index=True))
+    reached = steps["sessions_reached"]
+    first = reached.iloc[0] if len(reached) and reached.iloc[0] > 0 else float("nan")
+    return steps.assign(conversion_from_start=reached / first,
+                        step_conversion=reached / reached.shift(1).where(lambda r: r > 0))
+
+
+# --- the page ------------------------------------------------------------------------------
+
+NO_DATA_HINT = ("<p>The gold tables of web-user-analytics have no rows yet. Build them with "
+                "<code>dp up</code>, <code>dp generate web-user-analytics</code> and <code>dp run</code> "
+                "(or <code>make demo</code>), then reload this page.</p>")
+ALL_CHANNELS_NOTE = "All channels: gold has no per-channel breakdown of these."
+
+
+def _daily_for(gold: Gold, channel: str) -> pd.DataFrame:
+    if channel == ALL_CHANNELS:
+        return gold.daily
+    return gold.by_channel[gold.by_channel["channel"] == channel]
+
+
+def _cards(gold: Gold, period: Period, channel: str):
+    daily = _daily_for(gold, channel)
+    current, previous = totals(period.rows(daily)), totals(period.previous().rows(daily))
+    return ui.kpi_cards(KPIS, current, previous, compared_with=f"previous {period.days} days")
+
+
+def _trends(daily: pd.DataFrame):
+    daily = daily.sort_values("date")
+    return ui.section("Trends", *(ui.chart(fig) for fig in (
+        ui.line_chart(daily, "date", {"visitors": "Visitors", "sessions": "Sessions"}, "Traffic per day"),
+        ui.line_chart(daily, "date", {"engagement_rate": "Engagement", "conversion_rate": "Conversion"},
+                      "Engagement and conversion rate", value_kind="rate"),
+        ui.line_chart(daily, "date", {"revenue": "Revenue"}, "Revenue per day", value_kind="money"))),
+        columns=3)
+
+
+def _breakdowns(gold: Gold, period: Period, channel: str):
+    hover = {"engagement_rate": "rate", "conversion_rate": "rate", "revenue": "money"}
+    charts = []
+    for df, dimension, title in ((gold.by_channel, "channel", "Sessions by channel"),
+                                 (gold.by_device, "device_type", "Sessions by device type"),
+                                 (gold.by_country, "country", "Sessions by country (top 10)")):
+        rows = by_dimension(period.rows(df), dimension).head(10)
+        charts.append(ui.chart(ui.bar_chart(rows, dimension, "sessions", title, hover=hover))
+                      if len(rows) else ui.empty_state(f"{title}: no data"))
+    return ui.section("Breakdowns", *charts, columns=3, note=_all_channels_note(channel))
+
+
+def _all_channels_note(channel: str) -> str:
+    return "" if channel == ALL_CHANNELS else ALL_CHANNELS_NOTE
+
+
+def _pages_and_funnel(gold: Gold, period: Period, channel: str):
+    pages = top_pages(period.rows(gold.pages)).rename(columns={
+        "page_path": "page", "page_views": "views", "unique_visitors": "visitors", "exit_rate": "exit rate"})
+    formats = {"views": "count", "visitors": "count", "entrances": "count", "exits": "count",
+               "exit rate": "rate"}
+    funnel = funnel_steps(period.rows(gold.funnel))
+    return ui.section("Top pages and the funnel",
+                      ui.table(pages, formats) if len(pages) else ui.empty_state("Top pages: no data"),
+                      ui.chart(ui.funnel_chart(funnel, "step_name", "sessions_reached", "Purchase funnel"))
+                      if len(funnel) else ui.empty_state("Purchase funnel: no data"),
+                      columns=2, note=_all_channels_note(channel))
+
+
+def render(gold: Gold, values: dict) -> list:
+    """The page body for the filter ``values`` (start, end, channel)."""
+    if values["start"] is None or values["end"] is None or values["start"] > values["end"]:
+        return [ui.empty_state("No date range", "<p>Pick a start date on or before the end date.</p>")]
+    period, channel = Period(values["start"], values["end"]), values["channel"]
+    daily = period.rows(_daily_for(gold, channel))
+    if daily.empty:
+        return [ui.empty_state(f"No sessions in {period.label()}", "<p>Pick another date range or channel.</p>")]
+    return [_cards(gold, period, channel), _trends(daily), _breakdowns(gold, period, channel),
+            _pages_and_funnel(gold, period, channel)]
+
+
+def page():
+    """The whole dashboard as one widget; an empty state when gold has no rows yet."""
+    title, subtitle = "Web user analytics", "Sessions, engagement and conversion of the website (UTC days)"
+    gold = load()
+    if gold.daily.empty:
+        return ui.column(ui.header(title, subtitle), ui.empty_state("No web analytics data yet", NO_DATA_HINT))
+    first, last = min(gold.daily["date"]), max(gold.daily["date"])
+    default = ui.last_days(last, DEFAULT_DAYS)
+    default = Period(max(default.start, first), last)
+    channels = [ALL_CHANNELS, *sorted(gold.by_channel["channel"].unique())]
+    filters = {**ui.date_filters(first, last, default), "channel": ui.choice_filter("Channel", channels)}
+    return ui.Page(title, subtitle, filters, lambda values: render(gold, values)).widget

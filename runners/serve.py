@@ -1,0 +1,159 @@
+"""``dp serve``: what the platform serves over HTTP on 127.0.0.1. Today that is the Voila
+dashboards of ``notebooks/dashboards/``; the API gateway and the metrics exporter will join as
+more entries of ``SERVERS``, each with its own parameters, port and addresses.
+
+Every server runs the way ``dp up`` runs a service (``runners.services``): a process with a pid
+file and a log in the workspace and the workspace marker on its command line, started only when
+its port is free and ready when its HTTP address answers. ``dp serve`` stays in the foreground
+and stops its servers on Ctrl-C; ``dp serve --background`` leaves them running until
+``dp serve --stop``.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable
+
+from runners import services
+from shared_lib import params as params_lib
+from shared_lib import paths
+
+START_TIMEOUT_S = 60
+
+# Runs ``python -m MODULE ARGS`` as ``python -c STUB MARKER MODULE ARGS``: the workspace marker
+# sits on the command line (where services looks for it) but never reaches the module's own
+# argument parser.
+_MODULE_STUB = ("import runpy, sys; sys.argv = sys.argv[2:]; "
+                "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)")
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str  # also the name of its pid file and log
+    param: str  # dotted key of its {host, port} parameters
+    port_var: str  # environment variable that moves its port
+    command: Callable[[str, int], list[str]]  # (host, port) -> argv
+    addresses: Callable[[str], list[str]]  # base URL -> what to print, one address per line
+
+
+def python_module_cmd(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", _MODULE_STUB, services._marker(), module, *args]
+
+
+def voila_cmd(host: str, port: int) -> list[str]:
+    return python_module_cmd(
+        "voila", str(paths.DASHBOARDS_DIR), "--no-browser", f"--Voila.ip={host}", f"--port={port}",
+        # Fail on a taken port instead of silently moving to the next one.
+        "--Voila.port_retries=0",
+        # Dashboards show results only: never a cell's code, never a traceback (both are
+        # Voila's defaults today; stated so that a changed default cannot expose code).
+        "--strip_sources=True", "--show_tracebacks=False",
+        # No preheated kernels (--preheat_kernel): they save about a second per page, but with
+        # Voila 0.5.13 a page requested while the spare kernel is starting never finishes loading.
+        "--template=lab", "--theme=light")
+
+
+def dashboards() -> list[str]:
+    """Notebook file names of the dashboards, in the order they are listed."""
+    return sorted(p.name for p in paths.DASHBOARDS_DIR.glob("*.ipynb"))
+
+
+def dashboard_urls(base: str) -> list[str]:
+    return [f"{base}/voila/render/{name}" for name in dashboards()]
+
+
+DASHBOARDS = Server("dashboards", "platform.serve", "DP_SERVE_PORT", voila_cmd, dashboard_urls)
+SERVERS = (DASHBOARDS,)
+
+
+def address(params: dict, server: Server) -> tuple[str, int]:
+    node = params_lib.get(params, server.param)
+    return node["host"], node["port"]
+
+
+def base_url(params: dict, server: Server) -> str:
+    host, port = address(params, server)
+    return f"http://{host}:{port}"
+
+
+def dashboard_addresses(params: dict) -> list[str]:
+    return dashboard_urls(base_url(params, DASHBOARDS))
+
+
+def answers(url: str, timeout_s: float = 2.0) -> bool:
+    """The HTTP server at ``url`` answers (any status below 500)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except OSError:
+        return False
+
+
+def start(params: dict, server: Server, progress=print) -> list[str]:
+    """Start ``server`` unless it already runs for this workspace; returns the lines to print."""
+    url = base_url(params, server)
+    proc = services._our_process(server.name)
+    if proc:
+        return [f"{server.name}: already running (pid {proc.pid}, log {services.log_file(server.name)})",
+                *(f"  {line}" for line in server.addresses(url))]
+    host, port = address(params, server)
+    services._check_port_free(server.name, host, port, server.port_var)
+    proc = services._spawn(server.name, server.command(host, port))
+    try:
+        services._wait_ready(server.name, proc, lambda: answers(url), START_TIMEOUT_S, progress)
+    except BaseException:  # not ready in time, or Ctrl-C meanwhile: leave nothing running
+        services.stop(server.name)
+        raise
+    return [f"{server.name}: {url} (pid {proc.pid}, log {services.log_file(server.name)})",
+            *(f"  {line}" for line in server.addresses(url))]
+
+
+def stop() -> list[str]:
+    return [services.stop(server.name) for server in reversed(SERVERS)]
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def serve(params: dict, background: bool = False, progress=print) -> int:
+    """Start every server and print its addresses. In the foreground, wait until Ctrl-C (or until
+    a server dies), then stop the servers this call started; one that was already running in the
+    background is left alone."""
+    started, all_up = [], False
+    try:
+        for server in SERVERS:
+            was_running = services._our_process(server.name) is not None
+            for line in start(params, server, progress):
+                progress(line)
+            if not was_running:
+                started.append(server.name)
+        all_up = True
+        if background:
+            progress("running in the background; stop with: dp serve --stop")
+            return 0
+        if not started:
+            progress("already running in the background; stop with: dp serve --stop")
+            return 0
+        # A closed terminal or a plain `kill` stops the servers too, not only Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGHUP, _interrupt)
+        progress("serving; Ctrl-C stops")
+        while all(services._our_process(name) for name in started):
+            time.sleep(1)
+        died = [name for name in started if not services._our_process(name)]
+        progress(f"{', '.join(died)} stopped unexpectedly; see {services.log_file(died[0])}")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        # In the background, only the servers of a start that failed half-way are stopped.
+        if not (background and all_up):
+            for name in reversed(started):
+                progress(services.stop(name))
