@@ -9,32 +9,13 @@ import pytest
 
 from runners import run as run_lib
 from runners import runlog
-from shared_lib import products
+from tests import factories
 
 pytestmark = pytest.mark.integration
 
-PARAMS = 'env = "dev"\nrun_id = "interactive"\noverrides = {}'
-
-
-def notebook(path, *cells):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(PARAMS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, str(path))
-
-
 def product(tmp_path, name, nodes):
-    folder = tmp_path / name
-    folder.mkdir()
-    lines = [f"name: {name}", "owner: test", "notebooks:"]
-    for nb_name, deps, cells in nodes:
-        notebook(folder / f"{nb_name}.ipynb", *cells)
-        lines += [f"  - name: {nb_name}", f"    path: {folder / (nb_name + '.ipynb')}", "    layer: bronze",
-                  f"    depends_on: {deps}"]
-    (folder / "product.yaml").write_text("\n".join(lines) + "\n")
-    return {name: products.parse(folder / "product.yaml")}
+    """``nodes`` = [(name, depends_on, cells)], as the runner's ``declared``."""
+    return {name: factories.declare(tmp_path, name, [(n, deps, cells, None) for n, deps, cells in nodes])}
 
 
 def test_failure_skips_downstream_and_everything_is_recorded(tmp_path):

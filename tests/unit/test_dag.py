@@ -1,36 +1,15 @@
 """DAG validation before any kernel starts: unknown notebook, cycle, unknown parameter, missing file;
 selection keeps DAG order."""
-import nbformat
 import pytest
 
 from runners import dag as dag_lib
 from runners.dag import DagError
-from shared_lib import products
-
-
-def write_notebook(path, params_src='env = "dev"\nrun_id = "x"\noverrides = {}', tagged=True):
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell(params_src)
-    if tagged:
-        cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell("pass")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, str(path))
+from tests import factories
 
 
 def declare(tmp_path, name, notebooks):
-    """A product.yaml with ``notebooks`` = [(name, depends_on, extra parameters)], files created."""
-    folder = tmp_path / name
-    folder.mkdir()
-    lines = [f"name: {name}", "owner: t", "notebooks:"]
-    for nb_name, deps, extra in notebooks:
-        path = folder / f"{nb_name}.ipynb"
-        if not path.exists():
-            write_notebook(path)
-        lines += [f"  - name: {nb_name}", f"    path: {path}", "    layer: bronze",
-                  f"    depends_on: {list(deps)}", f"    parameters: {extra or {}}"]
-    (folder / "product.yaml").write_text("\n".join(lines) + "\n")
-    return products.parse(folder / "product.yaml")
+    """``notebooks`` = [(name, depends_on, extra parameters)]."""
+    return factories.declare(tmp_path, name, [(n, deps, (), extra) for n, deps, extra in notebooks])
 
 
 def test_order_respects_dependencies_across_products(tmp_path):
@@ -62,33 +41,21 @@ def test_unknown_parameter_is_rejected_before_running(tmp_path):
         dag_lib.build({"a": a})
 
 
-def test_notebook_without_injected_parameter(tmp_path):
-    folder = tmp_path / "a"
-    folder.mkdir()
-    write_notebook(folder / "bronze.ipynb", params_src='env = "dev"')
-    (folder / "product.yaml").write_text(
-        f"name: a\nowner: t\nnotebooks:\n  - name: bronze\n    path: {folder / 'bronze.ipynb'}\n    layer: bronze\n")
-    with pytest.raises(DagError, match=r"has no parameter overrides, run_id"):
-        dag_lib.build({"a": products.parse(folder / "product.yaml")})
-
-
-def test_notebook_without_parameters_cell(tmp_path):
-    folder = tmp_path / "a"
-    folder.mkdir()
-    write_notebook(folder / "bronze.ipynb", tagged=False)
-    (folder / "product.yaml").write_text(
-        f"name: a\nowner: t\nnotebooks:\n  - name: bronze\n    path: {folder / 'bronze.ipynb'}\n    layer: bronze\n")
-    with pytest.raises(DagError, match=r"no cell tagged 'parameters'"):
-        dag_lib.build({"a": products.parse(folder / "product.yaml")})
+@pytest.mark.parametrize("parameters,tagged,message", [
+    ('env = "dev"', True, r"has no parameter overrides, run_id"),
+    (factories.PARAMETERS, False, r"no cell tagged 'parameters'"),
+])
+def test_parameters_cell_must_accept_what_the_runner_injects(tmp_path, parameters, tagged, message):
+    (tmp_path / "a").mkdir()
+    factories.write_notebook(tmp_path / "a" / "bronze.ipynb", parameters=parameters, tagged=tagged)
+    with pytest.raises(DagError, match=message):
+        dag_lib.build({"a": declare(tmp_path, "a", [("bronze", [], None)])})
 
 
 def test_missing_notebook_file(tmp_path):
-    folder = tmp_path / "a"
-    folder.mkdir()
-    (folder / "product.yaml").write_text(
-        f"name: a\nowner: t\nnotebooks:\n  - name: bronze\n    path: {folder / 'nope.ipynb'}\n    layer: bronze\n")
+    a = factories.declare(tmp_path, "a", [("nope", [], (), None)], write=False)
     with pytest.raises(DagError, match=r"file .*nope.ipynb does not exist"):
-        dag_lib.build({"a": products.parse(folder / "product.yaml")})
+        dag_lib.build({"a": a})
 
 
 def test_selection_that_matches_nothing(tmp_path):

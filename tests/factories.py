@@ -1,0 +1,33 @@
+"""Made-up notebooks and product declarations for the DAG and runner tests."""
+import nbformat
+
+from shared_lib import products
+
+PARAMETERS = 'env = "dev"\nrun_id = "interactive"\noverrides = {}'
+
+
+def write_notebook(path, *cells, parameters=PARAMETERS, tagged=True):
+    """A notebook with a parameters cell (tagged unless ``tagged`` is false) and ``cells``."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(parameters)
+    if tagged:
+        params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in cells or ("pass",)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+def declare(tmp_path, name, nodes, write=True):
+    """A product.yaml of ``nodes`` = [(notebook, depends_on, cells, extra parameters)]; its
+    notebooks written (unless already there, or ``write`` is false). Returns the parsed product."""
+    folder = tmp_path / name
+    folder.mkdir(exist_ok=True)
+    lines = [f"name: {name}", "owner: test", "notebooks:"]
+    for nb_name, deps, cells, extra in nodes:
+        path = folder / f"{nb_name}.ipynb"
+        if write and not path.exists():
+            write_notebook(path, *cells)
+        lines += [f"  - name: {nb_name}", f"    path: {path}", "    layer: bronze",
+                  f"    depends_on: {list(deps)}", f"    parameters: {extra or {}}"]
+    (folder / "product.yaml").write_text("\n".join(lines) + "\n")
+    return products.parse(folder / "product.yaml")
