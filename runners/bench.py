@@ -31,7 +31,7 @@ from typing import Callable
 
 import psutil
 
-from runners import execute, jars, services
+from runners import bench_duckdb, execute, jars, services
 from shared_lib import ingest, notebook, paths, products
 from shared_lib import kafka as kafka_lib
 from shared_lib import params as params_lib
@@ -39,6 +39,9 @@ from shared_lib import spark as spark_lib
 
 DEFAULT_EVENTS = 200_000  # the default of `dp bench --events`
 QUICK_EVENTS = 20_000
+DEFAULT_WEB_EVENTS = 1_000_000  # the default of `dp bench --web-events`
+QUICK_WEB_EVENTS = 50_000
+BRONZE_TO_GOLD_TARGET_S = 90.0
 OVERHEAD_TARGET_S = 2.0
 INGEST_TARGET_EPS = 25_000
 PRODUCT = "web-user-analytics"
@@ -58,6 +61,7 @@ class Setup:
     workspace: Path
     quick: bool
     events: int
+    web_events: int = DEFAULT_WEB_EVENTS
     log: Callable[[str], None] = print
 
     @property
@@ -97,13 +101,16 @@ def _spread(seconds: list[float]) -> str:
 
 # --- runner overhead: an empty notebook, ours against papermill + a fresh local SparkSession ----
 
-def _run_ours(setup: Setup, tag: int | str) -> float:
-    """One run through the platform's runner against the bench's Spark Connect server."""
+def _run_ours(setup: Setup, tag: int | str, pool: KernelPool | None = None) -> float:
+    """One run through the platform's runner against the bench's Spark Connect server. With a
+    ``pool``, as in `dp run`: this notebook's kernel was warmed while the previous one ran, and
+    the next one's warms while this one runs."""
     runner = setup.params["platform"]["runner"]
     output = setup.workspace / "bench" / f"ours-{tag}.ipynb"
     elapsed, outcome = _timed(lambda: execute.execute(
         EMPTY_NOTEBOOK, output, {"env": setup.params["env"]}, kernel=runner["kernel"],
-        timeout_s=runner["timeout_s"], retries=0, html=runner["html"], log=setup.log))
+        timeout_s=runner["timeout_s"], retries=0, html=runner["html"], log=setup.log,
+        pool=pool, prefetch=EMPTY_NOTEBOOK.parent if pool else None))
     if outcome.status != "succeeded":
         raise BenchError(f"the empty notebook failed under the runner: {outcome.error} (see {output})")
     return elapsed
@@ -137,12 +144,17 @@ def bench_runner_overhead(setup: Setup) -> list[dict]:
     # steady state that the target is about.
     first = _run_ours(setup, "first")
     setup.log(f"  runner (Spark Connect), first notebook since the server started: {first:.2f} s")
-    ours = _time_runs(setup, "runner (Spark Connect)", _run_ours, setup.ours_runs)
+    pool = KernelPool(setup.params["platform"]["runner"]["kernel"])
+    try:
+        pool.prefetch(EMPTY_NOTEBOOK.parent)
+        ours = _time_runs(setup, "runner (Spark Connect)", lambda s, i: _run_ours(s, i, pool), setup.ours_runs)
+    finally:
+        pool.close()
     baseline = _time_runs(setup, "papermill + local SparkSession", _run_baseline, setup.baseline_runs)
     ours_median, baseline_median = statistics.median(ours), statistics.median(baseline)
     return [
         figure("runner, empty notebook (median)", ours_median, "s", at_most=OVERHEAD_TARGET_S,
-               notes="execute.execute incl. HTML, Connect server up and warm; " + _spread(ours),
+               notes="execute.execute incl. HTML, warm kernels as in dp run, Connect server up; " + _spread(ours),
                samples=ours),
         figure("runner, first notebook since the server started", first, "s",
                notes="one-off warm-up of the Connect server, not in the median"),
@@ -164,6 +176,7 @@ class ServerWatch:
         self.process = psutil.Process(pid)
         self.interval_s = interval_s
         self.peak_bytes = 0
+        self.machine_peak_bytes = 0  # used memory of the whole machine: kernels and Kafka too
         self.cpu_s = 0.0
         self._cpu_start = 0.0
         self._stop = threading.Event()
@@ -186,6 +199,7 @@ class ServerWatch:
     def _sample(self) -> None:
         while not self._stop.is_set():
             self.peak_bytes = max(self.peak_bytes, self._rss())
+            self.machine_peak_bytes = max(self.machine_peak_bytes, psutil.virtual_memory().used)
             self._stop.wait(self.interval_s)
 
     def __enter__(self) -> ServerWatch:
@@ -264,9 +278,134 @@ def bench_kafka_to_bronze(setup: Setup) -> list[dict]:
     return figures
 
 
+# --- bronze -> gold for web events, and DuckDB as the single-node floor -----------------------
+
+# Fields the gold daily_kpis table and the DuckDB floor must agree on, date by date.
+COMPARED_KPIS = ("sessions", "visitors", "page_views", "engaged_sessions", "users", "purchases",
+                 "bot_events")
+# Sums of doubles: the two engines add in different orders, so equal up to rounding.
+COMPARED_FLOAT_KPIS = {"revenue": 0.005, "avg_session_duration_s": 1e-6}
+
+
+def _web_bench_messages(setup: Setup) -> list[tuple[bytes | None, bytes]]:
+    """``setup.web_events`` web events, bad ones included (the generator's default share), with
+    event ids of their own: the kafka -> bronze benchmark's events are still in the topic and
+    bronze, and silver drops a repeated event id as a duplicate."""
+    from products.web_user_analytics import generator
+
+    def renamed(event):
+        return dict(event, event_id="wb-" + event["event_id"]) if isinstance(event, dict) else event
+
+    events = map(renamed, generator.generate(setup.web_events, SEED + 1))
+    return list(kafka_lib.encode_events(events, generator.KEY_FIELD))
+
+
+def _write_jsonl(path: Path, *message_lists) -> None:
+    """The raw message values, one a line: what DuckDB reads is byte for byte what Kafka got."""
+    with path.open("wb") as out:
+        for messages in message_lists:
+            for _, value in messages:
+                out.write(value + b"\n")
+
+
+def _run_pipeline(setup: Setup) -> tuple[float, list[dict]]:
+    """bronze, silver and gold through the real runner; raises unless every notebook succeeded."""
+    from runners import run as run_lib
+
+    elapsed, summary = _timed(lambda: run_lib.run(products=[PRODUCT], log=setup.log))
+    if not summary.ok:
+        failed = ", ".join(f"{r['notebook']}: {(r['error'] or r['status']).splitlines()[0][:200]}"
+                           for r in summary.records if r["status"] != "succeeded")
+        raise BenchError(f"run {summary.run_id} did not succeed: {failed}")
+    return elapsed, summary.records
+
+
+def _bronze_rows_if_any() -> int:
+    """Bronze rows so far; 0 when the kafka -> bronze benchmark did not get to create the table."""
+    try:
+        return _bronze_rows()
+    except Exception:  # deltalake's TableNotFoundError, whatever its module in this version
+        return 0
+
+
+def _gold_daily_kpis() -> dict:
+    from deltalake import DeltaTable
+
+    path = products.get(PRODUCT).table("daily_kpis").path
+    return {row["date"]: row for row in DeltaTable(str(path)).to_pyarrow_table().to_pylist()}
+
+
+def _compare(gold: dict, floor: list[dict]) -> list[str]:
+    """The differences between gold and the DuckDB floor, as short texts (none: they match)."""
+    diffs = []
+    for row in floor:
+        theirs = gold.get(row["date"])
+        if theirs is None:
+            diffs.append(f"{row['date']}: not in gold")
+            continue
+        diffs += [f"{row['date']} {k}: gold {theirs[k]} vs DuckDB {row[k]}"
+                  for k in COMPARED_KPIS if theirs[k] != row[k]]
+        diffs += [f"{row['date']} {k}: gold {theirs[k]} vs DuckDB {row[k]}"
+                  for k, tolerance in COMPARED_FLOAT_KPIS.items() if abs(theirs[k] - row[k]) > tolerance]
+    diffs += [f"{d}: only in gold" for d in sorted(set(gold) - {r["date"] for r in floor})]
+    return diffs
+
+
+def _notebook_figures(records: list[dict]) -> list[dict]:
+    return [figure(f"{r['notebook']} notebook (web)", r["duration_s"], "s",
+                   notes=f"{r['rows_written']} rows written" if r.get("rows_written") is not None else "")
+            for r in records]
+
+
+def bench_web_bronze_to_gold(setup: Setup) -> list[dict]:
+    n, log = setup.web_events, setup.log
+    topic = kafka_lib.topic_of(setup.params, PRODUCT)
+    log(f"  generating {n:,} web events (with the default share of bad ones) ...")
+    messages = _web_bench_messages(setup)
+    bronze_before = _bronze_rows_if_any()
+    # DuckDB reads everything the pipeline will: the kafka -> bronze benchmark's events too.
+    jsonl = setup.workspace / "bench" / "web-events.jsonl"
+    jsonl.parent.mkdir(parents=True, exist_ok=True)
+    _write_jsonl(jsonl, _web_messages(setup.events) if bronze_before else [], messages)
+    log(f"  producing {n:,} events into {topic} ...")
+    kafka_lib.produce(setup.params, topic, messages)
+    server = ServerWatch(int(services.pid_file("spark").read_text()))
+    log("  running bronze -> silver -> gold through the runner ...")
+    with server:
+        pipeline_s, records = _run_pipeline(setup)
+    ingested = _bronze_rows() - bronze_before
+    if ingested != n:
+        raise BenchError(f"bronze gained {ingested} rows, expected the {n} produced")
+    timeout = setup.params[PRODUCT]["silver"]["session_timeout_minutes"]
+    log("  DuckDB: the same daily KPIs from the JSON lines ...")
+    duckdb_s, floor = _timed(lambda: bench_duckdb.daily_kpis(jsonl, timeout))
+    diffs = _compare(_gold_daily_kpis(), floor)
+    log(f"  Spark {pipeline_s:.1f} s, DuckDB {duckdb_s:.2f} s; gold vs DuckDB: "
+        + ("match" if not diffs else f"{len(diffs)} difference(s): " + "; ".join(diffs[:5])))
+    return [
+        figure(f"bronze -> gold, {n:,} web events", pipeline_s, "s", at_most=BRONZE_TO_GOLD_TARGET_S,
+               notes=f"dp run of bronze, silver, gold (kernels included); silver processed "
+                     f"{bronze_before + ingested:,} bronze rows (the earlier benchmark's "
+                     f"{bronze_before:,} too); Spark server CPU {server.cpu_s:.1f} s"),
+        *_notebook_figures(records),
+        figure("Spark server peak RSS, bronze -> gold", server.peak_bytes / 2**20, "MiB",
+               notes="Spark Connect server process and children, sampled every 0.2 s"),
+        figure("machine peak used memory, bronze -> gold", server.machine_peak_bytes / 2**20, "MiB",
+               notes="psutil used memory of the whole (shared) machine"),
+        figure("DuckDB daily KPIs from JSON lines", duckdb_s, "s",
+               notes=f"single-node floor, {jsonl.stat().st_size / 2**20:,.0f} MiB file, same events"),
+        figure("Spark pipeline / DuckDB", pipeline_s / duckdb_s, "x",
+               notes="how many times the floor's time the pipeline takes"),
+        figure("gold daily_kpis vs DuckDB: differences", len(diffs), "", at_most=0,
+               notes=("match on " + ", ".join([*COMPARED_KPIS, *COMPARED_FLOAT_KPIS])) if not diffs
+               else "; ".join(diffs[:10])),
+    ]
+
+
 BENCHMARKS: list[tuple[str, Callable[[Setup], list[dict]]]] = [
     ("runner overhead", bench_runner_overhead),
     ("kafka -> bronze", bench_kafka_to_bronze),
+    ("web bronze -> gold", bench_web_bronze_to_gold),
 ]
 
 
@@ -332,14 +471,14 @@ def run_benchmarks(setup: Setup) -> list[dict]:
     return results
 
 
-def _run_isolated(quick: bool, events: int, log) -> list[dict]:
+def _run_isolated(quick: bool, events: int, web_events: int, log) -> list[dict]:
     with isolated_workspace() as home:
         params = params_lib.load()
         log(f"bench: starting services in {home} ...")
         try:
             for line in services.up(params, progress=log):
                 log(f"bench: {line}")
-            return run_benchmarks(Setup(params, home, quick, events, log))
+            return run_benchmarks(Setup(params, home, quick, events, web_events, log))
         finally:
             spark_lib.stop_all()
             for line in services.down():
@@ -389,18 +528,22 @@ def write_reports(report: dict) -> Path:
     return out
 
 
-def main(quick: bool = False, events: int | None = None, log=print) -> int:
-    # `--quick` shrinks the default size; an explicit --events always wins.
+def main(quick: bool = False, events: int | None = None, web_events: int | None = None,
+         log=print) -> int:
+    # `--quick` shrinks the default sizes; an explicit --events / --web-events always wins.
     if events is None:
         events = QUICK_EVENTS if quick else DEFAULT_EVENTS
-    if events <= 0:
-        print(f"dp bench: --events must be > 0, got {events}", file=sys.stderr)
-        return 2
+    if web_events is None:
+        web_events = QUICK_WEB_EVENTS if quick else DEFAULT_WEB_EVENTS
+    for flag, value in (("--events", events), ("--web-events", web_events)):
+        if value <= 0:
+            print(f"dp bench: {flag} must be > 0, got {value}", file=sys.stderr)
+            return 2
     machine = machine_info()
-    results = _run_isolated(quick, events, log)
+    results = _run_isolated(quick, events, web_events, log)
     # Other work on the machine skews every timing: the load on both sides of the run says how much.
     report = {"machine": machine, "load_avg_1m_end": _load(), "quick": quick, "events": events,
-              "results": results}
+              "web_events": web_events, "results": results}
     out = write_reports(report)
     log("\n" + to_markdown(report))
     log(f"bench: reports in {out / 'bench.json'} and {out / 'bench.md'}")

@@ -109,7 +109,7 @@ def cmd_runs(args) -> int:
 
 def cmd_bench(args) -> int:
     from runners import bench
-    return bench.main(quick=args.quick, events=args.events)
+    return bench.main(quick=args.quick, events=args.events, web_events=args.web_events)
 
 
 def cmd_serve(args) -> int:
@@ -195,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     p.add_argument("--events", type=int, help="events for the Kafka -> bronze benchmark "
                    "(default 200000, or 20000 with --quick)")
+    p.add_argument("--web-events", type=int, help="events for the web bronze -> gold benchmark and its "
+                   "DuckDB floor (default 1000000, or 50000 with --quick)")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ on "
                                          "127.0.0.1 (platform.serve, DP_SERVE_PORT); Ctrl-C stops"))
     p.add_argument("--background", action="store_true",

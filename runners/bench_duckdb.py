@@ -1,0 +1,95 @@
+"""The single-node floor for ``dp bench``: web-user-analytics' daily KPIs (metrics.md) computed by
+DuckDB straight from a JSON-lines file of the raw events.
+
+Not a second implementation used by the product: the product's KPIs are the Spark notebooks'.
+This only says how fast one process could compute the same numbers on this machine, and serves
+as a cross-check of the gold ``daily_kpis`` table. The contract is checked only as far as the
+benchmark's generator breaks it (unparsable, oversized, missing or out-of-domain fields), so that
+the events kept are the ones silver keeps.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from products.web_user_analytics.contract import EVENT_TYPES
+from products.web_user_analytics.transform import BOT_MARKERS
+from shared_lib.contract import FUTURE_TOLERANCE_HOURS, MAX_MESSAGE_BYTES
+
+# Every field as text: a wrongly typed value then fails a try_cast below instead of the read.
+_COLUMNS = {c: "VARCHAR" for c in ("event_id", "event_type", "event_ts", "anonymous_id", "user_id",
+                                   "page_url", "user_agent", "page_load_ms", "order_id", "revenue")}
+
+_SQL = """
+WITH raw AS (
+    SELECT * FROM read_json($path, format = 'newline_delimited', records = true,
+                            ignore_errors = true, maximum_object_size = $max_bytes, columns = $columns)
+), good AS (  -- what silver keeps: the contract's quarantine rules the generator exercises
+    SELECT event_id, event_type, CAST(event_ts AS TIMESTAMPTZ) AS ts, anonymous_id, user_id,
+           user_agent, order_id, TRY_CAST(revenue AS DOUBLE) AS revenue
+    FROM raw
+    WHERE event_id IS NOT NULL AND anonymous_id IS NOT NULL AND list_contains($event_types, event_type)
+      -- a timestamp without a zone is ambiguous: quarantined, as in the contract
+      AND regexp_matches(event_ts, '(Z|[+-]\\d\\d:?\\d\\d)$') AND TRY_CAST(event_ts AS TIMESTAMPTZ) IS NOT NULL
+      AND CAST(event_ts AS TIMESTAMPTZ) <= now() + INTERVAL ($future_hours) HOUR
+      AND (page_load_ms IS NULL OR TRY_CAST(page_load_ms AS BIGINT) IS NOT NULL)
+      AND (event_type <> 'page_view' OR page_url IS NOT NULL)
+      AND (event_type <> 'purchase' OR (order_id IS NOT NULL AND TRY_CAST(revenue AS DOUBLE) IS NOT NULL))
+), events AS (  -- an at-least-once producer sends some events twice: one row per event_id
+    SELECT *, regexp_matches(lower(coalesce(user_agent, '')), $bot_pattern) AS is_bot
+    FROM good QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts) = 1
+), gaps AS (  -- a new session at a visitor's first event and after a gap of more than the timeout
+    SELECT *, CASE WHEN ts - lag(ts) OVER w <= to_microseconds($timeout_us) THEN 0 ELSE 1 END AS starts
+    FROM events WHERE NOT is_bot WINDOW w AS (PARTITION BY anonymous_id ORDER BY ts, event_id)
+), numbered AS (
+    SELECT *, sum(starts) OVER (PARTITION BY anonymous_id ORDER BY ts, event_id
+                                ROWS UNBOUNDED PRECEDING) AS session_no
+    FROM gaps
+), sessions AS (
+    SELECT anonymous_id, session_no, CAST(min(ts) AS DATE) AS date,
+           epoch(max(ts)) - epoch(min(ts)) AS duration_s,
+           count(*) FILTER (event_type = 'page_view') AS page_views,
+           bool_or(event_type IN ('purchase', 'form_submit')) AS converting,
+           count(DISTINCT order_id) FILTER (event_type = 'purchase') AS orders
+    FROM numbered GROUP BY anonymous_id, session_no
+), dated AS (  -- each event with its session's start date
+    SELECT n.*, s.date FROM numbered n JOIN sessions s USING (anonymous_id, session_no)
+), orders AS (  -- revenue of an order's first occurrence
+    SELECT date, order_id, arg_min(revenue, (ts, event_id)) AS revenue
+    FROM dated WHERE event_type = 'purchase' GROUP BY date, order_id
+), per_session AS (
+    SELECT date, count(DISTINCT anonymous_id) AS visitors, count(*) AS sessions,
+           sum(page_views) AS page_views,
+           count(*) FILTER (duration_s > 10 OR page_views >= 2 OR converting) AS engaged_sessions,
+           avg(duration_s) AS avg_session_duration_s,
+           count(*) FILTER (orders > 0) AS converting_sessions
+    FROM sessions GROUP BY date
+), users AS (
+    SELECT date, count(DISTINCT user_id) AS users FROM dated GROUP BY date
+), revenue AS (
+    SELECT date, count(*) AS purchases, sum(revenue) AS revenue FROM orders GROUP BY date
+), bots AS (  -- bot events count on their own event date
+    SELECT CAST(ts AS DATE) AS date, count(*) AS bot_events FROM events WHERE is_bot GROUP BY 1
+)
+SELECT date, visitors, coalesce(users, 0) AS users, sessions, page_views, engaged_sessions,
+       avg_session_duration_s, coalesce(purchases, 0) AS purchases, coalesce(revenue, 0) AS revenue,
+       converting_sessions / sessions AS conversion_rate, coalesce(bot_events, 0) AS bot_events
+FROM per_session FULL JOIN users USING (date) FULL JOIN revenue USING (date) FULL JOIN bots USING (date)
+ORDER BY date
+"""
+
+
+def daily_kpis(path: Path, timeout_minutes: float = 30) -> list[dict]:
+    """The daily KPIs of the events in the JSON-lines file ``path``, one dict per UTC date."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")  # dates are UTC calendar days
+        cursor = con.execute(_SQL, {
+            "path": str(path), "max_bytes": MAX_MESSAGE_BYTES, "columns": _COLUMNS,
+            "event_types": list(EVENT_TYPES), "future_hours": FUTURE_TOLERANCE_HOURS,
+            "bot_pattern": "|".join(BOT_MARKERS), "timeout_us": int(timeout_minutes * 60 * 1_000_000)})
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    finally:
+        con.close()
