@@ -32,6 +32,7 @@ from typing import Callable
 import psutil
 
 from runners import bench_duckdb, execute, jars, services
+from runners.kernels import KernelPool
 from shared_lib import ingest, notebook, paths, products
 from shared_lib import kafka as kafka_lib
 from shared_lib import params as params_lib
