@@ -29,8 +29,11 @@ def cmd_up(args) -> int:
 
 
 def cmd_down(args) -> int:
-    from runners import services
-    for line in services.down(args.service or None):
+    from runners import serve, services
+    lines = services.down(args.service or None)
+    if not args.service:  # a `dp serve --background` of this workspace goes down with the rest
+        lines = serve.stop() + lines
+    for line in lines:
         print(line)
     return 0
 

@@ -41,7 +41,7 @@ class Server:
 
 
 def python_module_cmd(module: str, *args: str) -> list[str]:
-    return [sys.executable, "-c", _MODULE_STUB, services._marker(), module, *args]
+    return [sys.executable, "-c", _MODULE_STUB, services.marker(), module, *args]
 
 
 def voila_cmd(host: str, port: int) -> list[str]:
@@ -98,15 +98,15 @@ def answers(url: str, timeout_s: float = 2.0) -> bool:
 def start(params: dict, server: Server, progress=print) -> list[str]:
     """Start ``server`` unless it already runs for this workspace; returns the lines to print."""
     url = base_url(params, server)
-    proc = services._our_process(server.name)
+    proc = services.our_process(server.name)
     if proc:
         return [f"{server.name}: already running (pid {proc.pid}, log {services.log_file(server.name)})",
                 *(f"  {line}" for line in server.addresses(url))]
     host, port = address(params, server)
-    services._check_port_free(server.name, host, port, server.port_var)
-    proc = services._spawn(server.name, server.command(host, port))
+    services.check_port_free(server.name, host, port, server.port_var)
+    proc = services.spawn(server.name, server.command(host, port))
     try:
-        services._wait_ready(server.name, proc, lambda: answers(url), START_TIMEOUT_S, progress)
+        services.wait_ready(server.name, proc, lambda: answers(url), START_TIMEOUT_S, progress)
     except BaseException:  # not ready in time, or Ctrl-C meanwhile: leave nothing running
         services.stop(server.name)
         raise
@@ -129,7 +129,7 @@ def serve(params: dict, background: bool = False, progress=print) -> int:
     started, all_up = [], False
     try:
         for server in SERVERS:
-            was_running = services._our_process(server.name) is not None
+            was_running = services.our_process(server.name) is not None
             for line in start(params, server, progress):
                 progress(line)
             if not was_running:
@@ -145,9 +145,9 @@ def serve(params: dict, background: bool = False, progress=print) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGHUP, _interrupt)
         progress("serving; Ctrl-C stops")
-        while all(services._our_process(name) for name in started):
+        while all(services.our_process(name) for name in started):
             time.sleep(1)
-        died = [name for name in started if not services._our_process(name)]
+        died = [name for name in started if not services.our_process(name)]
         progress(f"{', '.join(died)} stopped unexpectedly; see {services.log_file(died[0])}")
         return 1
     except KeyboardInterrupt:

@@ -40,7 +40,7 @@ class Status:
     detail: str = ""
 
 
-def _marker() -> str:
+def marker() -> str:
     return f"-Ddp.workspace={paths.workspace()}"
 
 
@@ -63,12 +63,12 @@ def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _our_process(name: str) -> psutil.Process | None:
+def our_process(name: str) -> psutil.Process | None:
     """The live process that ``dp up`` started for ``name`` in this workspace, if any."""
     try:
         pid = int(pid_file(name).read_text().strip())
         proc = psutil.Process(pid)
-        if proc.status() != psutil.STATUS_ZOMBIE and _marker() in proc.cmdline():
+        if proc.status() != psutil.STATUS_ZOMBIE and marker() in proc.cmdline():
             return proc
     except (FileNotFoundError, ValueError, psutil.Error):
         pass
@@ -79,7 +79,7 @@ def status(params: dict) -> list[Status]:
     result = []
     for name in SERVICES:
         host, port = address(params, name)
-        proc = _our_process(name)
+        proc = our_process(name)
         if proc:
             ready = _port_open(host, port)
             result.append(Status(name, "running" if ready else "starting", proc.pid, f"{host}:{port}",
@@ -100,13 +100,13 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _check_port_free(name: str, host: str, port: int, var: str) -> None:
+def check_port_free(name: str, host: str, port: int, var: str) -> None:
     if _port_open(host, port):
         raise ServiceError(f"{name}: port {host}:{port} is already taken by another process. Stop it, "
                            f"or pick another port with {var}=<port> (see README, 'Ports').")
 
 
-def _spawn(name: str, cmd: list[str], env: dict | None = None) -> psutil.Process:
+def spawn(name: str, cmd: list[str], env: dict | None = None) -> psutil.Process:
     paths.logs_dir().mkdir(parents=True, exist_ok=True)
     paths.pids_dir().mkdir(parents=True, exist_ok=True)
     log = open(log_file(name), "ab")
@@ -118,7 +118,7 @@ def _spawn(name: str, cmd: list[str], env: dict | None = None) -> psutil.Process
     return psutil.Process(proc.pid)
 
 
-def _wait_ready(name: str, proc: psutil.Process, ready, timeout_s: float, progress=print) -> None:
+def wait_ready(name: str, proc: psutil.Process, ready, timeout_s: float, progress=print) -> None:
     deadline = time.time() + timeout_s
     last_note = time.time()
     while time.time() < deadline:
@@ -185,7 +185,7 @@ _LOG4J = """Configuration:
 
 
 def _java_cmd(params: dict, *args: str, heap_mb: int | None = None) -> list[str]:
-    cmd = ["java", _marker()]
+    cmd = ["java", marker()]
     if heap_mb:
         cmd += [f"-Xms{heap_mb // 2}m", f"-Xmx{heap_mb}m"]
     log4j = paths.service_dir("kafka") / "log4j2.yaml"
@@ -194,10 +194,10 @@ def _java_cmd(params: dict, *args: str, heap_mb: int | None = None) -> list[str]
 
 def start_kafka(params: dict, progress=print) -> str:
     k = params["platform"]["services"]["kafka"]
-    if _our_process("kafka"):
+    if our_process("kafka"):
         return f"kafka: already running on {k['host']}:{k['port']}"
-    _check_port_free("kafka", k["host"], k["port"], "DP_KAFKA_PORT")
-    _check_port_free("kafka controller", k["host"], k["controller_port"], "DP_KAFKA_CONTROLLER_PORT")
+    check_port_free("kafka", k["host"], k["port"], "DP_KAFKA_PORT")
+    check_port_free("kafka controller", k["host"], k["controller_port"], "DP_KAFKA_CONTROLLER_PORT")
     home = paths.service_dir("kafka")
     home.mkdir(parents=True, exist_ok=True)
     (home / "server.properties").write_text(_kafka_properties(params))
@@ -210,7 +210,7 @@ def start_kafka(params: dict, progress=print) -> str:
         if fmt.returncode != 0:
             raise ServiceError(f"kafka: formatting the KRaft storage in {home / 'data'} failed:\n"
                                f"{fmt.stdout}{fmt.stderr}")
-    proc = _spawn("kafka", _java_cmd(params, "kafka.Kafka", str(home / "server.properties"),
+    proc = spawn("kafka", _java_cmd(params, "kafka.Kafka", str(home / "server.properties"),
                                      heap_mb=k["heap_mb"]))
 
     def ready() -> bool:
@@ -222,7 +222,7 @@ def start_kafka(params: dict, progress=print) -> str:
         except Exception:  # broker still electing its controller
             return False
 
-    _wait_ready("kafka", proc, ready, k["start_timeout_s"], progress)
+    wait_ready("kafka", proc, ready, k["start_timeout_s"], progress)
     return f"kafka: running on {k['host']}:{k['port']} (pid {proc.pid}, log {log_file('kafka')})"
 
 
@@ -230,30 +230,30 @@ def start_kafka(params: dict, progress=print) -> str:
 
 def start_spark(params: dict, progress=print) -> str:
     s = params["platform"]["services"]["spark"]
-    if _our_process("spark"):
+    if our_process("spark"):
         return f"spark: already running on sc://{s['host']}:{s['port']}"
-    _check_port_free("spark", s["host"], s["port"], "DP_SPARK_PORT")
+    check_port_free("spark", s["host"], s["port"], "DP_SPARK_PORT")
     home = jars.spark_home()
     confs = spark_session.spark_confs(params)
     (paths.workspace() / "tmp" / "spark").mkdir(parents=True, exist_ok=True)
     cmd = [str(home / "bin" / "spark-submit"), "--class",
            "org.apache.spark.sql.connect.service.SparkConnectServer", "--name", "dp-spark-connect",
            "--master", s["master"],
-           "--driver-java-options", f"{_marker()} {confs.pop('spark.driver.extraJavaOptions')}",
+           "--driver-java-options", f"{marker()} {confs.pop('spark.driver.extraJavaOptions')}",
            "--jars", ",".join(str(j) for j in jars.jars("spark"))]
     confs.update({"spark.connect.grpc.binding.address": s["host"],
                   "spark.connect.grpc.binding.port": str(s["port"]),
                   "spark.connect.grpc.maxInboundMessageSize": str(128 * 1024 * 1024)})
     for key, value in confs.items():
         cmd += ["--conf", f"{key}={value}"]
-    proc = _spawn("spark", cmd, env={"SPARK_HOME": str(home), "SPARK_LOCAL_IP": s["host"],
+    proc = spawn("spark", cmd, env={"SPARK_HOME": str(home), "SPARK_LOCAL_IP": s["host"],
                                      "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", "python3")})
     started_line = "Spark Connect server started"
 
     def ready() -> bool:
         return _port_open(s["host"], s["port"]) and started_line in log_file("spark").read_text(errors="replace")
 
-    _wait_ready("spark", proc, ready, s["start_timeout_s"], progress)
+    wait_ready("spark", proc, ready, s["start_timeout_s"], progress)
     return f"spark: Spark Connect on sc://{s['host']}:{s['port']} (pid {proc.pid}, log {log_file('spark')})"
 
 
@@ -273,7 +273,7 @@ def up(params: dict, only: list[str] | None = None, progress=print) -> list[str]
 
 
 def stop(name: str, timeout_s: float = 30) -> str:
-    proc = _our_process(name)
+    proc = our_process(name)
     if proc is None:
         left = pid_file(name).exists()
         pid_file(name).unlink(missing_ok=True)

@@ -85,7 +85,7 @@ def test_crash_mid_ingest_then_rerun_is_exactly_n(params):
             assert runner.poll() is None, "the run ended before it could be interrupted"
             assert time.time() < deadline, "bronze made no progress"
             time.sleep(0.2)
-        server = services._our_process("spark")
+        server = services.our_process("spark")
         server.kill()  # the ingest dies mid-run: SIGKILL, no clean-up
         server.wait(30)
         os.killpg(runner.pid, signal.SIGKILL)
