@@ -428,7 +428,9 @@ def isolated_workspace():
     home = Path(tempfile.mkdtemp(prefix="dp-bench-"))
     wanted = {"DP_HOME": str(home), **dict(zip(PORT_VARS, map(str, _free_ports(len(PORT_VARS))))),
               # Kernels must be this environment's Python, whatever PATH the caller had (as in run.py).
-              "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+              "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+              # The bench's own `dp run` notebooks go beside its report, not among the user's runs.
+              "DP_REPORTS": str(paths.reports_dir() / "bench")}
     saved = {key: os.environ.get(key) for key in wanted}
     os.environ.update(wanted)
     try:
