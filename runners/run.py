@@ -44,17 +44,12 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
-def _overrides_dict(overrides) -> dict:
-    """``["a.b=1"]`` -> ``{"a.b": 1}``, parsed exactly as the parameters loader parses them."""
-    return dict(params_lib._override_items(overrides))
-
-
 def plan(products: list[str] | None = None, layer: str | None = None, notebook: str | None = None,
          env: str | None = None, overrides=(), declared: dict | None = None
          ) -> tuple[dict, dag_lib.Dag, list[str], dict]:
     """Everything that is checked before a kernel starts; raises with a clear message.
     ``declared`` replaces the products' declarations (tests run made-up DAGs this way)."""
-    overrides = _overrides_dict(overrides) if not isinstance(overrides, dict) else overrides
+    overrides = dict(params_lib.parse_overrides(overrides))
     params = params_lib.load(env, overrides)
     declared = products_lib.all_products() if declared is None else declared
     for p in products or []:

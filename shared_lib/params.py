@@ -64,7 +64,7 @@ def load(env: str | None = None, overrides: Iterable[str] | Mapping[str, Any] = 
     for var, key in ENV_VAR_OVERRIDES.items():
         if environ.get(var):
             _set(params, key, _parse_scalar(environ[var]), source=f"environment variable {var}")
-    for key, value in _override_items(overrides):
+    for key, value in parse_overrides(overrides):
         _set(params, key, value, source="command line")
     params["env"] = env
     return params
@@ -89,7 +89,8 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _override_items(overrides) -> list[tuple[str, Any]]:
+def parse_overrides(overrides) -> list[tuple[str, Any]]:
+    """Overrides as (dotted key, value) pairs: ``"a.b=1"`` strings parsed as YAML scalars, or a mapping."""
     if isinstance(overrides, Mapping):
         return list(overrides.items())
     items = []
