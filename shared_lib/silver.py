@@ -1,0 +1,112 @@
+"""The bronze -> silver step, the same for every event product: new bronze rows become clean
+events, quarantine rows and recomputed sessions, then one ``batches`` row. A product gives what is
+its own in a ``SilverSpec`` (contract, enrichment, visitor key, session summary); the reads and
+writes happen here, the logic is in ``contract``, ``incremental``, ``sessions`` and ``consent``.
+
+Write order matters for crash safety (see ``shared_lib.incremental``): events, quarantine,
+sessions, then the ``batches`` row that marks the bronze rows as processed.
+
+Tables the product declares: ``events_raw`` (bronze), ``events``, ``quarantine``, ``sessions``
+and ``batches`` (silver). Its ``silver`` parameters hold ``session_timeout_minutes`` and
+``quarantine_value_max_chars``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from pyspark.sql import DataFrame, functions as F
+
+from shared_lib import consent, contract, incremental
+from shared_lib import sessions as sessions_lib
+
+TABLES = ("events", "quarantine", "sessions", "batches")
+
+
+@dataclass(frozen=True)
+class SilverSpec:
+    """What one product's silver step needs to know about its events."""
+    contract: contract.Contract
+    # Clean contract rows -> silver events; must add ``event_date`` and ``is_bot``.
+    enrich: Callable[[DataFrame], DataFrame]
+    # The column that keys sessions (web ``anonymous_id``, mobile ``device_id``).
+    visitor: str
+    # Columns that identify a data subject, for the consent filter.
+    subjects: tuple[str, ...]
+    # Sessionized events (``sessions.assign``) and the run id -> one row per session.
+    summarize: Callable[[DataFrame, str], DataFrame]
+
+
+def run(ctx, spec: SilverSpec) -> dict:
+    """Process every new bronze row; returns the batch's counts (all zero when nothing was new)."""
+    for name in TABLES:
+        ctx.writer.ensure(ctx.table(name))
+    bronze = ctx.read("events_raw")
+    bronze_version = ctx.writer.lineage.tables_read[ctx.table("events_raw").qualified_name]
+    batch = incremental.unprocessed(bronze, incremental.high_water_marks(ctx.read("batches")))
+    # Parsed once, used by every write and count below.
+    validated = contract.validate(batch, spec.contract).persist()
+    try:
+        if validated.isEmpty():
+            return incremental.summary(None)
+        return _process(ctx, spec, ctx.own["silver"], validated, bronze_version)
+    finally:
+        validated.unpersist()
+
+
+def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int) -> dict:
+    """Write the batch's events, quarantine and sessions, then its ``batches`` row."""
+    run_id = F.lit(ctx.run_id)
+    classified = incremental.classify(spec.enrich(contract.clean(validated)), ctx.read("events"))
+    kept, excluded = consent.split(classified.where(F.col("outcome") == "clean"),
+                                   consent.consent_events(ctx), spec.subjects)
+    kept = kept.withColumn("run_id", run_id).persist()
+    quarantine = contract.quarantined(validated, spec.contract, own["quarantine_value_max_chars"])
+
+    ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
+    ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
+                      ctx.table("quarantine"))
+    session_dates = _resessionize(ctx, spec, kept.where(~F.col("is_bot")), own["session_timeout_minutes"])
+    bot_dates = [r[0] for r in kept.where("is_bot").select("event_date").distinct().collect()]
+
+    outcomes = {"clean": kept, "quarantined": validated.where(F.col("reason").isNotNull()),
+                "duplicate": classified.where(F.col("outcome") == "duplicate")}
+    if excluded is not None:
+        outcomes["consent_excluded"] = excluded
+    row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes),
+                                session_dates + bot_dates)
+    ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
+    kept.unpersist()
+    return incremental.summary(row)
+
+
+def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float) -> list:
+    """Replace the sessions that ``new_events`` (bots excluded) touch; returns the session
+    dates that changed (dates of replaced and of new sessions)."""
+    visitor = spec.visitor
+    reach_us = int(timeout_minutes * 60 * 1_000_000)
+    new_span = new_events.agg(F.min(F.unix_micros("event_ts")).alias("lo"),
+                              F.max(F.unix_micros("event_ts")).alias("hi")).first()
+    if new_span["lo"] is None:
+        return []
+    # Only sessions within reach of the new events can be touched: literal bounds let Delta
+    # prune partitions (session_date) and skip files (session_start/end statistics).
+    lo, hi = (F.timestamp_micros(F.lit(new_span["lo"] - reach_us)),
+              F.timestamp_micros(F.lit(new_span["hi"] + reach_us)))
+    nearby = ctx.read("sessions").where((F.col("session_date") <= F.to_date(hi))
+                                        & (F.col("session_start") <= hi) & (F.col("session_end") >= lo))
+    stale = sessions_lib.stale(nearby, new_events, visitor, timeout_minutes).persist()
+    spans = sessions_lib.intervals(stale, new_events, visitor)
+    bounds = spans.agg(F.to_date(F.min("lo")).alias("lo"), F.to_date(F.max("hi")).alias("hi")).first()
+    # Every event to recompute lies between the earliest and the latest span: prune the rest.
+    candidates = ctx.read("events").where(
+        ~F.col("is_bot") & F.col("event_date").between(bounds["lo"], bounds["hi"]))
+    assigned = sessions_lib.assign(sessions_lib.to_recompute(candidates, spans, visitor), visitor,
+                                   timeout_minutes)
+    fresh = spec.summarize(assigned, ctx.run_id).persist()
+    dates = sorted(r[0] for r in fresh.select("session_date").union(stale.select("session_date")).distinct().collect())
+    ctx.writer.merge(fresh, ctx.table("sessions"), ["session_id"], deletes=stale.select("session_id"),
+                     within={"session_date": dates})
+    fresh.unpersist()
+    stale.unpersist()
+    return dates
