@@ -1,6 +1,10 @@
 """The notebook DAG, built from the products' declarations and validated before any kernel starts:
-every ``depends_on`` names a declared notebook, every notebook file exists and has a parameters
-cell that accepts what the runner injects, and there is no cycle.
+every ``depends_on`` and ``runs_after`` names a declared notebook, every notebook file exists and
+has a parameters cell that accepts what the runner injects, and there is no cycle.
+
+``depends_on`` orders and skips (a notebook whose upstream failed is skipped); ``runs_after`` only
+orders. ``runs_after: ["*"]`` puts a notebook after every notebook of the other products (except
+those that say ``"*"`` themselves).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class DagError(ValueError):
 class Dag:
     nodes: dict[str, Notebook]
     order: list[str]  # topological, stable (declaration order among equals)
+    after: dict[str, tuple[str, ...]] | None = None  # node -> nodes it runs after (order only)
 
     def upstream(self, node_id: str) -> set[str]:
         seen, stack = set(), list(self.nodes[node_id].depends_on)
@@ -58,6 +63,9 @@ def build(products: dict[str, products_lib.Product] | None = None, check_paramet
         for dep in nb.depends_on:
             if dep not in nodes:
                 raise DagError(f"{source}: notebook {nb.name!r} depends on unknown notebook {dep!r}")
+        for dep in nb.runs_after:
+            if dep != "*" and dep not in nodes:
+                raise DagError(f"{source}: notebook {nb.name!r} runs after unknown notebook {dep!r}")
         if not nb.path.exists():
             raise DagError(f"{source}: notebook {nb.name!r}: file {nb.path} does not exist")
         if check_parameters:
@@ -66,14 +74,28 @@ def build(products: dict[str, products_lib.Product] | None = None, check_paramet
             if unknown:
                 raise DagError(f"{source}: notebook {nb.name!r} ({nb.path.name}) has no parameter "
                                f"{', '.join(unknown)} in its parameters cell")
-    return Dag(nodes=nodes, order=_toposort(nodes, products))
+    after = _runs_after(nodes)
+    return Dag(nodes=nodes, order=_toposort(nodes, products, after), after=after)
 
 
-def _toposort(nodes: dict[str, Notebook], products) -> list[str]:
-    indegree = {n: len(nb.depends_on) for n, nb in nodes.items()}
-    dependents: dict[str, list[str]] = {n: [] for n in nodes}
+def _runs_after(nodes: dict[str, Notebook]) -> dict[str, tuple[str, ...]]:
+    """Each node's order-only predecessors, ``"*"`` expanded."""
+    watchers = {n for n, nb in nodes.items() if "*" in nb.runs_after}
+    out = {}
     for n, nb in nodes.items():
-        for dep in nb.depends_on:
+        found = [d for d in nb.runs_after if d != "*"]
+        if n in watchers:
+            found += [m for m, other in nodes.items() if other.product != nb.product and m not in watchers]
+        out[n] = tuple(dict.fromkeys(d for d in found if d not in nb.depends_on))
+    return out
+
+
+def _toposort(nodes: dict[str, Notebook], products, after: dict[str, tuple[str, ...]]) -> list[str]:
+    before = {n: (*nb.depends_on, *after[n]) for n, nb in nodes.items()}
+    indegree = {n: len(deps) for n, deps in before.items()}
+    dependents: dict[str, list[str]] = {n: [] for n in nodes}
+    for n, deps in before.items():
+        for dep in deps:
             dependents[dep].append(n)
     ready = [n for n in nodes if indegree[n] == 0]
     order = []
@@ -87,7 +109,7 @@ def _toposort(nodes: dict[str, Notebook], products) -> list[str]:
     if len(order) != len(nodes):
         stuck = sorted(n for n in nodes if n not in order)
         raise DagError(f"the notebook DAG has a cycle through {', '.join(stuck)} "
-                       f"(see depends_on in {', '.join(sorted({str(products[nodes[n].product].source) for n in stuck}))})")
+                       f"(see depends_on and runs_after in {', '.join(sorted({str(products[nodes[n].product].source) for n in stuck}))})")
     return order
 
 

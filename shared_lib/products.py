@@ -1,7 +1,8 @@
 """Product declarations: each ``products/<package>/product.yaml`` says what a product owns.
 
 A declaration names the product's topics, its notebooks (the runner's DAG nodes, with
-``depends_on`` edges, possibly on another product's notebook as ``product:notebook``) and its
+``depends_on`` edges, possibly on another product's notebook as ``product:notebook``; ``runs_after``
+edges order without making a notebook depend, see ``Notebook``) and its
 tables (layer, columns with types and personal-data tags, owner, retention). The runner, the
 catalog and the table writer all read these; nothing else lists notebooks or tables.
 """
@@ -61,6 +62,10 @@ class Notebook:
     path: Path
     layer: str
     depends_on: tuple[str, ...] = ()  # qualified ids: "product:notebook"
+    # Order only: run after these (qualified ids, or "*" for every notebook of the other
+    # products), but run even when they failed - a health check must report a failure, not be
+    # skipped because of it.
+    runs_after: tuple[str, ...] = ()
     parameters: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -109,9 +114,10 @@ def parse(path: Path) -> Product:
         where = f"{path}: notebooks[{i}]"
         nb_name = _require(entry, "name", where)
         deps = tuple(d if ":" in d else f"{name}:{d}" for d in entry.get("depends_on") or [])
+        after = tuple(d if ":" in d or d == "*" else f"{name}:{d}" for d in entry.get("runs_after") or [])
         notebooks.append(Notebook(
             product=name, name=nb_name, path=paths.PROJECT_ROOT / _require(entry, "path", where),
-            layer=_require(entry, "layer", where), depends_on=deps,
+            layer=_require(entry, "layer", where), depends_on=deps, runs_after=after,
             parameters=dict(entry.get("parameters") or {})))
     tables = []
     for i, entry in enumerate(raw.get("tables") or []):

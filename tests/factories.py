@@ -17,9 +17,10 @@ def write_notebook(path, *cells, parameters=PARAMETERS, tagged=True):
     nbformat.write(nb, str(path))
 
 
-def declare(tmp_path, name, nodes, write=True):
+def declare(tmp_path, name, nodes, write=True, runs_after=None):
     """A product.yaml of ``nodes`` = [(notebook, depends_on, cells, extra parameters)]; its
-    notebooks written (unless already there, or ``write`` is false). Returns the parsed product."""
+    notebooks written (unless already there, or ``write`` is false). ``runs_after`` maps a
+    notebook to its order-only predecessors. Returns the parsed product."""
     folder = tmp_path / name
     folder.mkdir(exist_ok=True)
     lines = [f"name: {name}", "owner: test", "notebooks:"]
@@ -29,5 +30,7 @@ def declare(tmp_path, name, nodes, write=True):
             write_notebook(path, *cells)
         lines += [f"  - name: {nb_name}", f"    path: {path}", "    layer: bronze",
                   f"    depends_on: {list(deps)}", f"    parameters: {extra or {}}"]
+        if runs_after and nb_name in runs_after:
+            lines.append(f"    runs_after: {list(runs_after[nb_name])}")
     (folder / "product.yaml").write_text("\n".join(lines) + "\n")
     return products.parse(folder / "product.yaml")

@@ -68,3 +68,25 @@ def test_the_project_dag_is_valid():
     dag = dag_lib.build()
     assert dag.order[0] == "web-user-analytics:bronze"
     assert all(nb.path.exists() for nb in dag.nodes.values())
+
+
+def test_runs_after_orders_without_depending(tmp_path):
+    a = declare(tmp_path, "a", [("bronze", [], None), ("gold", ["bronze"], None)])
+    b = declare(tmp_path, "b", [("load", [], None)])
+    watch = factories.declare(tmp_path, "watch", [("health", [], (), None), ("report", ["health"], (), None)],
+                              runs_after={"health": ["*"], "report": ["b:load"]})
+    dag = dag_lib.build({"watch": watch, "a": a, "b": b})
+    assert dag.order.index("watch:health") > max(dag.order.index(n) for n in ("a:bronze", "a:gold", "b:load"))
+    # order only: a failure of a or b never makes the health check skip
+    assert dag.upstream("watch:health") == set()
+    assert dag.upstream("watch:report") == {"watch:health"}
+    assert dag.after["watch:health"] == ("a:bronze", "a:gold", "b:load")
+
+
+def test_runs_after_unknown_notebook_and_cycle(tmp_path):
+    a = factories.declare(tmp_path, "a", [("x", [], (), None)], runs_after={"x": ["b:nope"]})
+    with pytest.raises(DagError, match=r"notebook 'x' runs after unknown notebook 'b:nope'"):
+        dag_lib.build({"a": a})
+    c = factories.declare(tmp_path, "c", [("x", [], (), None), ("y", ["x"], (), None)], runs_after={"x": ["y"]})
+    with pytest.raises(DagError, match=r"cycle through c:x, c:y"):
+        dag_lib.build({"c": c})
