@@ -5,6 +5,7 @@ Everything takes the loaded parameters, so the ports of the workspace in use are
 from __future__ import annotations
 
 import json
+import time
 from typing import Iterable, Iterator
 
 from shared_lib import products
@@ -108,5 +109,45 @@ def end_offsets(params: dict, topic: str) -> dict[int, int]:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()} if tps else {}
+    finally:
+        consumer.close()
+
+
+def beginning_offsets(params: dict, topic: str) -> dict[int, int]:
+    """Earliest offset still on the broker per partition of ``topic`` (retention moves it up)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap(params), client_id="dp-offsets",
+                             enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
+        return {tp.partition: off for tp, off in consumer.beginning_offsets(tps).items()} if tps else {}
+    finally:
+        consumer.close()
+
+
+def timestamps_at(params: dict, topic: str, offsets: dict[int, int], timeout_s: float = 10.0) -> dict[int, int]:
+    """Kafka timestamp (epoch ms) of the message at ``offsets[partition]``, per partition; a
+    partition whose message could not be read in ``timeout_s`` is left out."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    if not offsets:
+        return {}
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap(params), client_id="dp-offsets",
+                             enable_auto_commit=False, max_poll_records=len(offsets) * 50)
+    found: dict[int, int] = {}
+    try:
+        tps = {p: TopicPartition(topic, p) for p in offsets}
+        consumer.assign(list(tps.values()))
+        for p, tp in tps.items():
+            consumer.seek(tp, offsets[p])
+        deadline = time.monotonic() + timeout_s
+        while len(found) < len(offsets) and time.monotonic() < deadline:
+            for tp, messages in consumer.poll(timeout_ms=500).items():
+                first = next((m for m in messages if m.offset >= offsets[tp.partition]), None)
+                if first is not None and tp.partition not in found:
+                    found[tp.partition] = first.timestamp
+                    consumer.pause(tp)  # one message per partition is all we need
+        return found
     finally:
         consumer.close()

@@ -110,3 +110,40 @@ def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float) -> 
     fresh.unpersist()
     stale.unpersist()
     return dates
+
+
+# --- event products without sessions ------------------------------------------------------
+
+EVENT_TABLES = ("events", "quarantine", "batches")
+
+
+def run_events(ctx, event_contract: contract.Contract, enrich: Callable[[DataFrame], DataFrame]) -> dict:
+    """The step of ``run`` for events that form no sessions and identify no data subject
+    (request logs): clean events, quarantine, then the ``batches`` row, with the same
+    bookkeeping (duplicates, accounting, crash safety). ``enrich`` must add ``event_date``.
+    Tables: ``events_raw``, ``events``, ``quarantine``, ``batches``."""
+    for name in EVENT_TABLES:
+        ctx.writer.ensure(ctx.table(name))
+    bronze = ctx.read("events_raw")
+    bronze_version = ctx.writer.lineage.tables_read[ctx.table("events_raw").qualified_name]
+    batch = incremental.unprocessed(bronze, incremental.high_water_marks(ctx.read("batches")))
+    validated = contract.validate(batch, event_contract).persist()
+    try:
+        if validated.isEmpty():
+            return incremental.summary(None)
+        run_id = F.lit(ctx.run_id)
+        classified = incremental.classify(enrich(contract.clean(validated)), ctx.read("events")).persist()
+        kept = classified.where(F.col("outcome") == "clean").withColumn("run_id", run_id)
+        quarantine = contract.quarantined(validated, event_contract, ctx.own["silver"]["quarantine_value_max_chars"])
+        ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
+        ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
+                          ctx.table("quarantine"))
+        dates = [r[0] for r in kept.select("event_date").distinct().collect()]
+        outcomes = {"clean": kept, "quarantined": validated.where(F.col("reason").isNotNull()),
+                    "duplicate": classified.where(F.col("outcome") == "duplicate")}
+        row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes), dates)
+        ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
+        classified.unpersist()
+        return incremental.summary(row)
+    finally:
+        validated.unpersist()
