@@ -66,7 +66,10 @@ def test_selection_that_matches_nothing(tmp_path):
 
 def test_the_project_dag_is_valid():
     dag = dag_lib.build()
-    assert dag.order[0] == "web-user-analytics:bronze"
+    assert dag.order.index("web-user-analytics:bronze") < dag.order.index("web-user-analytics:silver")
+    # the health check comes after every other product's notebooks
+    health = dag.order.index("operational-metrics:health")
+    assert all(dag.order.index(n) < health for n, nb in dag.nodes.items() if nb.product != "operational-metrics")
     assert all(nb.path.exists() for nb in dag.nodes.values())
 
 
