@@ -12,7 +12,7 @@ from shared_lib import paths
 
 EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
 DP_REPORTS (default <checkout>/reports), ports: DP_KAFKA_PORT, DP_KAFKA_CONTROLLER_PORT,
-DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT."""
+DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT, DP_METRICS_PORT."""
 
 
 def _params(args) -> dict:
@@ -39,18 +39,19 @@ def cmd_down(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from runners import services
+    from runners import serve, services
     params = _params(args)
     rows = services.status(params)
+    served = serve.status(params)  # optional servers: shown, but not needed for exit code 0
     if args.json:
-        print(json.dumps([{**r.__dict__, "log": str(r.log)} for r in rows], indent=2))
+        print(json.dumps([{**r.__dict__, "log": str(r.log)} for r in rows + served], indent=2))
     else:
         print(f"workspace {paths.workspace()}")
-        for r in rows:
+        for r in rows + served:
             pid = f"pid {r.pid}" if r.pid else ""
-            print(f"  {r.name:<6} {r.state:<8} {r.address:<22} {pid:<12} log {r.log}")
+            print(f"  {r.name:<10} {r.state:<8} {r.address:<22} {pid:<12} log {r.log}")
             if r.detail:
-                print("         " + r.detail.replace("\n", "\n         "))
+                print("             " + r.detail.replace("\n", "\n             "))
     return 0 if all(r.state == "running" for r in rows) else 1
 
 
@@ -140,7 +141,9 @@ def cmd_demo_summary(args) -> int:
     print("  JupyterLab (open notebooks/ with the same kernel): .venv/bin/jupyter lab notebooks/")
     print("  run history: .venv/bin/dp runs    table catalog: .venv/bin/dp catalog")
     from runners import serve
-    print(f"  dashboards: .venv/bin/dp serve, then open {' '.join(serve.dashboard_addresses(_params(args)))}")
+    params = _params(args)
+    print(f"  dashboards: .venv/bin/dp serve, then open {' '.join(serve.dashboard_addresses(params))}")
+    print(f"  Prometheus metrics (same dp serve): {serve.base_url(params, serve.METRICS)}/metrics")
     print("  stop the services: .venv/bin/dp down")
     return 0
 
@@ -200,8 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 200000, or 20000 with --quick)")
     p.add_argument("--web-events", type=int, help="events for the web bronze -> gold benchmark and its "
                    "DuckDB floor (default 1000000, or 50000 with --quick)")
-    p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ on "
-                                         "127.0.0.1 (platform.serve, DP_SERVE_PORT); Ctrl-C stops"))
+    p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
+                                         "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
+                                         "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))
     p.add_argument("--background", action="store_true",
                    help="leave running in the background (pid file and log in the workspace)")
     p.add_argument("--stop", action="store_true", help="stop what dp serve --background started")

@@ -1,6 +1,6 @@
-"""``dp serve``: what the platform serves over HTTP on 127.0.0.1. Today that is the Voila
-dashboards of ``notebooks/dashboards/``; the API gateway and the metrics exporter will join as
-more entries of ``SERVERS``, each with its own parameters, port and addresses.
+"""``dp serve``: what the platform serves over HTTP on 127.0.0.1: the Voila dashboards of
+``notebooks/dashboards/`` and the Prometheus exporter of operational-metrics; the API gateway
+will join as one more entry of ``SERVERS``, each with its own parameters, port and addresses.
 
 Every server runs the way ``dp up`` runs a service (``runners.services``): a process with a pid
 file and a log in the workspace and the workspace marker on its command line, started only when
@@ -66,8 +66,14 @@ def dashboard_urls(base: str) -> list[str]:
     return [f"{base}/voila/render/{name}" for name in dashboards()]
 
 
+def exporter_cmd(host: str, port: int) -> list[str]:
+    return python_module_cmd("products.operational_metrics.exporter", f"--host={host}", f"--port={port}")
+
+
 DASHBOARDS = Server("dashboards", "platform.serve", "DP_SERVE_PORT", voila_cmd, dashboard_urls)
-SERVERS = (DASHBOARDS,)
+METRICS = Server("metrics", "platform.metrics", "DP_METRICS_PORT", exporter_cmd,
+                 lambda base: [f"{base}/metrics"])
+SERVERS = (DASHBOARDS, METRICS)
 
 
 def address(params: dict, server: Server) -> tuple[str, int]:
@@ -112,6 +118,22 @@ def start(params: dict, server: Server, progress=print) -> list[str]:
         raise
     return [f"{server.name}: {url} (pid {proc.pid}, log {services.log_file(server.name)})",
             *(f"  {line}" for line in server.addresses(url))]
+
+
+def status(params: dict) -> list[services.Status]:
+    """The servers of ``dp serve``, as ``dp status`` shows them beside the services."""
+    rows = []
+    for server in SERVERS:
+        host, port = address(params, server)
+        proc = services.our_process(server.name)
+        if proc:
+            up = answers(base_url(params, server))
+            rows.append(services.Status(server.name, "running" if up else "starting", proc.pid, f"{host}:{port}",
+                                        services.log_file(server.name), "" if up else "process up, not answering yet"))
+        else:
+            rows.append(services.Status(server.name, "stopped", None, f"{host}:{port}", services.log_file(server.name),
+                                        "start with: dp serve --background"))
+    return rows
 
 
 def stop() -> list[str]:

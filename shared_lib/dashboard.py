@@ -26,13 +26,27 @@ from shared_lib import products
 # --- reading tables ------------------------------------------------------------------------
 
 
-def read_table(product: str, table: str) -> pd.DataFrame:
-    """A declared table as pandas, read with delta-rs. A table that no run has written yet gives
-    an empty frame with the declared columns, so that callers need only one test: ``.empty``."""
+def read_table(product: str, table: str, filters: list | None = None) -> pd.DataFrame:
+    """A declared table as pandas, read with delta-rs (``filters``: delta-rs row filters, which
+    also skip files and partitions). A table that no run has written yet gives an empty frame
+    with the declared columns, so that callers need only one test: ``.empty``."""
     declared = products.get(product).table(table)
     if not (declared.path / "_delta_log").is_dir():
         return pd.DataFrame(columns=[c.name for c in declared.columns])
-    return DeltaTable(str(declared.path)).to_pandas()
+    return DeltaTable(str(declared.path)).to_pandas(filters=filters)
+
+
+def read_latest(product: str, table: str, time_column: str, partition: str = "date") -> pd.DataFrame:
+    """The rows of the latest ``time_column`` value of a table that appends one snapshot at a
+    time, partitioned by the snapshot's ``partition`` date: only the newest partition is read."""
+    declared = products.get(product).table(table)
+    if not (declared.path / "_delta_log").is_dir():
+        return read_table(product, table)
+    dates = [p[partition] for p in DeltaTable(str(declared.path)).partitions() if p.get(partition)]
+    if not dates:
+        return read_table(product, table)
+    rows = read_table(product, table, filters=[(partition, "=", dt.date.fromisoformat(max(dates)))])
+    return rows[rows[time_column] == rows[time_column].max()].reset_index(drop=True)
 
 
 # --- periods and changes (pure) ------------------------------------------------------------

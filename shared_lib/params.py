@@ -26,6 +26,7 @@ ENV_VAR_OVERRIDES = {
     "DP_SPARK_PORT": "platform.services.spark.port",
     "DP_SPARK_UI_PORT": "platform.services.spark.ui_port",
     "DP_SERVE_PORT": "platform.serve.port",
+    "DP_METRICS_PORT": "platform.metrics.port",
 }
 
 

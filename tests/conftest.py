@@ -34,7 +34,7 @@ def pytest_configure(config):
     os.environ["DP_REPORTS"] = str(_WORKSPACE / "reports")
     os.environ["DP_ENV"] = "dev"
     for var in ("DP_KAFKA_PORT", "DP_KAFKA_CONTROLLER_PORT", "DP_SPARK_PORT", "DP_SPARK_UI_PORT",
-                "DP_SERVE_PORT"):
+                "DP_SERVE_PORT", "DP_METRICS_PORT"):
         os.environ[var] = str(_free_port())
 
 

@@ -1,0 +1,121 @@
+"""The Prometheus exporter: its output parses with prometheus_client's own text parser and holds
+exactly the values of the tables; ``dp serve`` runs it and ``dp status`` shows it."""
+from __future__ import annotations
+
+import datetime as dt
+import urllib.request
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from products.operational_metrics import current, exporter
+from runners import serve
+from runners.runlog import arrow_schema
+from shared_lib import params as params_lib
+from shared_lib import products
+from tests.conftest import _free_port
+
+T = pd.Timestamp("2024-05-02 12:00", tz="UTC")
+PRODUCT = "operational-metrics"
+
+
+def frames() -> dict:
+    return {
+        "status": pd.DataFrame({"evaluated_at": [T, T], "product": ["web", "ops"], "state": ["CRITICAL", "HEALTHY"]}),
+        "evaluations": pd.DataFrame({"evaluated_at": [T, T], "product": ["web", "ops"],
+                                     "metric": ["pipeline_success_rate", "api_p99_latency_ms"],
+                                     "value": [0.5, 640.25], "state": ["CRITICAL", "HEALTHY"]}),
+        "freshness": pd.DataFrame({"evaluated_at": [T, T], "table_name": ["web.gold.k", "web.silver.events"],
+                                   "product": ["web", "web"], "layer": ["gold", "silver"],
+                                   "freshness_s": [90.0, 30.0], "event_freshness_s": [None, 4000.5]}),
+        "lag": pd.DataFrame({"evaluated_at": [T], "topic": ["web.events"], "product": ["web"],
+                             "lag_messages": [12], "lag_seconds": [75.5]}),
+        "alert_log": pd.DataFrame([
+            {"at": T - pd.Timedelta(hours=2), "alert_id": "a", "event": "fired", "rule": "r1", "product": "web",
+             "severity": "warning"},
+            {"at": T - pd.Timedelta(hours=1), "alert_id": "a", "event": "resolved", "rule": "r1", "product": "web",
+             "severity": "warning"},
+            {"at": T, "alert_id": "b", "event": "fired", "rule": "pipeline-failures", "product": "web",
+             "severity": "critical"}]),
+        "runs": pd.DataFrame({"product": ["web", "web", "web", "ops"],
+                              "status": ["succeeded", "failed", "skipped", "succeeded"],
+                              "duration_s": [10.0, 2.5, 0.0, 4.0]}),
+    }
+
+
+def parse(text: str) -> dict:
+    """{(sample name, sorted labels): value} of every sample."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_exporter_output_parses_with_exact_values():
+    got = parse(exporter.render(lambda: current.Current(**frames())))
+    assert got == {
+        ("dp_sla_state", (("product", "web"),)): 3.0,
+        ("dp_sla_state", (("product", "ops"),)): 0.0,
+        ("dp_sla_value", (("metric", "pipeline_success_rate"), ("product", "web"))): 0.5,
+        ("dp_sla_value", (("metric", "api_p99_latency_ms"), ("product", "ops"))): 640.25,
+        ("dp_sla_metric_state", (("metric", "pipeline_success_rate"), ("product", "web"))): 3.0,
+        ("dp_sla_metric_state", (("metric", "api_p99_latency_ms"), ("product", "ops"))): 0.0,
+        ("dp_sla_evaluated_timestamp_seconds", ()): T.timestamp(),
+        ("dp_table_freshness_seconds", (("layer", "gold"), ("product", "web"), ("table", "web.gold.k"))): 90.0,
+        ("dp_table_freshness_seconds", (("layer", "silver"), ("product", "web"), ("table", "web.silver.events"))): 30.0,
+        ("dp_event_freshness_seconds", (("product", "web"), ("table", "web.silver.events"))): 4000.5,
+        ("dp_consumer_lag_messages", (("product", "web"), ("topic", "web.events"))): 12.0,
+        ("dp_consumer_lag_seconds", (("product", "web"), ("topic", "web.events"))): 75.5,
+        ("dp_pipeline_runs_total", (("product", "ops"), ("status", "succeeded"))): 1.0,
+        ("dp_pipeline_runs_total", (("product", "web"), ("status", "failed"))): 1.0,
+        ("dp_pipeline_runs_total", (("product", "web"), ("status", "skipped"))): 1.0,
+        ("dp_pipeline_runs_total", (("product", "web"), ("status", "succeeded"))): 1.0,
+        ("dp_pipeline_run_duration_seconds_count", (("product", "ops"),)): 1.0,
+        ("dp_pipeline_run_duration_seconds_sum", (("product", "ops"),)): 4.0,
+        ("dp_pipeline_run_duration_seconds_count", (("product", "web"),)): 2.0,  # skipped runs left out
+        ("dp_pipeline_run_duration_seconds_sum", (("product", "web"),)): 12.5,
+        ("dp_alerts_open", (("product", "web"), ("rule", "pipeline-failures"), ("severity", "critical"))): 1.0,
+    }
+
+
+def write_table(product: str, name: str, rows: list[dict]) -> None:
+    from deltalake import write_deltalake
+
+    table = products.get(product).table(name)
+    data = pa.Table.from_pylist([{c.name: row.get(c.name) for c in table.columns} for row in rows],
+                                schema=arrow_schema(table))
+    table.path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(table.path), data, mode="append", partition_by=list(table.partitioned_by) or None)
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("DP_HOME", str(tmp_path / "workspace"))
+    monkeypatch.setenv("DP_SERVE_PORT", str(_free_port()))
+    monkeypatch.setenv("DP_METRICS_PORT", str(_free_port()))
+    return tmp_path / "workspace"
+
+
+def test_dp_serve_runs_the_exporter_on_the_tables(workspace):
+    params = params_lib.load("dev")
+    assert [r.state for r in serve.status(params)] == ["stopped", "stopped"]
+    # an empty workspace: nothing to report yet, but a valid page
+    empty = exporter.render()
+    assert {f.name for f in text_string_to_metric_families(empty)} >= {"dp_sla_state", "dp_pipeline_runs"}
+    old, new = dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc), dt.datetime(2024, 5, 2, 12, tzinfo=dt.timezone.utc)
+    write_table(PRODUCT, "sla_status", [
+        {"evaluated_at": at, "date": at.date(), "product": "web", "state": state, "worst_metric": "x",
+         "metrics_evaluated": 1} for at, state in ((old, "HEALTHY"), (new, "DEGRADED"))])
+    write_table(PRODUCT, "consumer_lag", [
+        {"evaluated_at": new, "date": new.date(), "topic": "web.events", "product": "web", "end_offset": 10,
+         "ingested_offset": 7, "lag_messages": 3, "lag_seconds": 42.0}])
+    serve.start(params, serve.METRICS, progress=lambda _: None)
+    try:
+        assert [r.state for r in serve.status(params)] == ["stopped", "running"]
+        with urllib.request.urlopen(f"{serve.base_url(params, serve.METRICS)}/metrics", timeout=10) as response:
+            got = parse(response.read().decode())
+    finally:
+        serve.stop()
+    assert got[("dp_sla_state", (("product", "web"),))] == 2.0  # the latest evaluation's state
+    assert got[("dp_consumer_lag_messages", (("product", "web"), ("topic", "web.events")))] == 3.0
+    assert got[("dp_sla_evaluated_timestamp_seconds", ())] == new.timestamp()
