@@ -259,7 +259,7 @@ def choice_filter(description: str, options: list[str]) -> widgets.Dropdown:
 COLORS = ("#2e6fdb", "#f08a24", "#1f9d74", "#b54bc7", "#d64550", "#7a8797")
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 PLOTLY_CONFIG = {"displaylogo": False, "displayModeBar": False}
-_TICK_FORMATS = {"rate": ".0%", "money": ",.0f", "count": ",d", "ratio": ".2f", "seconds": ",.0f"}
+_TICK_FORMATS = {"rate": ".0%", "money": ",.0f", "count": ",d", "ratio": ".2f", "seconds": ",.0f", "ms": ",.0f"}
 _DAY_MS = 86_400_000
 _AXIS = dict(gridcolor="#eaeef3", linecolor="#d0d5dd", zerolinecolor="#d0d5dd", automargin=True)
 
@@ -276,12 +276,15 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
 
 
 def line_chart(df: pd.DataFrame, x: str, lines: dict[str, str], title: str, value_kind: str = "count",
-               height: int = 300) -> go.Figure:
-    """One line per entry of ``lines`` (column -> legend label) over the dates in column ``x``."""
-    fig = go.Figure([go.Scatter(x=df[x], y=df[col], name=label, mode="lines+markers")
+               height: int = 300, hourly: bool = False) -> go.Figure:
+    """One line per entry of ``lines`` (column -> legend label) over the dates in column ``x``
+    (``hourly``: over the hours, as timestamps)."""
+    fig = go.Figure([go.Scatter(x=df[x], y=df[col], name=label, mode="lines+markers" if not hourly else "lines")
                      for col, label in lines.items()])
     _layout(fig, title, height).update_layout(hovermode="x unified")
     fig.update_yaxes(tickformat=_TICK_FORMATS[value_kind], rangemode="tozero")
+    if hourly:
+        return fig.update_xaxes(tickformat="%d %b %H:%M", hoverformat="%d %b %H:00 UTC")
     # Whole days only, at most about eight ticks: plotly would otherwise tick hours on short ranges.
     days = (max(df[x]) - min(df[x])).days + 1 if len(df) else 1
     return fig.update_xaxes(tickformat="%d %b", dtick=_DAY_MS * math.ceil(days / 8))
@@ -298,6 +301,23 @@ def bar_chart(df: pd.DataFrame, category: str, value: str, title: str, value_kin
                            marker_color=COLORS[0], customdata=list(zip(*custom)) if custom else None,
                            hovertemplate="%{y}: %{x}" + extra + "<extra></extra>"))
     return _layout(fig, title, height).update_xaxes(tickformat=_TICK_FORMATS[value_kind])
+
+
+def timeline_chart(df: pd.DataFrame, x: str, y: str, category: str, styles: dict[str, tuple[str, int]],
+                   title: str, hover: str | None = None, height: int = 300) -> go.Figure:
+    """Events over time, one row per value of ``y``; one marker series per value of ``category``,
+    drawn in ``styles`` order with (colour, marker size), so that e.g. failures stand out on top;
+    ``hover``: a column of text shown on hover."""
+    traces = []
+    for value, (color, size) in styles.items():
+        rows = df[df[category] == value]
+        traces.append(go.Scatter(x=rows[x], y=rows[y], name=str(value), mode="markers",
+                                 marker=dict(color=color, size=size, line=dict(width=0)),
+                                 text=rows[hover] if hover else None,
+                                 hovertemplate="%{y}<br>%{x|%d %b %H:%M:%S} UTC" + ("<br>%{text}" if hover else "")
+                                 + "<extra>" + html.escape(str(value)) + "</extra>"))
+    fig = _layout(go.Figure(traces), title, height)
+    return fig.update_yaxes(type="category", categoryorder="category descending")
 
 
 def funnel_chart(df: pd.DataFrame, stage: str, value: str, title: str, height: int = 300) -> go.Figure:

@@ -1,0 +1,129 @@
+"""The operational-metrics dashboard in headless Chromium: small tables written with delta-rs in
+a workspace of its own, Voila started by ``runners.serve``; the SLA board, open alerts, charts
+and the service filter, and the empty state."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pyarrow as pa
+import pytest
+from playwright.sync_api import expect
+
+from runners import serve
+from runners.runlog import arrow_schema
+from shared_lib import params as params_lib
+from shared_lib import products
+from tests.conftest import _free_port
+from tests.integration.test_dashboard_browser import CHROMIUM_ARGS, _open, browser  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.integration
+
+PRODUCT = "operational-metrics"
+URL_NAME = "operational-metrics.ipynb"
+T1 = dt.datetime(2024, 5, 2, 11, 0, tzinfo=dt.timezone.utc)
+T2 = dt.datetime(2024, 5, 2, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def write_table(product: str, name: str, rows: list[dict]) -> None:
+    from deltalake import write_deltalake
+
+    table = products.get(product).table(name)
+    data = pa.Table.from_pylist([{c.name: row.get(c.name) for c in table.columns} for row in rows],
+                                schema=arrow_schema(table))
+    table.path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(table.path), data, mode="overwrite", partition_by=list(table.partitioned_by) or None)
+
+
+def evaluation(at, product, metric, value, state):
+    return {"evaluated_at": at, "date": at.date(), "product": product, "metric": metric, "value": value,
+            "target": 1.0, "warning": 1.0, "critical": 1.0, "better": "lower", "state": state}
+
+
+def write_tables() -> None:
+    write_table(PRODUCT, "sla_status", [
+        {"evaluated_at": T1, "date": T1.date(), "product": "web", "state": "HEALTHY", "previous_state": None,
+         "worst_metric": "pipeline_success_rate", "metrics_evaluated": 2},
+        {"evaluated_at": T1, "date": T1.date(), "product": "ops", "state": "HEALTHY", "previous_state": None,
+         "worst_metric": "api_p99_latency_ms", "metrics_evaluated": 1},
+        {"evaluated_at": T2, "date": T2.date(), "product": "web", "state": "CRITICAL", "previous_state": "HEALTHY",
+         "worst_metric": "pipeline_success_rate", "metrics_evaluated": 2},
+        {"evaluated_at": T2, "date": T2.date(), "product": "ops", "state": "WARNING", "previous_state": "HEALTHY",
+         "worst_metric": "api_p99_latency_ms", "metrics_evaluated": 1}])
+    write_table(PRODUCT, "sla_evaluations", [
+        evaluation(T2, "web", "pipeline_success_rate", 0.5, "CRITICAL"),
+        evaluation(T2, "web", "data_freshness_minutes", 2.25, "HEALTHY"),
+        evaluation(T2, "ops", "api_p99_latency_ms", 1234.4, "WARNING")])
+    write_table(PRODUCT, "service_hourly", [
+        {"date": T1.date(), "hour": T1 + dt.timedelta(hours=h), "service": svc, "requests": 100, "errors": err,
+         "error_rate": err / 100, "latency_p50_ms": 50.0, "latency_p95_ms": 90.0, "latency_p99_ms": 99.0}
+        for h in range(3) for svc, err in (("checkout", 2), ("search", 0))])
+    write_table("platform", "pipeline_runs", [
+        {"run_id": "r1", "env": "dev", "product": "web", "notebook": nb, "status": status,
+         "started_at": T1 + dt.timedelta(minutes=i), "duration_s": 3.0, "error": error}
+        for i, (nb, status, error) in enumerate((("bronze", "succeeded", None), ("silver", "failed", "RuntimeError: x"),
+                                                 ("gold", "skipped", "skipped: upstream")))])
+    write_table(PRODUCT, "alerts", [
+        {"at": T1, "date": T1.date(), "alert_id": "r1:web:1", "event": "fired", "rule": "stale-data", "product": "web",
+         "metric": "data_freshness_minutes", "severity": "warning", "comparison": ">", "threshold": 30.0,
+         "value": 45.0, "message": "stale", "notified": "log"},
+        {"at": T2, "date": T2.date(), "alert_id": "r1:web:1", "event": "resolved", "rule": "stale-data",
+         "product": "web", "metric": "data_freshness_minutes", "severity": "warning", "comparison": ">",
+         "threshold": 30.0, "value": 2.25, "message": "fresh again", "notified": "log"},
+        {"at": T2, "date": T2.date(), "alert_id": "pf:web:2", "event": "fired", "rule": "pipeline-failures",
+         "product": "web", "metric": "pipeline_success_rate", "severity": "critical", "comparison": "<",
+         "threshold": 0.99, "value": 0.5, "message": "[critical] web: pipeline_success_rate = 0.5 < 0.99",
+         "notified": "log"}])
+    write_table(PRODUCT, "table_freshness", [
+        {"evaluated_at": T2, "date": T2.date(), "table_name": "web.gold.k", "product": "web", "layer": "gold",
+         "freshness_s": 135.0}])
+    write_table(PRODUCT, "consumer_lag", [
+        {"evaluated_at": T2, "date": T2.date(), "topic": "web.events", "product": "web", "end_offset": 10,
+         "ingested_offset": 4, "lag_messages": 6, "lag_seconds": 75.0}])
+
+
+@pytest.fixture
+def dashboard_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("DP_HOME", str(tmp_path / "workspace"))
+    monkeypatch.setenv("DP_SERVE_PORT", str(_free_port()))
+    params = params_lib.load("dev")
+    serve.start(params, serve.DASHBOARDS, progress=lambda _: None)
+    try:
+        yield next(u for u in serve.dashboard_addresses(params) if u.endswith(URL_NAME))
+    finally:
+        serve.stop()
+
+
+def _assert_no_error(page) -> None:
+    # Voila hides tracebacks; a failing cell says "There was an error when executing cell ...".
+    text = page.inner_text("body")
+    assert not re.search("traceback|error when executing", text, re.IGNORECASE), text[:2000]
+
+
+def test_sla_board_alerts_charts_and_service_filter(dashboard_url, browser):  # noqa: F811
+    write_tables()
+    page, seconds = _open(browser, dashboard_url, ".ops-sla")
+    print(f"\noperational-metrics dashboard: first render in {seconds:.2f} s")
+    cards = page.locator(".ops-sla")
+    expect(cards).to_have_count(2)
+    # worst first, each with its state and formatted metric values
+    assert cards.nth(0).get_attribute("data-product") == "web"
+    assert cards.nth(0).get_attribute("data-state") == "CRITICAL"
+    assert cards.nth(1).get_attribute("data-state") == "WARNING"
+    web_card = cards.nth(0).inner_text()
+    assert "50.00%" in web_card and "2.2 min" in web_card
+    assert "1,234 ms" in cards.nth(1).inner_text()
+    body = page.inner_text("body")
+    assert "HEALTHY → CRITICAL" in body  # the state change
+    assert "pipeline-failures" in body and "stale-data" not in body  # open alerts only
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 3", timeout=60_000)
+    _assert_no_error(page)
+    page.locator(".widget-dropdown select").select_option("checkout")
+    expect(page.locator(".gtitle", has_text="Latency of checkout (ms)")).to_have_count(1, timeout=30_000)
+    _assert_no_error(page)
+
+
+def test_without_tables_the_empty_state(dashboard_url, browser):  # noqa: F811
+    page, _ = _open(browser, dashboard_url, ".dp-empty")
+    assert "No operational metrics yet" in page.inner_text(".dp-empty")
+    _assert_no_error(page)
