@@ -29,6 +29,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: setup
 	@$(DP) up
 	@$(DP) generate web-user-analytics --events $(DEMO_EVENTS) --seed 42
+	@$(DP) generate operational-metrics --events $(DEMO_EVENTS) --seed 7
 	@$(DP) run
 	@$(DP) catalog
 	@$(DP) demo-summary
