@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from shared_lib import params as params_lib
-from shared_lib import products, recorder
+from shared_lib import products, recorder, tables
 from shared_lib.spark import get_spark
 from shared_lib.tables import Writer
 
@@ -48,6 +48,21 @@ class Context:
     def read(self, name: str, product: str | None = None):
         """A declared table at its current version (recorded as read)."""
         table = products.get(product).table(name) if product else self.product.table(name)
+        return self.writer.read(table)
+
+    def read_if_exists(self, name: str, product: str | None = None):
+        """As ``read``, or None - with a printed note - when the table's product is not installed
+        here or no run has written the table yet: for another product's table that this one can
+        do without until that product runs."""
+        owner = product or self.product.name
+        try:
+            table = products.get(owner).table(name)
+        except KeyError:
+            print(f"note: no product {owner} with a table {name!r} is installed: read as empty")
+            return None
+        if not tables.exists(table):
+            print(f"note: {table.qualified_name} has no data yet (run {owner} first): read as empty")
+            return None
         return self.writer.read(table)
 
     def finish(self, **results) -> dict:
