@@ -160,7 +160,7 @@ CSS = """
 .dp-empty b { display: block; font-size: 1.15em; color: #1d2939; margin-bottom: 6px; }
 .dp-table { border-collapse: collapse; width: 100%; font-size: 0.9em; margin-top: 8px; }
 .dp-table th, .dp-table td { padding: 5px 8px; border-bottom: 1px solid #e3e8ef; text-align: right; }
-.dp-table th:first-child, .dp-table td:first-child { text-align: left; }
+.dp-table th:first-child, .dp-table td:first-child, .dp-table .dp-text { text-align: left; }
 """
 
 
@@ -203,10 +203,15 @@ def section(title: str, *children, columns: int = 1, note: str = "") -> widgets.
 
 
 def table(df: pd.DataFrame, formats: dict[str, str]) -> widgets.HTML:
-    """``df`` as an HTML table; ``formats`` maps a column to its kind (see ``format_value``)."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    """``df`` as an HTML table; ``formats`` maps a column to its kind (see ``format_value``).
+    Numbers align right; columns without a format hold text and align left."""
+    def cell(tag: str, column, content: str) -> str:
+        align = "" if column in formats else " class='dp-text'"
+        return f"<{tag}{align}>{content}</{tag}>"
+
+    head = "".join(cell("th", c, html.escape(str(c))) for c in df.columns)
     body = "".join("<tr>" + "".join(
-        f"<td>{format_value(v, formats[c]) if c in formats else html.escape(str(v))}</td>"
+        cell("td", c, format_value(v, formats[c]) if c in formats else html.escape(str(v)))
         for c, v in row.items()) + "</tr>" for _, row in df.iterrows())
     return widgets.HTML(f"<table class='dp-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
@@ -250,8 +255,25 @@ def date_filters(first: dt.date, last: dt.date, default: Period) -> dict:
             "end": widgets.DatePicker(description="To", value=default.end, min=first, max=last, **_FILTER_LOOK)}
 
 
-def choice_filter(description: str, options: list[str]) -> widgets.Dropdown:
-    return widgets.Dropdown(description=description, options=options, value=options[0], **_FILTER_LOOK)
+def choice_filter(description: str, options: list, labels: list[str] | None = None) -> widgets.Dropdown:
+    """A dropdown of ``options`` (shown as ``labels`` when given), the first one selected."""
+    choices = list(zip(labels, options)) if labels else options
+    return widgets.Dropdown(description=description, options=choices, value=options[0], **_FILTER_LOOK)
+
+
+def text_search(description: str, placeholder: str, on_submit: Callable[[str], list]) -> widgets.VBox:
+    """A text box and, under it, what ``on_submit(text)`` returns (a list of widgets) for the
+    text entered; it runs when the user presses Enter or leaves the box."""
+    box = widgets.Text(description=description, placeholder=placeholder, continuous_update=False, **_FILTER_LOOK)
+    result = widgets.VBox()
+
+    def submit(change) -> None:
+        old, result.children = result.children, on_submit(change["new"].strip())
+        for widget in old:
+            _close(widget)
+
+    box.observe(submit, names="value")
+    return widgets.VBox([box, result])
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -325,6 +347,21 @@ def funnel_chart(df: pd.DataFrame, stage: str, value: str, title: str, height: i
     fig = go.Figure(go.Funnel(y=df[stage], x=df[value], texttemplate="%{value:,}<br>%{percentInitial:.0%}",
                               marker_color=COLORS[0]))
     return _layout(fig, title, height)
+
+
+def heatmap(matrix: pd.DataFrame, title: str, x_title: str, y_title: str, hover: pd.DataFrame | None = None,
+            height: int = 360) -> go.Figure:
+    """``matrix`` (rows top to bottom, columns left to right) as a heatmap with each cell's count
+    written in it; ``hover`` (same shape, text) adds a line to each cell's tooltip."""
+    text = [[format_value(v, "count") for v in row] for row in matrix.to_numpy()]
+    extra = hover.to_numpy().tolist() if hover is not None else None
+    fig = go.Figure(go.Heatmap(
+        z=matrix.to_numpy(), x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index], text=text,
+        texttemplate="%{text}", customdata=extra, colorscale="Blues", showscale=False, xgap=2, ygap=2,
+        hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:,}}" + ("<br>%{customdata}" if extra else "")
+        + "<extra></extra>"))
+    _layout(fig, title, height).update_xaxes(title_text=x_title, type="category")
+    return fig.update_yaxes(title_text=y_title, type="category", autorange="reversed")
 
 
 def chart(fig: go.Figure) -> widgets.Output:

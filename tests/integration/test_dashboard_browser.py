@@ -7,30 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-import time
-from pathlib import Path
 
-import pyarrow as pa
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from runners import serve
-from runners.runlog import arrow_schema
-from shared_lib import params as params_lib
-from shared_lib import products
-from tests.conftest import _free_port
+from tests.browser import LOAD_TIMEOUT_MS, assert_no_error, open_page, write_table as write_product_table
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium keeps calling home on a closed network.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PRODUCT = "web-user-analytics"
 FIRST_RENDER_TARGET_S = 4.0
 FIRST_RENDER_LIMIT_S = 20.0  # fails the test; the target is reported, a loaded CI box may miss it
-LOAD_TIMEOUT_MS = 60_000
 
 D = dt.date
 # The default range is the last 28 days with data: 2024-01-04 .. 2024-01-31; the previous period
@@ -56,14 +43,7 @@ EXPECTED_TOP_PAGE = ["/", "200", "200", "100", "50", "25.0%"]
 
 
 def write_table(name: str, rows: list[dict]) -> None:
-    """``rows`` into the declared table ``name``; columns left out are null."""
-    from deltalake import write_deltalake
-
-    table = products.get(PRODUCT).table(name)
-    data = pa.Table.from_pylist([{c.name: row.get(c.name) for c in table.columns} for row in rows],
-                                schema=arrow_schema(table))
-    table.path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(table.path), data, mode="overwrite")
+    write_product_table(PRODUCT, name, rows)
 
 
 def kpi_row(date, visitors, sessions, engaged, converted, revenue, **group) -> dict:
@@ -101,58 +81,20 @@ def write_gold() -> None:
 
 
 @pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("DP_HOME", str(tmp_path / "workspace"))
-    monkeypatch.setenv("DP_SERVE_PORT", str(_free_port()))
-    return tmp_path / "workspace"
-
-
-@pytest.fixture
-def dashboard_url(workspace):
-    params = params_lib.load("dev")
-    serve.start(params, serve.DASHBOARDS, progress=lambda _: None)
-    try:
-        [url] = serve.dashboard_addresses(params)
-        yield url
-    finally:
-        serve.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium with `make browser`")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _open(browser, url: str, selector: str):
-    """The page at ``url`` once ``selector`` is visible, and the seconds that took."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    started = time.monotonic()
-    page.goto(url, timeout=LOAD_TIMEOUT_MS)
-    page.wait_for_selector(selector, state="visible", timeout=LOAD_TIMEOUT_MS)
-    return page, time.monotonic() - started
-
-
-def _assert_no_error(page) -> None:
-    # Voila hides tracebacks; a failing cell says "There was an error when executing cell ...".
-    text = page.inner_text("body")
-    assert not re.search("traceback|error", text, re.IGNORECASE), text[:2000]
+def dashboard_url(dashboard_urls):
+    return dashboard_urls[PRODUCT]
 
 
 def test_dashboard_shows_kpis_and_charts(dashboard_url, browser, record_property):
     write_gold()
-    page, seconds = _open(browser, dashboard_url, ".dp-kpi")
+    page, seconds = open_page(browser, dashboard_url, ".dp-kpi")
     record_property("first_render_s", round(seconds, 2))
     print(f"\ntime to first render (KPI cards visible): {seconds:.2f} s (target {FIRST_RENDER_TARGET_S} s)")
     # 3 trends, 3 breakdowns, the funnel
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 7", timeout=LOAD_TIMEOUT_MS)
     _assert_cards(page, EXPECTED_CARDS)
     assert page.locator(".dp-table tbody tr").first.inner_text().split("\t") == EXPECTED_TOP_PAGE
-    _assert_no_error(page)
+    assert_no_error(page)
     if os.environ.get("DP_DASHBOARD_SCREENSHOT"):  # for a look by eye; the page scrolls inside
         page.set_viewport_size({"width": 1400, "height": 1750})
         page.screenshot(path=os.environ["DP_DASHBOARD_SCREENSHOT"])
@@ -160,7 +102,7 @@ def test_dashboard_shows_kpis_and_charts(dashboard_url, browser, record_property
 
     page.locator(".widget-dropdown select").select_option("direct")
     _assert_cards(page, EXPECTED_DIRECT_CARDS)
-    _assert_no_error(page)
+    assert_no_error(page)
 
 
 def _assert_cards(page, expected: dict) -> None:
@@ -171,7 +113,7 @@ def _assert_cards(page, expected: dict) -> None:
 
 
 def test_dashboard_without_tables_shows_the_empty_state(dashboard_url, browser):
-    page, _ = _open(browser, dashboard_url, ".dp-empty")
+    page, _ = open_page(browser, dashboard_url, ".dp-empty")
     assert "No web analytics data yet" in page.inner_text(".dp-empty")
     assert page.locator(".dp-kpi").count() == 0
-    _assert_no_error(page)
+    assert_no_error(page)

@@ -1,0 +1,45 @@
+"""What the dashboards' browser tests share: small tables written with delta-rs, the page opened
+in headless Debian Chromium, and the check that Voila showed no error. The fixtures (a workspace
+of the test's own, the served dashboards, the browser) are in ``tests/integration/conftest.py``."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pyarrow as pa
+
+from runners.runlog import arrow_schema
+from shared_lib import products
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOAD_TIMEOUT_MS = 60_000
+
+
+def write_table(product: str, name: str, rows: list[dict]) -> None:
+    """``rows`` into the declared table ``name`` of ``product``; columns left out are null."""
+    from deltalake import write_deltalake
+
+    table = products.get(product).table(name)
+    data = pa.Table.from_pylist([{c.name: row.get(c.name) for c in table.columns} for row in rows],
+                                schema=arrow_schema(table))
+    table.path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(table.path), data, mode="overwrite")
+
+
+def open_page(browser, url: str, selector: str):
+    """The page at ``url`` once ``selector`` is visible, and the seconds that took."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    started = time.monotonic()
+    page.goto(url, timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_selector(selector, state="visible", timeout=LOAD_TIMEOUT_MS)
+    return page, time.monotonic() - started
+
+
+def assert_no_error(page) -> None:
+    # Voila hides tracebacks; a failing cell says "There was an error when executing cell ...".
+    text = page.inner_text("body")
+    assert not re.search("traceback|error", text, re.IGNORECASE), text[:2000]
