@@ -9,6 +9,7 @@ silently. The result is a plain nested dict keyed by file name: ``params["platfo
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -105,9 +106,12 @@ def parse_overrides(overrides) -> list[tuple[str, Any]]:
 
 def _parse_scalar(raw: str) -> Any:
     try:
-        return yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         return raw
+    # A date stays text: YAML would make 2024-05-01 a date, which neither matches a parameter
+    # declared as text nor survives the JSON that carries overrides into notebooks.
+    return raw.strip() if isinstance(value, (dt.date, dt.datetime)) else value
 
 
 def _merge(base: dict, layer: dict, source: str, prefix: str) -> None:

@@ -40,6 +40,13 @@ def test_environment_variable_beats_env_file_and_command_line_beats_both(root):
     assert p["platform"]["runner"]["retries"] == 7
 
 
+def test_a_date_on_the_command_line_stays_text(root):
+    # YAML would read it as a date: no match for a text parameter, and no JSON for the notebook.
+    p = load(root, overrides=["web.topic=2024-05-01", "platform.runner.note=2024-05-01T10:00:00Z"])
+    assert p["web"]["topic"] == "2024-05-01"
+    assert p["platform"]["runner"]["note"] == "2024-05-01T10:00:00Z"
+
+
 def test_overrides_as_mapping_and_int_accepted_for_float(root):
     p = load(root, overrides={"platform.runner.ratio": 1, "platform.runner.note": "anything"})
     assert p["platform"]["runner"]["ratio"] == 1.0 and isinstance(p["platform"]["runner"]["ratio"], float)
