@@ -27,7 +27,7 @@ def write_table(product: str, name: str, rows: list[dict]) -> None:
     data = pa.Table.from_pylist([{c.name: row.get(c.name) for c in table.columns} for row in rows],
                                 schema=arrow_schema(table))
     table.path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(table.path), data, mode="overwrite")
+    write_deltalake(str(table.path), data, mode="overwrite", partition_by=list(table.partitioned_by) or None)
 
 
 def open_page(browser, url: str, selector: str):

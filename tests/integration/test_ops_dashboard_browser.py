@@ -6,33 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pyarrow as pa
 import pytest
 from playwright.sync_api import expect
 
-from runners import serve
-from runners.runlog import arrow_schema
-from shared_lib import params as params_lib
-from shared_lib import products
-from tests.conftest import _free_port
-from tests.integration.test_dashboard_browser import CHROMIUM_ARGS, _open, browser  # noqa: F401 (fixture)
+from tests.browser import open_page as _open, write_table
 
 pytestmark = pytest.mark.integration
 
 PRODUCT = "operational-metrics"
-URL_NAME = "operational-metrics.ipynb"
 T1 = dt.datetime(2024, 5, 2, 11, 0, tzinfo=dt.timezone.utc)
 T2 = dt.datetime(2024, 5, 2, 12, 0, tzinfo=dt.timezone.utc)
-
-
-def write_table(product: str, name: str, rows: list[dict]) -> None:
-    from deltalake import write_deltalake
-
-    table = products.get(product).table(name)
-    data = pa.Table.from_pylist([{c.name: row.get(c.name) for c in table.columns} for row in rows],
-                                schema=arrow_schema(table))
-    table.path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(table.path), data, mode="overwrite", partition_by=list(table.partitioned_by) or None)
 
 
 def evaluation(at, product, metric, value, state):
@@ -83,15 +66,8 @@ def write_tables() -> None:
 
 
 @pytest.fixture
-def dashboard_url(tmp_path, monkeypatch):
-    monkeypatch.setenv("DP_HOME", str(tmp_path / "workspace"))
-    monkeypatch.setenv("DP_SERVE_PORT", str(_free_port()))
-    params = params_lib.load("dev")
-    serve.start(params, serve.DASHBOARDS, progress=lambda _: None)
-    try:
-        yield next(u for u in serve.dashboard_addresses(params) if u.endswith(URL_NAME))
-    finally:
-        serve.stop()
+def dashboard_url(dashboard_urls):
+    return dashboard_urls[PRODUCT]
 
 
 def _assert_no_error(page) -> None:
