@@ -64,6 +64,7 @@ class Setup:
     events: int
     web_events: int = DEFAULT_WEB_EVENTS
     log: Callable[[str], None] = print
+    customers: int = 100_000  # DEFAULT_CUSTOMERS
 
     @property
     def ours_runs(self) -> int:
@@ -403,10 +404,70 @@ def bench_web_bronze_to_gold(setup: Setup) -> list[dict]:
     ]
 
 
+# --- user-segmentation for many customers ---------------------------------------------------
+
+DEFAULT_CUSTOMERS = 100_000  # the default of `dp bench --customers`
+QUICK_CUSTOMERS = 10_000
+SEGMENTATION = "user-segmentation"
+
+
+def _segmentation_input(setup: Setup) -> tuple[int, int]:
+    """Synthetic purchases and sessions of ``setup.customers`` users appended to web silver."""
+    from products.user_segmentation import bench_data
+
+    ctx = notebook.open_context(bench_data.WEB, "silver", setup.params["env"], "bench_segmentation_input")
+    rows = []
+    for name, make in (("events", bench_data.purchases), ("sessions", bench_data.sessions)):
+        table = ctx.table(name)
+        rows.append(ctx.writer.append(make(ctx.spark, setup.customers, table), table))
+    return rows[0], rows[1]
+
+
+def _segmentation_customers(snapshot) -> int:
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+
+    path = products.get(SEGMENTATION).table("customer_features").path
+    return DeltaTable(str(path)).to_pyarrow_dataset().count_rows(filter=pc.field("snapshot_date") == snapshot)
+
+
+def bench_segmentation(setup: Setup) -> list[dict]:
+    from products.user_segmentation import bench_data
+    from runners import run as run_lib
+
+    n = setup.customers
+    setup.log(f"  writing purchases and sessions of {n:,} customers into web silver ...")
+    write_s, (purchases, sessions) = _timed(lambda: _segmentation_input(setup))
+    server = ServerWatch(int(services.pid_file("spark").read_text()))
+    overrides = [f"{SEGMENTATION}.snapshot_date={bench_data.SNAPSHOT.isoformat()}"]
+    setup.log(f"  running features -> rfm -> clusters through the runner (snapshot {bench_data.SNAPSHOT}) ...")
+    with server:
+        elapsed, summary = _timed(lambda: run_lib.run(products=[SEGMENTATION], overrides=overrides, log=setup.log))
+    if not summary.ok:
+        raise BenchError(f"run {summary.run_id} did not succeed: "
+                         + ", ".join(f"{r['notebook']}: {r['status']}" for r in summary.records))
+    customers = _segmentation_customers(bench_data.SNAPSHOT)
+    if customers != n:
+        raise BenchError(f"customer_features holds {customers} customers for {bench_data.SNAPSHOT}, expected {n}")
+    k = setup.params[SEGMENTATION]["clusters"]["k"]
+    return [
+        figure(f"segmentation, {n:,} customers", elapsed, "s",
+               notes=f"dp run of features, rfm, clusters (k = {k}; kernels included) over {purchases:,} purchase "
+                     f"events and {sessions:,} sessions; customer count verified; Spark server CPU {server.cpu_s:.1f} s"),
+        *[figure(f"{r['notebook']} notebook (segmentation)", r["duration_s"], "s",
+                 notes=f"{r['rows_written']} rows written" if r.get("rows_written") is not None else "")
+          for r in summary.records],
+        figure("Spark server peak RSS, segmentation", server.peak_bytes / 2**20, "MiB",
+               notes="Spark Connect server process and children, sampled every 0.2 s"),
+        figure("synthetic silver input written", write_s, "s", notes="set-up, not part of the segmentation time"),
+    ]
+
+
 BENCHMARKS: list[tuple[str, Callable[[Setup], list[dict]]]] = [
     ("runner overhead", bench_runner_overhead),
     ("kafka -> bronze", bench_kafka_to_bronze),
     ("web bronze -> gold", bench_web_bronze_to_gold),
+    ("segmentation", bench_segmentation),
 ]
 
 
@@ -460,9 +521,12 @@ def machine_info() -> dict:
             "java": jars.java_major(), "pyspark": pyspark.__version__, "delta_jar": jars.DELTA[2]}
 
 
-def run_benchmarks(setup: Setup) -> list[dict]:
+def run_benchmarks(setup: Setup, only: list[str] | None = None) -> list[dict]:
+    """Every benchmark of ``BENCHMARKS``, or those named in ``only``, in registry order."""
     results = []
     for name, bench in BENCHMARKS:
+        if only and name not in only:
+            continue
         setup.log(f"bench: {name} ...")
         started = time.perf_counter()
         try:
@@ -474,14 +538,14 @@ def run_benchmarks(setup: Setup) -> list[dict]:
     return results
 
 
-def _run_isolated(quick: bool, events: int, web_events: int, log) -> list[dict]:
+def _run_isolated(setup_args: dict, only: list[str] | None, log) -> list[dict]:
     with isolated_workspace() as home:
         params = params_lib.load()
         log(f"bench: starting services in {home} ...")
         try:
             for line in services.up(params, progress=log):
                 log(f"bench: {line}")
-            return run_benchmarks(Setup(params, home, quick, events, web_events, log))
+            return run_benchmarks(Setup(params, home, log=log, **setup_args), only)
         finally:
             spark_lib.stop_all()
             for line in services.down():
@@ -532,21 +596,29 @@ def write_reports(report: dict) -> Path:
 
 
 def main(quick: bool = False, events: int | None = None, web_events: int | None = None,
-         log=print) -> int:
-    # `--quick` shrinks the default sizes; an explicit --events / --web-events always wins.
+         customers: int | None = None, only: list[str] | None = None, log=print) -> int:
+    # `--quick` shrinks the default sizes; an explicit --events / --web-events / --customers always wins.
     if events is None:
         events = QUICK_EVENTS if quick else DEFAULT_EVENTS
     if web_events is None:
         web_events = QUICK_WEB_EVENTS if quick else DEFAULT_WEB_EVENTS
-    for flag, value in (("--events", events), ("--web-events", web_events)):
+    if customers is None:
+        customers = QUICK_CUSTOMERS if quick else DEFAULT_CUSTOMERS
+    unknown = sorted(set(only or ()) - {name for name, _ in BENCHMARKS})
+    if unknown:
+        print(f"dp bench: unknown benchmark(s) {', '.join(unknown)}: expected "
+              f"{', '.join(name for name, _ in BENCHMARKS)}", file=sys.stderr)
+        return 2
+    for flag, value in (("--events", events), ("--web-events", web_events), ("--customers", customers)):
         if value <= 0:
             print(f"dp bench: {flag} must be > 0, got {value}", file=sys.stderr)
             return 2
     machine = machine_info()
-    results = _run_isolated(quick, events, web_events, log)
+    results = _run_isolated({"quick": quick, "events": events, "web_events": web_events,
+                             "customers": customers}, only, log)
     # Other work on the machine skews every timing: the load on both sides of the run says how much.
     report = {"machine": machine, "load_avg_1m_end": _load(), "quick": quick, "events": events,
-              "web_events": web_events, "results": results}
+              "web_events": web_events, "customers": customers, "only": only or None, "results": results}
     out = write_reports(report)
     log("\n" + to_markdown(report))
     log(f"bench: reports in {out / 'bench.json'} and {out / 'bench.md'}")
