@@ -100,55 +100,79 @@ def validate(bronze: DataFrame, contract: Contract) -> DataFrame:
         F.when(~too_large & F.col("value").rlike(r"^\s*\{"), F.try_parse_json("value")).alias("_json"))
     parsed = parsed.withColumn("_early", F.coalesce(
         "_early", F.when(F.col("_json").isNull(), F.lit(MALFORMED_JSON))))
-    reasons = [F.col("_early")]
-    typed = parsed
-    for fld in contract.fields:
-        raw = F.variant_get("_json", f"$.{fld.name}", "variant")
-        typed = typed.withColumn(f"_raw_{fld.name}", raw).withColumn(
-            f"_type_{fld.name}", F.schema_of_variant(raw))
-    for fld in contract.fields:
-        value, reason = _check(fld, contract)
-        typed = typed.withColumn(fld.name, value).withColumn(f"_reason_{fld.name}", reason)
-        reasons.append(F.col(f"_reason_{fld.name}"))
-    reason = F.coalesce(*reasons)
+    # One projection per stage, each intermediate a named column: the checks of a field use its
+    # text and its typed value several times, and Spark then computes each once per row instead
+    # of once per use (a timestamp parse repeated in every branch made validation 3x slower).
+    fields = contract.fields
+    raws = parsed.select("*", *[F.variant_get("_json", f"$.{f.name}", "variant").alias(f"_raw_{f.name}")
+                                for f in fields])
+    texts = raws.select("*", *[c for f in fields for c in (
+        F.schema_of_variant(f"_raw_{f.name}").alias(f"_type_{f.name}"),
+        F.try_variant_get(f"_raw_{f.name}", "$", "string").alias(f"_text_{f.name}"))])
+    typed = texts.select("*", *[c for f in fields for c in _typed_columns(f)])
+    # Values first, then reasons: a field may be required depending on another's value.
+    kept = typed.select("*", *[_kept(f, contract).alias(f.name) for f in fields])
+    checked = kept.select(*BRONZE_COLUMNS, "value", F.coalesce(
+        "_early", *[_reason(f, contract) for f in fields]).alias("reason"), *[f.name for f in fields])
     # A field's value is kept only for clean events, so no half-validated value leaks out.
-    return typed.select(
-        *BRONZE_COLUMNS, "value", reason.alias("reason"),
-        *[F.when(reason.isNull(), F.col(f.name)).alias(f.name) for f in contract.fields])
+    reason = F.col("reason")
+    return checked.select(
+        *BRONZE_COLUMNS, "value", reason,
+        *[F.when(reason.isNull(), F.col(f.name)).alias(f.name) for f in fields])
 
 
-def _check(fld: Field, contract: Contract) -> tuple[Column, Column]:
-    """(typed value, reason or null) of one field."""
-    raw, vtype = F.col(f"_raw_{fld.name}"), F.col(f"_type_{fld.name}")
-    text = F.try_variant_get(raw, "$", "string")
+def _typed_columns(fld: Field) -> tuple[Column, Column, Column]:
+    """The field's typed value (normalized), whether its JSON type fits the kind, and whether it
+    is present, as ``_value_<f>``, ``_typeok_<f>``, ``_present_<f>``."""
+    raw, vtype, text = F.col(f"_raw_{fld.name}"), F.col(f"_type_{fld.name}"), F.col(f"_text_{fld.name}")
     blank = (vtype == "STRING") & (F.trim(text) == "")
     present = raw.isNotNull() & ~F.is_variant_null(raw) & ~blank
     value, type_ok = _typed(fld, raw, vtype, text)
     if fld.normalize is not None:
         value = fld.normalize(value)
-    domain_ok = _domain(fld, value)
+    return (value.alias(f"_value_{fld.name}"), type_ok.alias(f"_typeok_{fld.name}"),
+            present.alias(f"_present_{fld.name}"))
 
+
+def _bad_value_quarantines(fld: Field, contract: Contract) -> bool:
+    return fld.on_bad_value == "quarantine" or fld.name == contract.ts_field
+
+
+def _domain_ok(fld: Field, contract: Contract) -> Column:
+    value = F.col(f"_value_{fld.name}")
+    if fld.name == contract.ts_field:
+        return value <= F.col("ingested_at") + F.expr(f"INTERVAL {FUTURE_TOLERANCE_HOURS} HOURS")
+    return _domain(fld, value)
+
+
+def _kept(fld: Field, contract: Contract) -> Column:
+    """The field's value when it passes its checks (an absent one gets the default), else null."""
+    value, present = F.col(f"_value_{fld.name}"), F.col(f"_present_{fld.name}")
+    keep = present & F.col(f"_typeok_{fld.name}")
+    if not _bad_value_quarantines(fld, contract):  # an out-of-domain value is nulled instead
+        keep = keep & _domain_ok(fld, contract)
+    kept = F.when(keep, value)
+    if fld.default is not None:
+        kept = F.when(~present, F.lit(fld.default)).otherwise(kept)
+    return kept
+
+
+def _reason(fld: Field, contract: Contract) -> Column:
+    """The field's quarantine reason, or null; ``required_if`` looks at the other field's kept value."""
+    present, type_ok = F.col(f"_present_{fld.name}"), F.col(f"_typeok_{fld.name}")
     required = F.lit(fld.required)
     if fld.required_if is not None:
         other, wanted = fld.required_if
         required = F.col(other) == F.lit(wanted)
     if fld.name == contract.ts_field:
         type_reason, value_reason = BAD_TIMESTAMP, FUTURE_TIMESTAMP
-        domain_ok = value <= F.col("ingested_at") + F.expr(f"INTERVAL {FUTURE_TOLERANCE_HOURS} HOURS")
     else:
         type_reason, value_reason = f"bad_type:{fld.name}", f"bad_value:{fld.name}"
-    quarantine_bad_value = fld.on_bad_value == "quarantine" or fld.name == contract.ts_field
     reason = (F.when(~present & F.coalesce(required, F.lit(False)), F.lit(f"missing_field:{fld.name}"))
               .when(present & ~type_ok, F.lit(type_reason)))
-    if quarantine_bad_value:
-        reason = reason.when(present & ~domain_ok, F.lit(value_reason))
-    keep = present & type_ok
-    if not quarantine_bad_value:  # an out-of-domain value is nulled instead
-        keep = keep & domain_ok
-    kept = F.when(keep, value)
-    if fld.default is not None:
-        kept = F.when(~present, F.lit(fld.default)).otherwise(kept)
-    return kept, reason
+    if _bad_value_quarantines(fld, contract):
+        reason = reason.when(present & ~_domain_ok(fld, contract), F.lit(value_reason))
+    return reason
 
 
 def _typed(fld: Field, raw: Column, vtype: Column, text: Column) -> tuple[Column, Column]:

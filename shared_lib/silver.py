@@ -44,23 +44,34 @@ def run(ctx, spec: SilverSpec) -> dict:
     bronze = ctx.read("events_raw")
     bronze_version = ctx.writer.lineage.tables_read[ctx.table("events_raw").qualified_name]
     batch = incremental.unprocessed(bronze, incremental.high_water_marks(ctx.read("batches")))
-    # Parsed once, used by every write and count below.
-    validated = contract.validate(batch, spec.contract).persist()
-    try:
-        if validated.isEmpty():
-            return incremental.summary(None)
-        return _process(ctx, spec, ctx.own["silver"], validated, bronze_version)
-    finally:
-        validated.unpersist()
+    # Parsed once: every write and count below reads the checkpoint, not the JSON again. The raw
+    # message is kept for quarantined rows only, the one place that needs it.
+    validated = _checkpoint(contract.validate(batch, spec.contract).withColumn(
+        "value", F.when(F.col("reason").isNotNull(), F.col("value"))))
+    if validated.isEmpty():
+        return incremental.summary(None)
+    return _process(ctx, spec, ctx.own["silver"], validated, bronze_version)
+
+
+def _checkpoint(df: DataFrame) -> DataFrame:
+    """``df`` computed once, now, and kept by Spark (memory, then disk) for the rest of the run.
+
+    A checkpoint also cuts the plan: later actions start from its rows instead of analysing and
+    running the whole plan (the contract's is large) again."""
+    return df.localCheckpoint(eager=True)
 
 
 def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int) -> dict:
     """Write the batch's events, quarantine and sessions, then its ``batches`` row."""
     run_id = F.lit(ctx.run_id)
-    classified = incremental.classify(spec.enrich(contract.clean(validated)), ctx.read("events"))
+    # Duplicates are found once (a window over the batch and a join with silver): the events
+    # written, the sessions and the counts all read this checkpoint.
+    classified = _checkpoint(incremental.classify(spec.enrich(contract.clean(validated)), ctx.read("events")))
     kept, excluded = consent.split(classified.where(F.col("outcome") == "clean"),
                                    consent.consent_events(ctx), spec.subjects)
-    kept = kept.withColumn("run_id", run_id).persist()
+    kept = kept.withColumn("run_id", run_id)
+    if excluded is not None:  # the consent joins, once
+        kept, excluded = _checkpoint(kept), _checkpoint(excluded)
     quarantine = contract.quarantined(validated, spec.contract, own["quarantine_value_max_chars"])
 
     ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
@@ -76,7 +87,6 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int) -
     row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes),
                                 session_dates + bot_dates)
     ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
-    kept.unpersist()
     return incremental.summary(row)
 
 

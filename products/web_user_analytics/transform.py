@@ -39,10 +39,17 @@ def _contains_any(col: Column, needles: tuple[str, ...]) -> Column:
 def channel(utm_source: Column, utm_medium: Column, utm_campaign: Column, referrer: Column,
             page_url: Column) -> Column:
     """metrics.md's channel rules, first match wins (applied to a session's first event)."""
+    return channel_of_hosts(utm_source, utm_medium, utm_campaign, referrer, url_host(referrer),
+                            url_host(page_url))
+
+
+def channel_of_hosts(utm_source: Column, utm_medium: Column, utm_campaign: Column, referrer: Column,
+                     ref_host: Column, page_host: Column) -> Column:
+    """``channel`` given the hosts of the referrer and of the page already extracted. Each rule
+    looks at the referrer's host: passed as a column, it is extracted once, not once per rule."""
     medium = F.lower(utm_medium)
-    ref_host = url_host(referrer)
     no_utm = utm_source.isNull() & utm_medium.isNull() & utm_campaign.isNull()
-    own_site = F.coalesce(ref_host == url_host(page_url), F.lit(False))
+    own_site = F.coalesce(ref_host == page_host, F.lit(False))
     return (F.when(medium.isin(*PAID_MEDIUMS), "paid")
             .when(medium == "email", "email")
             .when((medium == "social") | _contains_any(ref_host, SOCIAL_HOSTS), "social")
@@ -66,11 +73,14 @@ def device_type(declared: Column, user_agent: Column) -> Column:
 def enrich(events: DataFrame) -> DataFrame:
     """Clean contract rows -> silver web events: UTC date, page path, hosts, channel, device, bot."""
     c = F.col
-    return events.select(
-        "*",
+    with_hosts = events.select("*", url_host(c("referrer")).alias("referrer_host"),
+                               url_host(c("page_url")).alias("_page_host"))
+    return with_hosts.select(
+        *events.columns,
         F.to_date("event_ts").alias("event_date"),
         url_path(c("page_url")).alias("page_path"),
-        url_host(c("referrer")).alias("referrer_host"),
-        channel(c("utm_source"), c("utm_medium"), c("utm_campaign"), c("referrer"), c("page_url")).alias("channel"),
+        "referrer_host",
+        channel_of_hosts(c("utm_source"), c("utm_medium"), c("utm_campaign"), c("referrer"),
+                         c("referrer_host"), c("_page_host")).alias("channel"),
         is_bot(c("user_agent")).alias("is_bot"),
     ).withColumn("device_type", device_type(c("device_type"), c("user_agent")))
