@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -48,7 +49,7 @@ INGEST_TARGET_EPS = 25_000
 PRODUCT = "web-user-analytics"
 SEED = 42
 EMPTY_NOTEBOOK = Path(__file__).parent / "bench_notebooks" / "empty.ipynb"
-PORT_VARS = ("DP_KAFKA_PORT", "DP_KAFKA_CONTROLLER_PORT", "DP_SPARK_PORT", "DP_SPARK_UI_PORT")
+PORT_VARS = ("DP_KAFKA_PORT", "DP_KAFKA_CONTROLLER_PORT", "DP_SPARK_PORT", "DP_SPARK_UI_PORT", "DP_SERVE_PORT")
 
 
 class BenchError(RuntimeError):
@@ -217,6 +218,7 @@ class ServerWatch:
         self.cpu_s = self._cpu() - self._cpu_start
 
 
+@functools.lru_cache(maxsize=1)  # the DuckDB floor's file needs them again
 def _web_messages(events: int) -> list[tuple[bytes | None, bytes]]:
     """``events`` contract-conforming web events as Kafka (key, value) pairs, built before the clock
     starts so that production is timed alone."""
@@ -289,17 +291,49 @@ COMPARED_KPIS = ("sessions", "visitors", "page_views", "engaged_sessions", "user
 COMPARED_FLOAT_KPIS = {"revenue": 0.005, "avg_session_duration_s": 1e-6}
 
 
+# The web benchmark's input is one generated block of events repeated with fresh ids: the
+# generator (pure Python, ~70 us an event) would otherwise take minutes of a 1M-event run.
+WEB_BLOCK_EVENTS = 100_000
+# The id fields of a generated event, as the compact JSON of ``kafka.encode_events`` spells them.
+_ID_FIELDS = (b'"event_id":"', b'"anonymous_id":"', b'"user_id":"', b'"order_id":"')
+
+
+def _with_prefix(message: tuple[bytes | None, bytes], prefix: bytes) -> tuple[bytes | None, bytes]:
+    """A Kafka message with ``prefix`` before its event, visitor, user and order ids (and its key,
+    the visitor id). Deliberately bad messages are raw text in another spelling and stay as they
+    are: they are quarantined however often they come."""
+    key, value = message
+    for field in _ID_FIELDS:
+        value = value.replace(field, field + prefix)
+    return (None if key is None else prefix + key), value
+
+
 def _web_bench_messages(setup: Setup) -> list[tuple[bytes | None, bytes]]:
-    """``setup.web_events`` web events, bad ones included (the generator's default share), with
-    event ids of their own: the kafka -> bronze benchmark's events are still in the topic and
-    bronze, and silver drops a repeated event id as a duplicate."""
+    """``setup.web_events`` web events, bad ones included (the generator's default share): blocks
+    of ``WEB_BLOCK_EVENTS`` generated events, each copy with ids of its own (``wb<copy>-``), so
+    that copies are new visitors, sessions and orders, not duplicates. The prefix also keeps them
+    apart from the kafka -> bronze benchmark's events, still in the topic and bronze."""
     from products.web_user_analytics import generator
 
-    def renamed(event):
-        return dict(event, event_id="wb-" + event["event_id"]) if isinstance(event, dict) else event
+    n = setup.web_events
+    block = list(kafka_lib.encode_events(generator.generate(min(n, WEB_BLOCK_EVENTS), SEED + 1),
+                                         generator.KEY_FIELD))
+    messages: list[tuple[bytes | None, bytes]] = []
+    for copy in range(-(-n // len(block))):
+        prefix = f"wb{copy}-".encode()
+        messages += [_with_prefix(m, prefix) for m in block[:n - len(messages)]]
+    return messages
 
-    events = map(renamed, generator.generate(setup.web_events, SEED + 1))
-    return list(kafka_lib.encode_events(events, generator.KEY_FIELD))
+
+def _progress(log, total: int, every: int = 200_000) -> Callable[[int], None]:
+    """A ``kafka.produce`` progress callback that logs every ``every`` messages."""
+    step = [every]
+
+    def report(sent: int) -> None:
+        if sent >= step[0] or sent == total:
+            log(f"    {sent:,}/{total:,} sent")
+            step[0] = (sent // every + 1) * every
+    return report
 
 
 def _write_jsonl(path: Path, *message_lists) -> None:
@@ -363,14 +397,16 @@ def bench_web_bronze_to_gold(setup: Setup) -> list[dict]:
     n, log = setup.web_events, setup.log
     topic = kafka_lib.topic_of(setup.params, PRODUCT)
     log(f"  generating {n:,} web events (with the default share of bad ones) ...")
-    messages = _web_bench_messages(setup)
+    generate_s, messages = _timed(lambda: _web_bench_messages(setup))
+    log(f"  generated in {generate_s:.1f} s")
     bronze_before = _bronze_rows_if_any()
     # DuckDB reads everything the pipeline will: the kafka -> bronze benchmark's events too.
     jsonl = setup.workspace / "bench" / "web-events.jsonl"
     jsonl.parent.mkdir(parents=True, exist_ok=True)
     _write_jsonl(jsonl, _web_messages(setup.events) if bronze_before else [], messages)
     log(f"  producing {n:,} events into {topic} ...")
-    kafka_lib.produce(setup.params, topic, messages)
+    produce_s, _ = _timed(lambda: kafka_lib.produce(setup.params, topic, messages, progress=_progress(log, n)))
+    log(f"  produced in {produce_s:.1f} s")
     server = ServerWatch(int(services.pid_file("spark").read_text()))
     log("  running bronze -> silver -> gold through the runner ...")
     with server:
@@ -463,11 +499,75 @@ def bench_segmentation(setup: Setup) -> list[dict]:
     ]
 
 
+# --- dashboard time to first render ---------------------------------------------------------
+
+FIRST_RENDER_TARGET_S = 4.0
+WARM_RENDERS = 3
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# What "rendered" means: the KPI cards, or the empty state when gold has no rows.
+RENDERED = ".dp-kpi, .dp-empty"
+RENDER_TIMEOUT_MS = 120_000
+
+
+def _first_render_s(browser, url: str) -> tuple[float, bool]:
+    """Seconds from asking for ``url`` in a new page until the KPI cards are visible, and whether
+    they were (False: the empty state)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        started = time.perf_counter()
+        page.goto(url, timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_selector(RENDERED, state="visible", timeout=RENDER_TIMEOUT_MS)
+        return time.perf_counter() - started, page.locator(".dp-kpi").count() > 0
+    finally:
+        page.close()
+
+
+def bench_dashboard(setup: Setup) -> list[dict]:
+    """The web dashboard in headless Chromium, served as `dp serve` serves it, on the gold tables
+    the web benchmark left (its empty state if there are none). Cold: the first page after the
+    server started; warm: the next ones."""
+    from playwright.sync_api import sync_playwright
+
+    from runners import serve
+
+    if not CHROMIUM.exists():
+        raise BenchError(f"{CHROMIUM} is missing: install Debian's chromium with `make browser`")
+    params = setup.params
+    setup.log("  starting the dashboards server (as dp serve does) ...")
+    start_s, _ = _timed(lambda: serve.start(params, serve.DASHBOARDS, progress=setup.log))
+    try:
+        url = next(u for u in serve.dashboard_addresses(params) if u.endswith(f"/{PRODUCT}.ipynb"))
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                cold, with_data = _first_render_s(browser, url)
+                setup.log(f"  cold: {cold:.2f} s" + ("" if with_data else " (empty state: no gold rows)"))
+                warm = []
+                for i in range(WARM_RENDERS):
+                    warm.append(_first_render_s(browser, url)[0])
+                    setup.log(f"  warm {i + 1}/{WARM_RENDERS}: {warm[-1]:.2f} s")
+            finally:
+                browser.close()
+    finally:
+        serve.stop()
+    shown = "KPI cards visible" if with_data else "empty state visible (gold had no rows)"
+    return [
+        figure("dashboard first render, cold", cold, "s", at_most=FIRST_RENDER_TARGET_S,
+               notes=f"first page after the server started ({start_s:.1f} s to start); until {shown}"),
+        figure("dashboard first render, warm (median)", statistics.median(warm), "s",
+               at_most=FIRST_RENDER_TARGET_S, notes=f"new page each time; {_spread(warm)}", samples=warm),
+    ]
+
+
 BENCHMARKS: list[tuple[str, Callable[[Setup], list[dict]]]] = [
     ("runner overhead", bench_runner_overhead),
     ("kafka -> bronze", bench_kafka_to_bronze),
     ("web bronze -> gold", bench_web_bronze_to_gold),
     ("segmentation", bench_segmentation),
+    ("dashboard first render", bench_dashboard),
 ]
 
 

@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 100000, or 10000 with --quick)")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
-                        "web bronze -> gold, segmentation")
+                        "web bronze -> gold, segmentation, dashboard first render")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
                                          "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
                                          "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))
