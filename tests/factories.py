@@ -1,4 +1,10 @@
-"""Made-up notebooks and product declarations for the DAG and runner tests."""
+"""Made-up notebooks and product declarations for the DAG and runner tests; a local HTTP
+receiver for webhooks."""
+import contextlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
 import nbformat
 
 from shared_lib import products
@@ -34,3 +40,26 @@ def declare(tmp_path, name, nodes, write=True, runs_after=None):
             lines.append(f"    runs_after: {list(runs_after[nb_name])}")
     (folder / "product.yaml").write_text("\n".join(lines) + "\n")
     return products.parse(folder / "product.yaml")
+
+
+@contextlib.contextmanager
+def http_receiver():
+    """A local HTTP server on a free port that keeps every JSON body POSTed to it: yields
+    (url, list of bodies)."""
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/alerts", received
+    finally:
+        server.shutdown()

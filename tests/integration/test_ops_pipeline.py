@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -46,22 +44,8 @@ BATCH = [
 
 @pytest.fixture(scope="module")
 def receiver():
-    """A local HTTP server that keeps every JSON body POSTed to it."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
+    with factories.http_receiver() as found:
+        yield found
 
 
 def produce(params, messages) -> int:

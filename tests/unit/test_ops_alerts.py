@@ -3,15 +3,13 @@ from the parameters; the notifier with a local HTTP receiver."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import yaml
 
 from products.operational_metrics import alerts, notify
 from shared_lib import paths
+from tests import factories
 
 T0 = dt.datetime(2024, 5, 2, 12, 0, tzinfo=dt.timezone.utc)
 SLOW = alerts.Rule("slow-api", "api_p99_latency_ms", ">", 1500.0, "warning", consecutive=3, cooldown_minutes=60)
@@ -88,23 +86,8 @@ def test_open_alerts_from_the_log():
 
 @pytest.fixture
 def receiver():
-    """A local HTTP server that keeps every JSON body POSTed to it."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/alerts", received
-    server.shutdown()
+    with factories.http_receiver() as found:
+        yield found
 
 
 def test_notifier_logs_always_and_posts_json_to_the_webhook(receiver):

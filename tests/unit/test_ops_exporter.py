@@ -6,15 +6,13 @@ import datetime as dt
 import urllib.request
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from products.operational_metrics import current, exporter
 from runners import serve
-from runners.runlog import arrow_schema
 from shared_lib import params as params_lib
-from shared_lib import products
+from tests.browser import write_table
 from tests.conftest import _free_port
 
 T = pd.Timestamp("2024-05-02 12:00", tz="UTC")
@@ -76,16 +74,6 @@ def test_exporter_output_parses_with_exact_values():
         ("dp_pipeline_run_duration_seconds_sum", (("product", "web"),)): 12.5,
         ("dp_alerts_open", (("product", "web"), ("rule", "pipeline-failures"), ("severity", "critical"))): 1.0,
     }
-
-
-def write_table(product: str, name: str, rows: list[dict]) -> None:
-    from deltalake import write_deltalake
-
-    table = products.get(product).table(name)
-    data = pa.Table.from_pylist([{c.name: row.get(c.name) for c in table.columns} for row in rows],
-                                schema=arrow_schema(table))
-    table.path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(table.path), data, mode="append", partition_by=list(table.partitioned_by) or None)
 
 
 @pytest.fixture
