@@ -19,6 +19,9 @@ ALL_SERVICES = "All services"
 RUNS_SHOWN = 500  # the timeline shows the latest notebook runs
 CHART_HOURS = 72  # the request charts show the last hours with data
 STATE_COLORS = {"HEALTHY": "#067647", "WARNING": "#b54708", "DEGRADED": "#c4320a", "CRITICAL": "#b42318"}
+STATE_STYLES = {"HEALTHY": (STATE_COLORS["HEALTHY"], 8), "WARNING": (STATE_COLORS["WARNING"], 10),
+                "DEGRADED": (STATE_COLORS["DEGRADED"], 12), "CRITICAL": (STATE_COLORS["CRITICAL"], 14)}
+STATES_SHOWN = 2000  # sla_status rows in the state history chart (one per product and evaluation)
 RUN_STYLES = {"succeeded": ("#1f9d74", 7), "skipped": ("#98a2b3", 9), "failed": ("#d92d20", 14)}
 METRIC_LABELS = {"data_freshness_minutes": "Data freshness", "api_p99_latency_ms": "API p99 latency",
                  "pipeline_success_rate": "Pipeline success rate", "data_quality_score": "Data quality",
@@ -127,12 +130,18 @@ def _board(data: Data):
     changes = sla.transitions(data.status_history).tail(10).iloc[::-1]
     changes = changes if changes.empty else changes.assign(when=changes["evaluated_at"].dt.strftime("%d %b %H:%M"),
                              change=changes["previous_state"].fillna("–") + " → " + changes["state"])
-    return ui.section(
-        "SLA board", ui.widgets.HTML(f"<style>{CSS}</style><div class='ops-board'>{''.join(cards)}</div>"),
-        ui.table(changes[["when", "product", "change", "worst_metric"]], {}) if len(changes) else
-        ui.empty_state("No state changes yet"),
-        columns=1, note=f"Latest evaluation {evaluated:%d %b %Y %H:%M} UTC; a product's state is its worst metric's. "
-                        f"Below: the latest state changes.")
+    history = data.status_history.sort_values("evaluated_at").tail(STATES_SHOWN)
+    timeline = ui.timeline_chart(history, "evaluated_at", "product", "state", STATE_STYLES,
+                                 "SLA state at each evaluation", hover="worst_metric",
+                                 height=max(220, 40 * history["product"].nunique() + 120))
+    board_html = ui.widgets.HTML(f"<style>{CSS}</style><div class='ops-board'>{''.join(cards)}</div>")
+    changes_table = (ui.table(changes[["when", "product", "change", "worst_metric"]], {}) if len(changes)
+                     else ui.empty_state("No state changes yet"))
+    return ui.column(
+        ui.section("SLA board", board_html, note=f"Latest evaluation {evaluated:%d %b %Y %H:%M} UTC; a product's "
+                                                 f"state is its worst metric's."),
+        ui.section("State history", ui.chart(timeline), changes_table, columns=2,
+                   note="Each product's state at every evaluation, and the latest changes."))
 
 
 def _requests(data: Data, service: str):

@@ -92,7 +92,8 @@ def test_sla_board_alerts_charts_and_service_filter(dashboard_url, browser):  # 
     body = page.inner_text("body")
     assert "HEALTHY → CRITICAL" in body  # the state change
     assert "pipeline-failures" in body and "stale-data" not in body  # open alerts only
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 3", timeout=60_000)
+    # state history, latency, error rate, run timeline
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 4", timeout=60_000)
     _assert_no_error(page)
     page.locator(".widget-dropdown select").select_option("checkout")
     expect(page.locator(".gtitle", has_text="Latency of checkout (ms)")).to_have_count(1, timeout=30_000)
