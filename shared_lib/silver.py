@@ -39,18 +39,25 @@ class SilverSpec:
 
 def run(ctx, spec: SilverSpec) -> dict:
     """Process every new bronze row; returns the batch's counts (all zero when nothing was new)."""
-    for name in TABLES:
+    validated, bronze_version = _new_batch(ctx, spec.contract, TABLES)
+    if validated is None:
+        return incremental.summary(None)
+    return _process(ctx, spec, ctx.own["silver"], validated, bronze_version)
+
+
+def _new_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...]):
+    """(the bronze rows not processed yet, validated; None when there are none), and the version
+    of ``events_raw`` read."""
+    for name in tables:
         ctx.writer.ensure(ctx.table(name))
     bronze = ctx.read("events_raw")
     bronze_version = ctx.writer.lineage.tables_read[ctx.table("events_raw").qualified_name]
     batch = incremental.unprocessed(bronze, incremental.high_water_marks(ctx.read("batches")))
     # Parsed once: every write and count below reads the checkpoint, not the JSON again. The raw
     # message is kept for quarantined rows only, the one place that needs it.
-    validated = _checkpoint(contract.validate(batch, spec.contract).withColumn(
+    validated = _checkpoint(contract.validate(batch, event_contract).withColumn(
         "value", F.when(F.col("reason").isNotNull(), F.col("value"))))
-    if validated.isEmpty():
-        return incremental.summary(None)
-    return _process(ctx, spec, ctx.own["silver"], validated, bronze_version)
+    return (None if validated.isEmpty() else validated), bronze_version
 
 
 def _checkpoint(df: DataFrame) -> DataFrame:
@@ -132,28 +139,19 @@ def run_events(ctx, event_contract: contract.Contract, enrich: Callable[[DataFra
     (request logs): clean events, quarantine, then the ``batches`` row, with the same
     bookkeeping (duplicates, accounting, crash safety). ``enrich`` must add ``event_date``.
     Tables: ``events_raw``, ``events``, ``quarantine``, ``batches``."""
-    for name in EVENT_TABLES:
-        ctx.writer.ensure(ctx.table(name))
-    bronze = ctx.read("events_raw")
-    bronze_version = ctx.writer.lineage.tables_read[ctx.table("events_raw").qualified_name]
-    batch = incremental.unprocessed(bronze, incremental.high_water_marks(ctx.read("batches")))
-    validated = contract.validate(batch, event_contract).persist()
-    try:
-        if validated.isEmpty():
-            return incremental.summary(None)
-        run_id = F.lit(ctx.run_id)
-        classified = incremental.classify(enrich(contract.clean(validated)), ctx.read("events")).persist()
-        kept = classified.where(F.col("outcome") == "clean").withColumn("run_id", run_id)
-        quarantine = contract.quarantined(validated, event_contract, ctx.own["silver"]["quarantine_value_max_chars"])
-        ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
-        ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
-                          ctx.table("quarantine"))
-        dates = [r[0] for r in kept.select("event_date").distinct().collect()]
-        outcomes = {"clean": kept, "quarantined": validated.where(F.col("reason").isNotNull()),
-                    "duplicate": classified.where(F.col("outcome") == "duplicate")}
-        row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes), dates)
-        ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
-        classified.unpersist()
-        return incremental.summary(row)
-    finally:
-        validated.unpersist()
+    validated, bronze_version = _new_batch(ctx, event_contract, EVENT_TABLES)
+    if validated is None:
+        return incremental.summary(None)
+    run_id = F.lit(ctx.run_id)
+    classified = _checkpoint(incremental.classify(enrich(contract.clean(validated)), ctx.read("events")))
+    kept = classified.where(F.col("outcome") == "clean").withColumn("run_id", run_id)
+    quarantine = contract.quarantined(validated, event_contract, ctx.own["silver"]["quarantine_value_max_chars"])
+    ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
+    ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
+                      ctx.table("quarantine"))
+    dates = [r[0] for r in kept.select("event_date").distinct().collect()]
+    outcomes = {"clean": kept, "quarantined": validated.where(F.col("reason").isNotNull()),
+                "duplicate": classified.where(F.col("outcome") == "duplicate")}
+    row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes), dates)
+    ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
+    return incremental.summary(row)
