@@ -10,6 +10,7 @@ on whatever sources exist.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 from pyspark.sql import DataFrame, functions as F
 
@@ -112,7 +113,16 @@ def run_clusters(ctx) -> dict:
         print("customer_features has no customers for the snapshot: no clusters, nothing written")
         return {"snapshot_date": snapshot.isoformat() if snapshot else None, "customers": 0, "clusters": 0}
     clustering = clusters.fit(current, settings["k"], settings["seed"], settings["max_iter"])
-    where = _where_snapshot(snapshot)
-    customers = writer.replace(clusters.customer_clusters(clustering, snapshot), ctx.table("customer_clusters"), where)
-    writer.replace(clusters.profiles(clustering, snapshot, settings["k"]), ctx.table("cluster_profiles"), where)
-    return {"snapshot_date": snapshot.isoformat(), "customers": customers, "clusters": len(clustering.centroids)}
+    found = len(clustering.centroids)
+    try:
+        where = _where_snapshot(snapshot)
+        customers = writer.replace(clusters.customer_clusters(clustering, snapshot), ctx.table("customer_clusters"),
+                                   where)
+        writer.replace(clusters.profiles(clustering, snapshot, settings["k"]), ctx.table("cluster_profiles"), where)
+    finally:
+        # The fitted models stay in the server's ML cache until the client lets go of them. Left to
+        # the end of the process, PySpark 4.2 releases them while gRPC shuts down, and the kernel
+        # hangs on exit; let go now, while the session works.
+        del clustering
+        gc.collect()
+    return {"snapshot_date": snapshot.isoformat(), "customers": customers, "clusters": found}
