@@ -82,9 +82,9 @@ def run_rfm(ctx) -> dict:
     for name in ("customer_features", *RFM_TABLES):
         writer.ensure(ctx.table(name))
     snapshot, current = _snapshot_features(ctx)
-    if snapshot is None:
-        print("customer_features is empty: no snapshot to score, nothing written")
-        return {"snapshot_date": None, "customers": 0, "moved_from": None}
+    if snapshot is None or current.isEmpty():
+        print(f"customer_features has no customers for snapshot {snapshot or '(none yet)'}: nothing written")
+        return {"snapshot_date": snapshot.isoformat() if snapshot else None, "customers": 0, "moved_from": None}
     where = _where_snapshot(snapshot)
     customers = writer.replace(rfm.scores(current), ctx.table("customer_segments"), where)
     history = ctx.read("customer_segments")
