@@ -60,3 +60,14 @@ def to_recompute(events: DataFrame, spans: DataFrame, visitor: str, ts: str = "e
     inside = (F.col(f"e.{visitor}") == F.col(f"i.{visitor}")) & F.col(f"e.{ts}").between(
         F.col("i.lo"), F.col("i.hi"))
     return e.join(i, inside, "left_semi")
+
+
+def attach(events: DataFrame, sessions: DataFrame, visitor: str, columns=(), ts: str = "event_ts") -> DataFrame:
+    """``events`` that fall in one of ``sessions``, each with its session's ``session_id``, its
+    ``session_date`` as ``date`` and the session ``columns`` asked for. An event belongs to its
+    visitor's session whose span holds it: a visitor's sessions never overlap (they are more
+    than the timeout apart)."""
+    s = sessions.select("session_id", F.col(visitor).alias("_visitor"), F.col("session_start").alias("_start"),
+                        F.col("session_end").alias("_end"), F.col("session_date").alias("date"), *columns)
+    inside = (events[visitor] == s["_visitor"]) & events[ts].between(s["_start"], s["_end"])
+    return events.join(s, inside).drop("_visitor", "_start", "_end")

@@ -85,14 +85,16 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int) -
     ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
                       ctx.table("quarantine"))
     session_dates = _resessionize(ctx, spec, kept.where(~F.col("is_bot")), own["session_timeout_minutes"])
-    bot_dates = [r[0] for r in kept.where("is_bot").select("event_date").distinct().collect()]
+    # The event dates of the new events matter too: bot events count on their own date (web),
+    # and a device is active on the dates of its events, whichever day its session began (mobile).
+    event_dates = [r[0] for r in kept.select("event_date").distinct().collect()]
 
     outcomes = {"clean": kept, "quarantined": validated.where(F.col("reason").isNotNull()),
                 "duplicate": classified.where(F.col("outcome") == "duplicate")}
     if excluded is not None:
         outcomes["consent_excluded"] = excluded
     row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes),
-                                session_dates + bot_dates)
+                                session_dates + event_dates)
     ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
     return incremental.summary(row)
 

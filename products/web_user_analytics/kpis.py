@@ -7,7 +7,8 @@ from typing import Sequence
 
 from pyspark.sql import DataFrame, functions as F
 
-from products.web_user_analytics.sessions import exact_sum
+from shared_lib import sessions as sessions_lib
+from shared_lib.aggregates import exact_sum, order_totals
 
 SESSION_DIMENSIONS = ("channel", "device_type", "country")
 KPI_COLUMNS = ("visitors", "users", "sessions", "page_views", "engaged_sessions", "engagement_rate",
@@ -18,22 +19,10 @@ _COUNTS = ("visitors", "users", "sessions", "page_views", "engaged_sessions", "p
 
 
 def session_events(sessions: DataFrame, events: DataFrame) -> DataFrame:
-    """Non-bot ``events`` of ``sessions``, with the session's id, ``date`` and dimensions.
-
-    An event belongs to its visitor's session whose span holds it: sessions of one visitor never
-    overlap (they are more than the timeout apart)."""
-    s = sessions.select("session_id", F.col("anonymous_id").alias("_visitor"), "session_start",
-                        "session_end", F.col("session_date").alias("date"), *SESSION_DIMENSIONS)
+    """Non-bot ``events`` of ``sessions``, with the session's id, ``date`` and dimensions."""
     e = events.where(~F.col("is_bot")).select("event_id", "event_ts", "event_type", "anonymous_id",
                                               "user_id", "page_path", "page_load_ms", "order_id", "revenue")
-    inside = (e.anonymous_id == s._visitor) & e.event_ts.between(s.session_start, s.session_end)
-    return e.join(s, inside).drop("_visitor", "session_start", "session_end")
-
-
-def first_orders(purchases: DataFrame, keys: Sequence[str]) -> DataFrame:
-    """One row per ``keys`` x ``order_id`` with the revenue of the order's first event."""
-    return (purchases.where((F.col("event_type") == "purchase") & F.col("order_id").isNotNull())
-            .groupBy(*keys, "order_id").agg(F.min_by("revenue", F.struct("event_ts", "event_id")).alias("revenue")))
+    return sessions_lib.attach(e, sessions, "anonymous_id", SESSION_DIMENSIONS)
 
 
 def daily_kpis(sessions: DataFrame, events_in_sessions: DataFrame, bot_events: DataFrame,
@@ -50,8 +39,7 @@ def daily_kpis(sessions: DataFrame, events_in_sessions: DataFrame, bot_events: D
         F.count(F.when(F.col("purchases") > 0, 1)).alias("converting_sessions"))
     users = (events_in_sessions.where(F.col("user_id").isNotNull()).groupBy(*keys)
              .agg(F.countDistinct("user_id").alias("users")))
-    orders = first_orders(events_in_sessions, keys).groupBy(*keys).agg(
-        F.count("*").alias("purchases"), exact_sum("revenue").alias("revenue"))
+    orders = order_totals(events_in_sessions, keys)
     bots = bot_events.withColumnRenamed("event_date", "date").groupBy(*keys).agg(F.count("*").alias("bot_events"))
     # Each part holds some of the metrics; a union then a group-by joins them on the keys,
     # with a null country (or any null key) matching itself, which a join would not do.

@@ -3,15 +3,11 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, functions as F
 
+from shared_lib.aggregates import order_totals
+
 VISITOR = "anonymous_id"
 ENGAGED_MIN_DURATION_S = 10
 ENGAGED_MIN_PAGE_VIEWS = 2
-
-
-def exact_sum(col: str, decimals: int = 6):
-    """Sum of a double column through a decimal: exact, so the result does not depend on the
-    order in which Spark adds the rows (a recomputed date gives the very same value)."""
-    return F.sum(F.col(col).cast(f"decimal(38,{decimals})")).cast("double")
 
 
 def summarize(events: DataFrame, run_id: str) -> DataFrame:
@@ -27,9 +23,7 @@ def summarize(events: DataFrame, run_id: str) -> DataFrame:
     def first(col: str, where=None):
         return F.min_by(col, order if where is None else F.when(where, order))
 
-    per_order = (events.where((F.col("event_type") == "purchase") & F.col("order_id").isNotNull())
-                 .groupBy("session_id", "order_id").agg(F.min_by("revenue", order).alias("revenue"))
-                 .groupBy("session_id").agg(F.count("*").alias("purchases"), exact_sum("revenue").alias("revenue")))
+    per_order = order_totals(events, ["session_id"])
     sessions = events.groupBy("session_id").agg(
         F.first(VISITOR).alias(VISITOR),
         first("user_id", F.col("user_id").isNotNull()).alias("user_id"),

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from products.web_user_analytics import funnel, kpis
 from products.web_user_analytics import sessions as web_sessions
-from shared_lib import sessions, tables
+from shared_lib import aggregates, sessions, tables
 
 D1, D2 = dt.date(2024, 3, 1), dt.date(2024, 3, 2)
 SCHEMA = ("event_id string, event_type string, event_ts timestamp, anonymous_id string, user_id string, "
@@ -151,4 +151,4 @@ def test_replace_predicate_names_the_dates():
 def test_sums_are_exact_so_a_recomputed_date_gives_the_same_value(spark):
     df = spark.createDataFrame([(0.1,), (0.2,)], "x double")
     # Added as doubles, 0.1 + 0.2 is 0.30000000000000004.
-    assert df.agg(web_sessions.exact_sum("x").alias("s")).first()["s"] == 0.3
+    assert df.agg(aggregates.exact_sum("x").alias("s")).first()["s"] == 0.3

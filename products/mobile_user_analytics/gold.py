@@ -1,0 +1,153 @@
+"""The gold step of mobile-user-analytics: from the silver batches not yet consumed, work out
+which dates and cohorts changed, recompute only those from silver, and replace them in gold
+(``replaceWhere`` on the date; ``devices`` by MERGE). A gold row is a function of silver alone,
+so a rerun gives the same tables; with no new silver batch nothing is written at all.
+
+Which dates change (``plan``), for the dates A whose events or sessions a batch touched:
+
+- ``device_activity``, ``daily_by_version``: the dates A.
+- ``daily_kpis``: A and the 27 days after each (WAU and MAU of d look back to d-27), the old and
+  new cohort dates of devices whose first day moved (``new_devices``), and the dates the data's
+  span grew by; never past the last day with data, so every date from the first to the last day
+  with data has a row (days without events too: their WAU and MAU need not be zero).
+- ``retention``: cohorts A, the moved cohort dates, a − N for every a in A, and d − N for every d
+  by which the last day with data moved (their retention stops being null); all cohorts when
+  the parameter's list of N changed.
+
+Progress: one ``refreshes`` row per silver batch consumed, written last. Writes are ordered so
+that a run that dies half-way is redone whole to the same result: ``devices`` (which the plan
+compares against) is written after every table that the plan's moved cohorts feed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from pyspark.sql import functions as F
+
+from products.mobile_user_analytics import metrics
+from shared_lib import tables
+
+TABLES = ("device_activity", "devices", "daily_kpis", "daily_by_version", "retention", "refreshes")
+REFRESH_SCHEMA = "silver_run_id string, run_id string, dates array<date>, refreshed_at timestamp"
+LOOKBACK_DAYS = metrics.MAU_DAYS - 1
+DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    first: dt.date  # first and last day with data, after this refresh
+    last: dt.date
+    kpi_dates: list[dt.date]
+    cohort_dates: list[dt.date]
+
+
+def _span(lo: dt.date, hi: dt.date) -> list[dt.date]:
+    return [lo + i * DAY for i in range((hi - lo).days + 1)] if lo <= hi else []
+
+
+def plan(affected: Sequence[dt.date], moved: Iterable[dt.date], previous: tuple | None,
+         retention_days: Sequence[int], all_cohorts: bool = False) -> Plan | None:
+    """The dates and cohorts to recompute. ``affected``: dates of the batches; ``moved``: old and
+    new cohort dates of devices whose first day changed; ``previous``: (first, last) day of the
+    daily KPIs before this refresh, None when there are none yet. None when nothing to do."""
+    moved = set(moved)
+    known = [*affected, *moved, *(previous or ())]
+    if not known:
+        return None
+    first, last = min(known), max(known)
+    prev_first, prev_last = previous or (last + DAY, first - DAY)  # none yet: every date is new
+    grown = set(_span(first, prev_first - DAY)) | set(_span(prev_last + DAY, last))
+    kpi = {a + k * DAY for a in affected for k in range(LOOKBACK_DAYS + 1)} | moved | grown
+    cohorts = set(affected) | moved | {d - n * DAY for d in set(affected) | grown for n in retention_days}
+    if all_cohorts:
+        cohorts = set(_span(first, last))
+    in_range = lambda dates: sorted(d for d in dates if first <= d <= last)  # noqa: E731
+    return Plan(first, last, in_range(kpi), in_range(cohorts))
+
+
+def retention_days_of(own: dict) -> list[int]:
+    days = own["gold"]["retention_days"]
+    if not days or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in days):
+        raise ValueError(f"mobile-user-analytics.gold.retention_days must be a list of whole days >= 1, got {days!r}")
+    return sorted(set(days))
+
+
+def run_gold(ctx) -> dict:
+    """Refresh what the silver batches since the last gold run changed; returns what was refreshed."""
+    days = retention_days_of(ctx.own)  # a bad parameter fails before anything is read
+    writer = ctx.writer
+    for name in TABLES:
+        writer.ensure(ctx.table(name))
+    consumed = ctx.read("refreshes").select(F.col("silver_run_id").alias("run_id"))
+    pending = ctx.read("batches").join(consumed, "run_id", "left_anti").select("run_id", "affected_dates").collect()
+    known_days = sorted(r[0] for r in ctx.read("retention").select("day_n").distinct().collect())
+    days_changed = bool(known_days) and known_days != days
+    if not pending and not days_changed:
+        return {"dates_refreshed": [], "cohorts_refreshed": 0, "silver_batches": 0}
+    affected = sorted({d for row in pending for d in row["affected_dates"]})
+    done = _refresh(ctx, affected, days, days_changed)
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [(row["run_id"], ctx.run_id, list(row["affected_dates"]), now) for row in pending]
+    if rows:
+        writer.append(ctx.spark.createDataFrame(rows, REFRESH_SCHEMA), ctx.table("refreshes"))
+    return {"dates_refreshed": [d.isoformat() for d in done.kpi_dates] if done else [],
+            "cohorts_refreshed": len(done.cohort_dates) if done else 0, "silver_batches": len(pending)}
+
+
+def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -> Plan | None:
+    writer = ctx.writer
+    events = ctx.read("events")
+    on_affected = events.where(F.col("event_date").isin(affected)).persist()
+    fresh = metrics.device_activity(on_affected).persist()
+    # Each device whose days changed gets its first day again, from its other days and the new ones.
+    others = ctx.read("device_activity").where(~F.col("date").isin(affected) if affected else F.lit(True))
+    touched = fresh.select("device_id").distinct()
+    firsts = metrics.cohort_dates(others.join(touched, "device_id", "left_semi").select("device_id", "date")
+                                  .unionByName(fresh.select("device_id", "date")))
+    old = ctx.read("devices")
+    changed = (firsts.join(old.select("device_id", F.col("cohort_date").alias("_old")), "device_id", "left")
+               .where(F.col("_old").isNull() | (F.col("_old") != F.col("cohort_date"))).persist())
+    moved = {d for r in changed.select("cohort_date", "_old").collect() for d in r if d is not None}
+    span = ctx.read("daily_kpis").agg(F.min("date"), F.max("date")).first()
+    todo = plan(affected, moved, None if span[0] is None else (span[0], span[1]), days, all_cohorts)
+    if todo is None:
+        return None
+    cohorts = old.join(changed.select("device_id"), "device_id", "left_anti").select("device_id", "cohort_date") \
+        .unionByName(changed.select("device_id", "cohort_date")).persist()
+
+    if affected:
+        writer.replace(fresh, ctx.table("device_activity"), tables.in_predicate("date", affected))
+    activity = ctx.read("device_activity")
+    if todo.cohort_dates:
+        due = (F.col("date") >= todo.cohort_dates[0] + min(days) * DAY) & (
+            F.col("date") <= todo.cohort_dates[-1] + max(days) * DAY)
+        writer.replace(metrics.retention(cohorts.where(F.col("cohort_date").isin(todo.cohort_dates)),
+                                         activity.where(due), days, todo.last),
+                       ctx.table("retention"), tables.in_predicate("cohort_date", todo.cohort_dates))
+    if todo.kpi_dates:
+        kpi_dates = todo.kpi_dates
+        window = F.col("date").between(kpi_dates[0] - LOOKBACK_DAYS * DAY, kpi_dates[-1])
+        sessions = ctx.read("sessions").where(F.col("session_date").isin(kpi_dates)).persist()
+        orders = metrics.purchase_orders(_purchases_of(events, sessions), sessions)
+        writer.replace(metrics.daily_kpis(kpi_dates, activity.where(window), cohorts, sessions, orders),
+                       ctx.table("daily_kpis"), tables.in_predicate("date", kpi_dates))
+        sessions.unpersist()
+    if affected:
+        sessions = ctx.read("sessions").where(F.col("session_date").isin(affected))
+        writer.replace(metrics.by_version(on_affected, fresh, sessions), ctx.table("daily_by_version"),
+                       tables.in_predicate("date", affected))
+    if not changed.isEmpty():
+        writer.merge(changed.select("device_id", "cohort_date"), ctx.table("devices"), ["device_id"])
+    for df in (on_affected, fresh, changed, cohorts):
+        df.unpersist()
+    return todo
+
+
+def _purchases_of(events, sessions):
+    """The purchase events that may belong to ``sessions``: those of the days their spans cover."""
+    span = sessions.agg(F.to_date(F.min("session_start")).alias("lo"), F.to_date(F.max("session_end")).alias("hi")).first()
+    if span["lo"] is None:
+        return events.where(F.lit(False))
+    return events.where((F.col("event_type") == "purchase") & F.col("event_date").between(span["lo"], span["hi"]))
