@@ -158,6 +158,9 @@ CSS = """
 .dp-empty { border: 1px dashed #c5ccd6; border-radius: 10px; padding: 28px; text-align: center;
             color: #5f6b7a; background: #f8fafc; }
 .dp-empty b { display: block; font-size: 1.15em; color: #1d2939; margin-bottom: 6px; }
+.dp-callout { border-left: 4px solid #d64550; background: #fef3f2; border-radius: 6px; padding: 10px 14px;
+              color: #1d2939; margin: 6px 0; }
+.dp-callout.good { border-left-color: #1f9d74; background: #ecfdf3; }
 .dp-table { border-collapse: collapse; width: 100%; font-size: 0.9em; margin-top: 8px; }
 .dp-table th, .dp-table td { padding: 5px 8px; border-bottom: 1px solid #e3e8ef; text-align: right; }
 .dp-table th:first-child, .dp-table td:first-child, .dp-table .dp-text { text-align: left; }
@@ -173,6 +176,12 @@ def header(title: str, subtitle: str = "") -> widgets.HTML:
 def empty_state(title: str, hint: str = "") -> widgets.HTML:
     """A friendly message where data would be (``hint`` may hold simple HTML such as <code>)."""
     return widgets.HTML(f"<div class='dp-empty'><b>{html.escape(title)}</b>{hint}</div>")
+
+
+def callout(title: str, text: str, tone: str = "bad") -> widgets.HTML:
+    """A highlighted line that calls something out (``tone`` "bad" or "good")."""
+    return widgets.HTML(f"<div class='dp-callout {html.escape(tone)}'><b>{html.escape(title)}</b> "
+                        f"{html.escape(text)}</div>")
 
 
 def kpi_card_html(kpi: Kpi, current, previous, compared_with: str) -> str:
@@ -313,14 +322,16 @@ def line_chart(df: pd.DataFrame, x: str, lines: dict[str, str], title: str, valu
 
 
 def bar_chart(df: pd.DataFrame, category: str, value: str, title: str, value_kind: str = "count",
-              hover: dict[str, str] | None = None, height: int = 300) -> go.Figure:
-    """Horizontal bars, largest on top; ``hover`` adds columns (column -> kind) to the tooltip."""
+              hover: dict[str, str] | None = None, height: int = 300, highlight: str | None = None) -> go.Figure:
+    """Horizontal bars, largest on top; ``hover`` adds columns (column -> kind) to the tooltip;
+    the bar of category ``highlight`` is drawn in the warning colour."""
     hover = hover or {}
     data = df.sort_values(value)
     custom = [[format_value(v, kind) for v in data[col]] for col, kind in hover.items()]
     extra = "".join(f"<br>{col.replace('_', ' ')}: %{{customdata[{i}]}}" for i, col in enumerate(hover))
     fig = go.Figure(go.Bar(x=data[value], y=data[category].astype(str), orientation="h",
-                           marker_color=COLORS[0], customdata=list(zip(*custom)) if custom else None,
+                           marker_color=[COLORS[4] if str(c) == highlight else COLORS[0] for c in data[category]],
+                           customdata=list(zip(*custom)) if custom else None,
                            hovertemplate="%{y}: %{x}" + extra + "<extra></extra>"))
     return _layout(fig, title, height).update_xaxes(tickformat=_TICK_FORMATS[value_kind])
 
@@ -350,18 +361,31 @@ def funnel_chart(df: pd.DataFrame, stage: str, value: str, title: str, height: i
 
 
 def heatmap(matrix: pd.DataFrame, title: str, x_title: str, y_title: str, hover: pd.DataFrame | None = None,
-            height: int = 360) -> go.Figure:
-    """``matrix`` (rows top to bottom, columns left to right) as a heatmap with each cell's count
-    written in it; ``hover`` (same shape, text) adds a line to each cell's tooltip."""
-    text = [[format_value(v, "count") for v in row] for row in matrix.to_numpy()]
+            height: int = 360, value_kind: str = "count") -> go.Figure:
+    """``matrix`` (rows top to bottom, columns left to right) as a heatmap with each cell's value
+    written in it (formatted as ``value_kind``), a missing value left blank; ``hover`` (same
+    shape, text) adds a line to each cell's tooltip."""
+    text = [[format_value(v, value_kind) if not _missing(v) else "" for v in row] for row in matrix.to_numpy()]
     extra = hover.to_numpy().tolist() if hover is not None else None
     fig = go.Figure(go.Heatmap(
-        z=matrix.to_numpy(), x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index], text=text,
-        texttemplate="%{text}", customdata=extra, colorscale="Blues", showscale=False, xgap=2, ygap=2,
-        hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:,}}" + ("<br>%{customdata}" if extra else "")
+        z=matrix.to_numpy(dtype=float), x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index],
+        text=text, texttemplate="%{text}", customdata=extra, colorscale="Blues", showscale=False, xgap=2, ygap=2,
+        hoverongaps=False,
+        hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{text}}" + ("<br>%{customdata}" if extra else "")
         + "<extra></extra>"))
-    _layout(fig, title, height).update_xaxes(title_text=x_title, type="category")
-    return fig.update_yaxes(title_text=y_title, type="category", autorange="reversed")
+    _layout(fig, title, height).update_xaxes(title_text=x_title, type="category", showgrid=False)
+    return fig.update_yaxes(title_text=y_title, type="category", autorange="reversed", showgrid=False)
+
+
+def area_chart(df: pd.DataFrame, x: str, series: str, value: str, title: str, value_kind: str = "rate",
+               height: int = 300) -> go.Figure:
+    """Stacked areas, one per value of column ``series`` (long format: one row per x and series)."""
+    fig = go.Figure([go.Scatter(x=part[x], y=part[value], name=str(name), mode="lines", stackgroup="one")
+                     for name, part in df.sort_values(x).groupby(series, sort=True)])
+    _layout(fig, title, height).update_layout(hovermode="x unified")
+    fig.update_yaxes(tickformat=_TICK_FORMATS[value_kind], rangemode="tozero")
+    days = (max(df[x]) - min(df[x])).days + 1 if len(df) else 1
+    return fig.update_xaxes(tickformat="%d %b", dtick=_DAY_MS * math.ceil(days / 8))
 
 
 def chart(fig: go.Figure) -> widgets.Output:
