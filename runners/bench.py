@@ -43,6 +43,8 @@ DEFAULT_EVENTS = 200_000  # the default of `dp bench --events`
 QUICK_EVENTS = 20_000
 DEFAULT_WEB_EVENTS = 1_000_000  # the default of `dp bench --web-events`
 QUICK_WEB_EVENTS = 50_000
+DEFAULT_MOBILE_EVENTS = 1_000_000  # the default of `dp bench --mobile-events`
+QUICK_MOBILE_EVENTS = 50_000
 BRONZE_TO_GOLD_TARGET_S = 90.0
 OVERHEAD_TARGET_S = 2.0
 INGEST_TARGET_EPS = 25_000
@@ -66,6 +68,7 @@ class Setup:
     web_events: int = DEFAULT_WEB_EVENTS
     log: Callable[[str], None] = print
     customers: int = 100_000  # DEFAULT_CUSTOMERS
+    mobile_events: int = DEFAULT_MOBILE_EVENTS
 
     @property
     def ours_runs(self) -> int:
@@ -344,11 +347,11 @@ def _write_jsonl(path: Path, *message_lists) -> None:
                 out.write(value + b"\n")
 
 
-def _run_pipeline(setup: Setup) -> tuple[float, list[dict]]:
+def _run_pipeline(setup: Setup, product: str = PRODUCT) -> tuple[float, list[dict]]:
     """bronze, silver and gold through the real runner; raises unless every notebook succeeded."""
     from runners import run as run_lib
 
-    elapsed, summary = _timed(lambda: run_lib.run(products=[PRODUCT], log=setup.log))
+    elapsed, summary = _timed(lambda: run_lib.run(products=[product], log=setup.log))
     if not summary.ok:
         failed = ", ".join(f"{r['notebook']}: {(r['error'] or r['status']).splitlines()[0][:200]}"
                            for r in summary.records if r["status"] != "succeeded")
@@ -387,8 +390,8 @@ def _compare(gold: dict, floor: list[dict]) -> list[str]:
     return diffs
 
 
-def _notebook_figures(records: list[dict]) -> list[dict]:
-    return [figure(f"{r['notebook']} notebook (web)", r["duration_s"], "s",
+def _notebook_figures(records: list[dict], product: str = "web") -> list[dict]:
+    return [figure(f"{r['notebook']} notebook ({product})", r["duration_s"], "s",
                    notes=f"{r['rows_written']} rows written" if r.get("rows_written") is not None else "")
             for r in records]
 
@@ -437,6 +440,65 @@ def bench_web_bronze_to_gold(setup: Setup) -> list[dict]:
         figure("gold daily_kpis vs DuckDB: differences", len(diffs), "", at_most=0,
                notes=("match on " + ", ".join([*COMPARED_KPIS, *COMPARED_FLOAT_KPIS])) if not diffs
                else "; ".join(diffs[:10])),
+    ]
+
+
+# --- bronze -> gold for mobile events, and DuckDB's DAU/WAU/MAU beside it ----------------------
+
+MOBILE = "mobile-user-analytics"
+MOBILE_COMPARED = ("dau", "wau", "mau")
+
+
+def _mobile_messages(setup: Setup) -> list[tuple[bytes | None, bytes]]:
+    """``setup.mobile_events`` mobile events over the generator's six weeks, bad ones included."""
+    from products.mobile_user_analytics import generator
+
+    return list(kafka_lib.encode_events(generator.generate(setup.mobile_events, SEED + 2), generator.KEY_FIELD))
+
+
+def _gold_rows(product: str, table: str, key: str = "date") -> dict:
+    from deltalake import DeltaTable
+
+    path = products.get(product).table(table).path
+    return {row[key]: row for row in DeltaTable(str(path)).to_pyarrow_table().to_pylist()}
+
+
+def bench_mobile_bronze_to_gold(setup: Setup) -> list[dict]:
+    n, log = setup.mobile_events, setup.log
+    topic = kafka_lib.topic_of(setup.params, MOBILE)
+    log(f"  generating {n:,} mobile events (with the default share of bad ones) ...")
+    messages = _mobile_messages(setup)
+    jsonl = setup.workspace / "bench" / "mobile-events.jsonl"
+    jsonl.parent.mkdir(parents=True, exist_ok=True)
+    _write_jsonl(jsonl, messages)
+    log(f"  producing {n:,} events into {topic} ...")
+    kafka_lib.produce(setup.params, topic, messages)
+    server = ServerWatch(int(services.pid_file("spark").read_text()))
+    log("  running bronze -> silver -> gold through the runner ...")
+    with server:
+        pipeline_s, records = _run_pipeline(setup, MOBILE)
+    log("  DuckDB: the same daily DAU, WAU and MAU from the JSON lines ...")
+    duckdb_s, floor = _timed(lambda: bench_duckdb.mobile_active_devices(jsonl))
+    gold = _gold_rows(MOBILE, "daily_kpis")
+    diffs = [f"{row['date']} {k}: gold {gold[row['date']][k]} vs DuckDB {row[k]}"
+             for row in floor if row["date"] in gold for k in MOBILE_COMPARED if gold[row["date"]][k] != row[k]]
+    diffs += [f"{d}: not in gold" for d in sorted({r["date"] for r in floor} - set(gold))]
+    diffs += [f"{d}: only in gold" for d in sorted(set(gold) - {r["date"] for r in floor})]
+    log(f"  Spark {pipeline_s:.1f} s, DuckDB {duckdb_s:.2f} s; gold vs DuckDB: "
+        + ("match" if not diffs else f"{len(diffs)} difference(s): " + "; ".join(diffs[:5])))
+    return [
+        figure(f"bronze -> gold, {n:,} mobile events", pipeline_s, "s", at_most=BRONZE_TO_GOLD_TARGET_S,
+               notes=f"dp run of bronze, silver, gold (kernels included), {len(gold)} days; "
+                     f"Spark server CPU {server.cpu_s:.1f} s"),
+        *_notebook_figures(records, "mobile"),
+        figure("Spark server peak RSS, mobile bronze -> gold", server.peak_bytes / 2**20, "MiB",
+               notes="Spark Connect server process and children, sampled every 0.2 s"),
+        figure("DuckDB daily DAU/WAU/MAU from JSON lines", duckdb_s, "s",
+               notes=f"single-node floor, {jsonl.stat().st_size / 2**20:,.0f} MiB file, same events"),
+        figure("Spark mobile pipeline / DuckDB", pipeline_s / duckdb_s, "x",
+               notes="how many times the floor's time the pipeline takes"),
+        figure("gold daily_kpis vs DuckDB (mobile): differences", len(diffs), "", at_most=0,
+               notes=("match on " + ", ".join(MOBILE_COMPARED)) if not diffs else "; ".join(diffs[:10])),
     ]
 
 
@@ -566,6 +628,7 @@ BENCHMARKS: list[tuple[str, Callable[[Setup], list[dict]]]] = [
     ("runner overhead", bench_runner_overhead),
     ("kafka -> bronze", bench_kafka_to_bronze),
     ("web bronze -> gold", bench_web_bronze_to_gold),
+    ("mobile bronze -> gold", bench_mobile_bronze_to_gold),
     ("segmentation", bench_segmentation),
     ("dashboard first render", bench_dashboard),
 ]
@@ -696,29 +759,34 @@ def write_reports(report: dict) -> Path:
 
 
 def main(quick: bool = False, events: int | None = None, web_events: int | None = None,
-         customers: int | None = None, only: list[str] | None = None, log=print) -> int:
-    # `--quick` shrinks the default sizes; an explicit --events / --web-events / --customers always wins.
+         customers: int | None = None, only: list[str] | None = None, log=print,
+         mobile_events: int | None = None) -> int:
+    # `--quick` shrinks the default sizes; an explicit size (--events, --web-events, ...) always wins.
     if events is None:
         events = QUICK_EVENTS if quick else DEFAULT_EVENTS
     if web_events is None:
         web_events = QUICK_WEB_EVENTS if quick else DEFAULT_WEB_EVENTS
     if customers is None:
         customers = QUICK_CUSTOMERS if quick else DEFAULT_CUSTOMERS
+    if mobile_events is None:
+        mobile_events = QUICK_MOBILE_EVENTS if quick else DEFAULT_MOBILE_EVENTS
     unknown = sorted(set(only or ()) - {name for name, _ in BENCHMARKS})
     if unknown:
         print(f"dp bench: unknown benchmark(s) {', '.join(unknown)}: expected "
               f"{', '.join(name for name, _ in BENCHMARKS)}", file=sys.stderr)
         return 2
-    for flag, value in (("--events", events), ("--web-events", web_events), ("--customers", customers)):
+    for flag, value in (("--events", events), ("--web-events", web_events), ("--customers", customers),
+                        ("--mobile-events", mobile_events)):
         if value <= 0:
             print(f"dp bench: {flag} must be > 0, got {value}", file=sys.stderr)
             return 2
     machine = machine_info()
     results = _run_isolated({"quick": quick, "events": events, "web_events": web_events,
-                             "customers": customers}, only, log)
+                             "customers": customers, "mobile_events": mobile_events}, only, log)
     # Other work on the machine skews every timing: the load on both sides of the run says how much.
     report = {"machine": machine, "load_avg_1m_end": _load(), "quick": quick, "events": events,
-              "web_events": web_events, "customers": customers, "only": only or None, "results": results}
+              "web_events": web_events, "customers": customers, "mobile_events": mobile_events,
+              "only": only or None, "results": results}
     out = write_reports(report)
     log("\n" + to_markdown(report))
     log(f"bench: reports in {out / 'bench.json'} and {out / 'bench.md'}")

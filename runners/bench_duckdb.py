@@ -1,9 +1,10 @@
-"""The single-node floor for ``dp bench``: web-user-analytics' daily KPIs (metrics.md) computed by
-DuckDB straight from a JSON-lines file of the raw events.
+"""The single-node floor for ``dp bench``: web-user-analytics' daily KPIs and mobile-user-analytics'
+daily DAU, WAU and MAU (metrics.md), computed by DuckDB straight from a JSON-lines file of the
+raw events.
 
 Not a second implementation used by the product: the product's KPIs are the Spark notebooks'.
 This only says how fast one process could compute the same numbers on this machine, and serves
-as a cross-check of the gold ``daily_kpis`` table. The contract is checked only as far as the
+as a cross-check of the gold ``daily_kpis`` tables. The contract is checked only as far as the
 benchmark's generator breaks it (unparsable, oversized, missing or out-of-domain fields), so that
 the events kept are the ones silver keeps.
 """
@@ -89,6 +90,70 @@ def daily_kpis(path: Path, timeout_minutes: float = 30) -> list[dict]:
             "path": str(path), "max_bytes": MAX_MESSAGE_BYTES, "columns": _COLUMNS,
             "event_types": list(EVENT_TYPES), "future_hours": FUTURE_TOLERANCE_HOURS,
             "bot_pattern": "|".join(BOT_MARKERS), "timeout_us": int(timeout_minutes * 60 * 1_000_000)})
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+# --- mobile-user-analytics: daily DAU, WAU and MAU ------------------------------------------
+
+# The fields whose JSON type the checks below need (a version sent as a number is a wrong type).
+_MOBILE_COLUMNS = {"event_id": "JSON", "event_type": "VARCHAR", "event_ts": "VARCHAR", "device_id": "JSON",
+                   "platform": "JSON", "app_version": "JSON", "screen_name": "JSON", "order_id": "JSON",
+                   "revenue": "JSON"}
+
+_MOBILE_SQL = """
+WITH raw AS (
+    SELECT * FROM read_json($path, format = 'newline_delimited', records = true,
+                            ignore_errors = true, maximum_object_size = $max_bytes, columns = $columns)
+), typed AS (  -- a string field only counts when the JSON holds a non-blank string
+    SELECT CASE WHEN json_type(event_id) = 'VARCHAR' AND trim(event_id->>'$') <> '' THEN event_id->>'$' END AS event_id,
+           event_type, event_ts,
+           CASE WHEN json_type(device_id) = 'VARCHAR' AND trim(device_id->>'$') <> '' THEN device_id->>'$' END AS device_id,
+           lower(trim(platform->>'$')) AS platform, json_type(platform) AS platform_type,
+           json_type(app_version) AS version_type, trim(app_version->>'$') AS app_version,
+           trim(screen_name->>'$') AS screen_name, trim(order_id->>'$') AS order_id,
+           TRY_CAST(revenue->>'$' AS DOUBLE) AS revenue
+    FROM raw
+), good AS (  -- what silver keeps: the contract's quarantine rules the generator exercises
+    SELECT event_id, event_type, CAST(event_ts AS TIMESTAMPTZ) AS ts, device_id
+    FROM typed
+    WHERE event_id IS NOT NULL AND length(event_id) <= 128 AND device_id IS NOT NULL AND length(device_id) <= 128
+      AND list_contains($event_types, event_type)
+      AND platform_type = 'VARCHAR' AND list_contains($platforms, platform)
+      AND version_type = 'VARCHAR' AND app_version <> '' AND length(app_version) <= 64
+      AND regexp_matches(event_ts, '(Z|[+-]\\d\\d:?\\d\\d)$') AND TRY_CAST(event_ts AS TIMESTAMPTZ) IS NOT NULL
+      AND CAST(event_ts AS TIMESTAMPTZ) <= now() + INTERVAL ($future_hours) HOUR
+      AND (event_type <> 'screen_view' OR coalesce(screen_name, '') <> '')
+      AND (event_type <> 'purchase' OR (coalesce(order_id, '') <> '' AND revenue >= 0))
+), days AS (  -- one row per device and active day; a duplicate event adds nothing here
+    SELECT DISTINCT CAST(ts AS DATE) AS date, device_id FROM good
+), calendar AS (  -- every date from the first to the last day with data
+    SELECT CAST(d AS DATE) AS date
+    FROM range((SELECT min(date) FROM days), (SELECT max(date) FROM days) + INTERVAL 1 DAY, INTERVAL 1 DAY) t(d)
+)
+SELECT c.date,
+       count(DISTINCT a.device_id) FILTER (a.date = c.date) AS dau,
+       count(DISTINCT a.device_id) FILTER (a.date >= c.date - 6) AS wau,
+       count(DISTINCT a.device_id) AS mau
+FROM calendar c LEFT JOIN days a ON a.date BETWEEN c.date - 27 AND c.date
+GROUP BY c.date ORDER BY c.date
+"""
+
+
+def mobile_active_devices(path: Path) -> list[dict]:
+    """Daily DAU, WAU (7 days) and MAU (28 days) of the mobile events in the JSON-lines file
+    ``path``, one dict per UTC date from the first to the last day with data."""
+    from products.mobile_user_analytics.contract import EVENT_TYPES as MOBILE_EVENT_TYPES, PLATFORMS
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        cursor = con.execute(_MOBILE_SQL, {
+            "path": str(path), "max_bytes": MAX_MESSAGE_BYTES, "columns": _MOBILE_COLUMNS,
+            "event_types": list(MOBILE_EVENT_TYPES), "platforms": list(PLATFORMS),
+            "future_hours": FUTURE_TOLERANCE_HOURS})
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
     finally:

@@ -114,7 +114,7 @@ def cmd_runs(args) -> int:
 def cmd_bench(args) -> int:
     from runners import bench
     return bench.main(quick=args.quick, events=args.events, web_events=args.web_events,
-                      customers=args.customers, only=args.only)
+                      customers=args.customers, only=args.only, mobile_events=args.mobile_events)
 
 
 def cmd_serve(args) -> int:
@@ -206,9 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "DuckDB floor (default 1000000, or 50000 with --quick)")
     p.add_argument("--customers", type=int, help="customers for the segmentation benchmark "
                    "(default 100000, or 10000 with --quick)")
+    p.add_argument("--mobile-events", type=int, help="events for the mobile bronze -> gold benchmark and "
+                   "its DuckDB floor (default 1000000, or 50000 with --quick)")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
-                        "web bronze -> gold, segmentation, dashboard first render")
+                        "web bronze -> gold, mobile bronze -> gold, segmentation, dashboard first render")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
                                          "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
                                          "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))
