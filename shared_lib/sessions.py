@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, Window, functions as F
 
+from shared_lib.aggregates import order_totals
+
 SESSION_COLUMNS = ("session_id", "session_start", "session_end")
 
 
@@ -71,3 +73,32 @@ def attach(events: DataFrame, sessions: DataFrame, visitor: str, columns=(), ts:
                         F.col("session_end").alias("_end"), F.col("session_date").alias("date"), *columns)
     inside = (events[visitor] == s["_visitor"]) & events[ts].between(s["_start"], s["_end"])
     return events.join(s, inside).drop("_visitor", "_start", "_end")
+
+
+def first_by_time(col: str, where=None, ts: str = "event_ts", event_id: str = "event_id"):
+    """Aggregate: ``col`` of the first event (by time, then id), among those matching ``where``."""
+    order = F.struct(ts, event_id)
+    return F.min_by(col, order if where is None else F.when(where, order))
+
+
+def summary(events: DataFrame, visitor: str, run_id: str, extra: dict) -> DataFrame:
+    """One row per ``session_id`` of events that ``assign`` numbered, with what every product's
+    sessions hold - the visitor, the first non-null ``user_id`` and ``country``, start, end, UTC
+    start date, ``duration_s`` (fractions kept), ``events``, ``purchases`` and ``revenue`` over
+    its distinct orders (first event of each) and ``run_id`` - plus the product's ``extra``
+    aggregates (name -> aggregate Column)."""
+    rows = events.groupBy("session_id").agg(
+        F.first(visitor).alias(visitor),
+        first_by_time("user_id", F.col("user_id").isNotNull()).alias("user_id"),
+        F.min("event_ts").alias("session_start"),
+        F.max("event_ts").alias("session_end"),
+        F.count("*").alias("events"),
+        first_by_time("country", F.col("country").isNotNull()).alias("country"),
+        *[agg.alias(name) for name, agg in extra.items()])
+    duration = (F.unix_micros("session_end") - F.unix_micros("session_start")) / 1e6
+    return (rows.join(order_totals(events, ["session_id"]), "session_id", "left")
+            .withColumn("session_date", F.to_date("session_start"))
+            .withColumn("duration_s", duration)
+            .withColumn("purchases", F.coalesce("purchases", F.lit(0)).cast("int"))
+            .withColumn("revenue", F.coalesce("revenue", F.lit(0.0)))
+            .withColumn("run_id", F.lit(run_id)))

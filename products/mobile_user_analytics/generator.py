@@ -12,9 +12,10 @@ the same order.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from typing import Iterator
+
+from shared_lib import synthetic
 
 KEY_FIELD = "device_id"  # a device's events share a partition, so they stay in order
 PLATFORMS = {"android": 55, "ios": 45}
@@ -29,12 +30,7 @@ BASE_CRASH_PER_SESSION = 0.01
 SCREENS = ["home", "search", "product", "cart", "checkout", "profile", "settings"]
 COUNTRIES = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "zz"]  # "zz" is nulled downstream
 PURCHASE_PER_SESSION = 0.04
-BAD_KINDS = ["malformed_json", "not_object", "missing_field", "bad_type", "bad_value",
-             "bad_timestamp", "future_timestamp", "too_large"]
-
-
-def _iso(ts: dt.datetime) -> str:
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+BAD_KINDS = synthetic.BAD_KINDS
 
 
 def return_probability(days_since_install: int) -> float:
@@ -53,7 +49,7 @@ class _Emitter:
 
     def emit(self, device: dict, ts: dt.datetime, event_type: str, **fields) -> None:
         self.counter += 1
-        event = {"event_id": f"m-{self.counter:09d}", "event_type": event_type, "event_ts": _iso(ts),
+        event = {"event_id": f"m-{self.counter:09d}", "event_type": event_type, "event_ts": synthetic.iso(ts),
                  "device_id": device["device_id"], "platform": device["platform"],
                  "app_version": device["version"], "os_version": device["os"], "country": device["country"]}
         if device["user_id"]:
@@ -104,24 +100,8 @@ def _device_life(out: _Emitter, device: dict, install_day: int, days: int, windo
 
 
 def _bad(kind: str, good: dict, future: dt.datetime, i: int) -> str:
-    event = dict(good, event_id=f"bad-{kind}-{i}")
-    if kind == "malformed_json":
-        return json.dumps(event)[:-7]
-    if kind == "not_object":
-        return json.dumps([event["event_id"], event["event_type"]])
-    if kind == "missing_field":
-        event.pop("device_id")
-    elif kind == "bad_type":
-        event["app_version"] = 3.2
-    elif kind == "bad_value":
-        event["platform"] = "windows_phone"
-    elif kind == "bad_timestamp":
-        event["event_ts"] = event["event_ts"].rstrip("Z")  # no zone: ambiguous
-    elif kind == "future_timestamp":
-        event["event_ts"] = _iso(future)
-    elif kind == "too_large":
-        event["properties"] = {"blob": "x" * (1024 * 1024 + 10)}
-    return json.dumps(event)
+    return synthetic.bad_message(kind, good, future, i, drop="device_id", wrong_type=("app_version", 3.2),
+                                 out_of_domain=("platform", "windows_phone"))
 
 
 def generate(events: int, seed: int, days: int = 42, bad_share: float = 0.01,
@@ -131,11 +111,7 @@ def generate(events: int, seed: int, days: int = 42, bad_share: float = 0.01,
     end = end_date or dt.datetime.now(dt.timezone.utc).date()
     window_start = dt.datetime.combine(end - dt.timedelta(days=days - 1), dt.time(), dt.timezone.utc)
     future = window_start + dt.timedelta(days=days + 2)  # more than 24 h ahead of today
-    n_bad = int(events * bad_share) if bad_share > 0 else 0
-    if bad_share > 0 and events >= 100:
-        n_bad = max(n_bad, len(BAD_KINDS))
-    n_dup = max(1, events // 500) if events >= 100 else 0
-    n_good = events - n_bad - n_dup
+    n_good, n_dup, n_bad = synthetic.split(events, bad_share)
     out = _Emitter(rng)
     while len(out.events) < n_good:
         platform = rng.choices(list(PLATFORMS), list(PLATFORMS.values()))[0]
@@ -146,16 +122,6 @@ def generate(events: int, seed: int, days: int = 42, bad_share: float = 0.01,
                   "country": rng.choice(COUNTRIES), "engagement": rng.uniform(0.5, 1.6),
                   "user_id": f"muser-{rng.getrandbits(32):08x}" if rng.random() < 0.4 else None}
         _device_life(out, device, install_day, days, window_start)
-    produced = out.events[:n_good]
-    # Mostly in time order, as devices send them, with some late arrivals (offline phones) mixed in.
-    produced.sort(key=lambda e: e["event_ts"])
-    for _ in range(len(produced) // 50):
-        i, j = rng.randrange(len(produced)), rng.randrange(len(produced))
-        produced[i], produced[j] = produced[j], produced[i]
-    stream: list[dict | str] = list(produced)
-    for _ in range(n_dup):  # the same event delivered twice (an at-least-once SDK)
-        stream.insert(rng.randrange(len(stream) + 1), dict(rng.choice(produced)))
-    for i in range(n_bad):
-        kind = BAD_KINDS[i % len(BAD_KINDS)] if i < len(BAD_KINDS) else rng.choice(BAD_KINDS[:-1])
-        stream.insert(rng.randrange(len(stream) + 1), _bad(kind, rng.choice(produced), future, i))
-    return iter(stream)
+    # Mostly in time order, as devices send them, with some late arrivals (offline phones).
+    return iter(synthetic.deliver(rng, out.events[:n_good], n_dup, n_bad,
+                                  lambda kind, good, i: _bad(kind, good, future, i)))

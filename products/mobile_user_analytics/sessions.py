@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, functions as F
 
-from shared_lib.aggregates import order_totals
+from shared_lib import sessions as sessions_lib
 
 VISITOR = "device_id"
 # GA4's engaged session, with screen_view in place of page_view (metrics.md).
@@ -25,29 +25,12 @@ def summarize(events: DataFrame, run_id: str) -> DataFrame:
     first non-null ones; ``crashed`` says whether the session holds a ``crash`` event, wherever
     it falls (after midnight too). Orders are distinct ``order_id``s, each with its first
     event's revenue."""
-    order = F.struct("event_ts", "event_id")
-
-    def first(col: str, where=None):
-        return F.min_by(col, order if where is None else F.when(where, order))
-
-    sessions = events.groupBy("session_id").agg(
-        F.first(VISITOR).alias(VISITOR),
-        first("user_id", F.col("user_id").isNotNull()).alias("user_id"),
-        F.min("event_ts").alias("session_start"),
-        F.max("event_ts").alias("session_end"),
-        F.count("*").alias("events"),
-        F.count(F.when(F.col("event_type") == "screen_view", 1)).alias("screen_views"),
-        F.max(F.col("event_type") == "crash").alias("crashed"),
-        first("platform").alias("platform"),
-        first("app_version").alias("app_version"),
-        first("country", F.col("country").isNotNull()).alias("country"),
-    )
-    duration = (F.unix_micros("session_end") - F.unix_micros("session_start")) / 1e6
-    return (sessions.join(order_totals(events, ["session_id"]), "session_id", "left")
-            .withColumn("session_date", F.to_date("session_start"))
-            .withColumn("duration_s", duration)
-            .withColumn("purchases", F.coalesce("purchases", F.lit(0)).cast("int"))
-            .withColumn("revenue", F.coalesce("revenue", F.lit(0.0)))
-            .withColumn("engaged", (F.col("duration_s") > ENGAGED_MIN_DURATION_S)
-                        | (F.col("screen_views") >= ENGAGED_MIN_SCREEN_VIEWS) | (F.col("purchases") > 0))
-            .withColumn("run_id", F.lit(run_id)))
+    first = sessions_lib.first_by_time
+    sessions = sessions_lib.summary(events, VISITOR, run_id, {
+        "screen_views": F.count(F.when(F.col("event_type") == "screen_view", 1)),
+        "crashed": F.max(F.col("event_type") == "crash"),
+        "platform": first("platform"),
+        "app_version": first("app_version"),
+    })
+    return sessions.withColumn("engaged", (F.col("duration_s") > ENGAGED_MIN_DURATION_S)
+                               | (F.col("screen_views") >= ENGAGED_MIN_SCREEN_VIEWS) | (F.col("purchases") > 0))

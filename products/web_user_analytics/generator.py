@@ -8,9 +8,10 @@ Deterministic: the same ``seed``, ``events`` and ``end_date`` give the same even
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from typing import Iterator
+
+from shared_lib import synthetic
 
 UAS = {
     "desktop": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
@@ -32,12 +33,7 @@ CHANNEL_WEIGHTS = [15, 8, 12, 25, 30, 10]
 COUNTRIES = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "zz"]  # "zz" is nulled downstream
 PRODUCTS = ["shoes", "shirt", "hat", "bag", "café-crème"]
 HOST = "https://shop.example.com"
-BAD_KINDS = ["malformed_json", "not_object", "missing_field", "bad_type", "bad_value",
-             "bad_timestamp", "future_timestamp", "too_large"]
-
-
-def _iso(ts: dt.datetime) -> str:
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+BAD_KINDS = synthetic.BAD_KINDS
 
 
 def _visit(rng: random.Random, visitor: dict, start: dt.datetime, counter: list[int]) -> list[dict]:
@@ -56,7 +52,7 @@ def _visit(rng: random.Random, visitor: dict, start: dt.datetime, counter: list[
 
     def emit(event_type: str, **fields) -> None:
         counter[0] += 1
-        event = {"event_id": f"w-{counter[0]:09d}", "event_type": event_type, "event_ts": _iso(ts),
+        event = {"event_id": f"w-{counter[0]:09d}", "event_type": event_type, "event_ts": synthetic.iso(ts),
                  "anonymous_id": visitor["anonymous_id"], "user_agent": visitor["ua"],
                  "device_type": visitor["device"], "country": visitor["country"], "ip": visitor["ip"]}
         if visitor["user_id"]:
@@ -86,25 +82,9 @@ def _visit(rng: random.Random, visitor: dict, start: dt.datetime, counter: list[
     return events
 
 
-def _bad(kind: str, rng: random.Random, good: dict, future: dt.datetime, i: int) -> str:
-    event = dict(good, event_id=f"bad-{kind}-{i}")
-    if kind == "malformed_json":
-        return json.dumps(event)[:-7]
-    if kind == "not_object":
-        return json.dumps([event["event_id"], event["event_type"]])
-    if kind == "missing_field":
-        event.pop("anonymous_id")
-    elif kind == "bad_type":
-        event["page_load_ms"] = "fast"
-    elif kind == "bad_value":
-        event["event_type"] = "teleport"
-    elif kind == "bad_timestamp":
-        event["event_ts"] = event["event_ts"].rstrip("Z")  # no zone: ambiguous
-    elif kind == "future_timestamp":
-        event["event_ts"] = _iso(future)
-    elif kind == "too_large":
-        event["properties"] = {"blob": "x" * (1024 * 1024 + 10)}
-    return json.dumps(event)
+def _bad(kind: str, good: dict, future: dt.datetime, i: int) -> str:
+    return synthetic.bad_message(kind, good, future, i, drop="anonymous_id", wrong_type=("page_load_ms", "fast"),
+                                 out_of_domain=("event_type", "teleport"))
 
 
 def generate(events: int, seed: int, days: int = 7, bad_share: float = 0.01, bot_share: float = 0.03,
@@ -116,11 +96,7 @@ def generate(events: int, seed: int, days: int = 7, bad_share: float = 0.01, bot
     # Two days past the window: more than 24 h ahead when the window ends today (the default).
     future = first_day + dt.timedelta(days=days + 2)
     span_s = days * 86400 - 3600  # sessions start at least an hour before the end of the window
-    n_bad = int(events * bad_share) if bad_share > 0 else 0
-    if bad_share > 0 and events >= 100:
-        n_bad = max(n_bad, len(BAD_KINDS))
-    n_dup = max(1, events // 500) if events >= 100 else 0
-    n_good = events - n_bad - n_dup
+    n_good, n_dup, n_bad = synthetic.split(events, bad_share)
     counter = [0]
     visitors = []
     produced: list[dict] = []
@@ -136,19 +112,8 @@ def generate(events: int, seed: int, days: int = 7, bad_share: float = 0.01, bot
         visitor = rng.choice(visitors)
         start = first_day + dt.timedelta(seconds=rng.uniform(0, span_s))
         produced.extend(_visit(rng, visitor, start, counter))
-    produced = produced[:n_good]
-    # Mostly in time order, as a real collector sends them, with some late arrivals mixed in.
-    produced.sort(key=lambda e: e["event_ts"])
-    for _ in range(len(produced) // 50):
-        i, j = rng.randrange(len(produced)), rng.randrange(len(produced))
-        produced[i], produced[j] = produced[j], produced[i]
-    out: list[dict | str] = list(produced)
-    for i in range(n_dup):  # the same event delivered twice (an at-least-once producer)
-        out.insert(rng.randrange(len(out) + 1), dict(rng.choice(produced)))
-    for i in range(n_bad):
-        kind = BAD_KINDS[i % len(BAD_KINDS)] if i < len(BAD_KINDS) else rng.choice(BAD_KINDS[:-1])
-        out.insert(rng.randrange(len(out) + 1), _bad(kind, rng, rng.choice(produced), future, i))
-    return iter(out)
+    return iter(synthetic.deliver(rng, produced[:n_good], n_dup, n_bad,
+                                  lambda kind, good, i: _bad(kind, good, future, i)))
 
 
 KEY_FIELD = "anonymous_id"  # a visitor's events share a partition, so they stay in order

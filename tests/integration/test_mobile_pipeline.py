@@ -12,11 +12,8 @@ import datetime as dt
 import json
 
 import pytest
-from deltalake import DeltaTable
 
-from runners import run as run_lib
-from shared_lib import kafka as kafka_lib
-from shared_lib import products
+from tests.integration import pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -62,21 +59,18 @@ KPI = ("dau", "wau", "mau", "stickiness", "new_devices", "sessions", "engaged_se
 
 
 def produce(params, messages) -> int:
-    return kafka_lib.produce(params, params[PRODUCT]["topic"], kafka_lib.encode_events(messages, "device_id"))
+    return pipeline.produce(params, PRODUCT, messages, "device_id")
 
 
 def run_pipeline():
-    summary = run_lib.run(products=[PRODUCT])
-    assert summary.ok, [(r["notebook"], r["status"], r.get("error")) for r in summary.records]
-    return summary
+    return pipeline.run_pipeline(PRODUCT)
 
 
 def table(name: str):
-    return DeltaTable(str(products.get(PRODUCT).table(name).path)).to_pandas()
+    return pipeline.table(PRODUCT, name)
 
 
-def approx(*values):
-    return tuple(pytest.approx(v) if isinstance(v, float) else v for v in values)
+approx = pipeline.approx
 
 
 def daily() -> dict:
@@ -140,11 +134,7 @@ def test_silver_quarantine_and_accounting(first_run):
 
 
 def assert_accounting_balances():
-    batches = table("batches")
-    assert len(table("events_raw")) == len(table("events")) + len(table("quarantine")) \
-        + batches["duplicate_rows"].sum() + batches["consent_excluded_rows"].sum()
-    assert (batches["bronze_rows"] == batches["clean_rows"] + batches["quarantined_rows"]
-            + batches["duplicate_rows"] + batches["consent_excluded_rows"]).all()
+    pipeline.assert_accounting_balances(PRODUCT)
 
 
 def test_a_week_later_windows_roll_and_a_late_event_moves_a_cohort(second_run):
@@ -164,11 +154,4 @@ def test_a_week_later_windows_roll_and_a_late_event_moves_a_cohort(second_run):
 
 
 def test_rerun_without_new_data_changes_nothing(second_run):
-    declared = products.get(PRODUCT).tables
-    before = {t.name: (DeltaTable(str(t.path)).version(), DeltaTable(str(t.path)).to_pyarrow_table())
-              for t in declared}
-    run_pipeline()
-    for t in declared:
-        version, content = before[t.name]
-        assert DeltaTable(str(t.path)).version() == version, t.name
-        assert DeltaTable(str(t.path)).to_pyarrow_table().equals(content), t.name
+    pipeline.assert_rerun_changes_nothing(PRODUCT)

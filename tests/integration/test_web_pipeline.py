@@ -13,11 +13,8 @@ import json
 
 import pandas as pd
 import pytest
-from deltalake import DeltaTable
 
-from runners import run as run_lib
-from shared_lib import kafka as kafka_lib
-from shared_lib import products
+from tests.integration import pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -75,17 +72,15 @@ KPI = ("visitors", "users", "sessions", "page_views", "engaged_sessions", "engag
 
 
 def produce(params, messages) -> int:
-    return kafka_lib.produce(params, params[PRODUCT]["topic"], kafka_lib.encode_events(messages, "anonymous_id"))
+    return pipeline.produce(params, PRODUCT, messages, "anonymous_id")
 
 
 def run_pipeline():
-    summary = run_lib.run(products=[PRODUCT])
-    assert summary.ok, [(r["notebook"], r["status"], r.get("error")) for r in summary.records]
-    return summary
+    return pipeline.run_pipeline(PRODUCT)
 
 
 def table(name: str):
-    return DeltaTable(str(products.get(PRODUCT).table(name).path)).to_pandas()
+    return pipeline.table(PRODUCT, name)
 
 
 def kpis(name: str, keys: list[str]) -> dict:
@@ -94,8 +89,7 @@ def kpis(name: str, keys: list[str]) -> dict:
     return {tuple(row[k] for k in keys): tuple(row[c] for c in KPI) for _, row in df.iterrows()}
 
 
-def approx(*values):
-    return tuple(pytest.approx(v) if isinstance(v, float) else v for v in values)
+approx = pipeline.approx
 
 
 @pytest.fixture(scope="module")
@@ -150,12 +144,7 @@ def test_silver_quarantine_and_accounting(first_run):
 
 
 def assert_accounting_balances():
-    batches = table("batches")
-    silver = len(table("events")) + len(table("quarantine")) + batches["duplicate_rows"].sum() \
-        + batches["consent_excluded_rows"].sum()
-    assert len(table("events_raw")) == silver
-    assert (batches["bronze_rows"] == batches["clean_rows"] + batches["quarantined_rows"]
-            + batches["duplicate_rows"] + batches["consent_excluded_rows"]).all()
+    pipeline.assert_accounting_balances(PRODUCT)
 
 
 def test_late_events_change_yesterdays_kpis(second_run):
@@ -171,11 +160,4 @@ def test_late_events_change_yesterdays_kpis(second_run):
 
 
 def test_rerun_without_new_data_changes_nothing(second_run):
-    declared = products.get(PRODUCT).tables
-    before = {t.name: (DeltaTable(str(t.path)).version(), DeltaTable(str(t.path)).to_pyarrow_table())
-              for t in declared}
-    run_pipeline()
-    for t in declared:
-        version, content = before[t.name]
-        assert DeltaTable(str(t.path)).version() == version, t.name
-        assert DeltaTable(str(t.path)).to_pyarrow_table().equals(content), t.name
+    pipeline.assert_rerun_changes_nothing(PRODUCT)
