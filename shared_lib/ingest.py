@@ -16,16 +16,23 @@ from shared_lib import paths
 KAFKA_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp", "timestampType")
 
 
+# Spark reads each Kafka partition in one task: with 3 partitions on 2 cores the third runs
+# alone. Each partition's offset range split in two keeps both cores busy, and bronze's files
+# (one a task) then spread silver's parse evenly too.
+TASKS_PER_KAFKA_PARTITION = 2
+
+
 def kafka_source(spark, params: dict, topic: str, starting_offsets: str = "earliest",
                  max_offsets_per_trigger: int = 0) -> DataFrame:
     """A streaming read of ``topic``; ``starting_offsets`` applies to the first run only, after
     that the checkpoint remembers where we are."""
+    kafka = params["platform"]["services"]["kafka"]
     reader = (spark.readStream.format("kafka")
               .option("kafka.bootstrap.servers", kafka_lib.bootstrap(params))
               .option("subscribe", topic)
               .option("startingOffsets", starting_offsets)
-              .option("kafka.max.partition.fetch.bytes",
-                      str(params["platform"]["services"]["kafka"]["max_message_bytes"])))
+              .option("minPartitions", str(TASKS_PER_KAFKA_PARTITION * kafka["partitions"]))
+              .option("kafka.max.partition.fetch.bytes", str(kafka["max_message_bytes"])))
     if max_offsets_per_trigger > 0:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
     return reader.load()

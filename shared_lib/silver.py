@@ -115,13 +115,19 @@ def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float) -> 
     nearby = ctx.read("sessions").where((F.col("session_date") <= F.to_date(hi))
                                         & (F.col("session_start") <= hi) & (F.col("session_end") >= lo))
     stale = sessions_lib.stale(nearby, new_events, visitor, timeout_minutes).persist()
-    spans = sessions_lib.intervals(stale, new_events, visitor)
-    bounds = spans.agg(F.to_date(F.min("lo")).alias("lo"), F.to_date(F.max("hi")).alias("hi")).first()
-    # Every event to recompute lies between the earliest and the latest span: prune the rest.
-    candidates = ctx.read("events").where(
-        ~F.col("is_bot") & F.col("event_date").between(bounds["lo"], bounds["hi"]))
-    assigned = sessions_lib.assign(sessions_lib.to_recompute(candidates, spans, visitor), visitor,
-                                   timeout_minutes)
+    if stale.isEmpty():
+        # No session within reach of a new event: the new events make up their sessions alone
+        # (an older event of the same visitor and time would lie in a stale session), so the
+        # events just written need not be read back and matched (a first load, a new day).
+        to_assign = new_events
+    else:
+        spans = sessions_lib.intervals(stale, new_events, visitor)
+        bounds = spans.agg(F.to_date(F.min("lo")).alias("lo"), F.to_date(F.max("hi")).alias("hi")).first()
+        # Every event to recompute lies between the earliest and the latest span: prune the rest.
+        candidates = ctx.read("events").where(
+            ~F.col("is_bot") & F.col("event_date").between(bounds["lo"], bounds["hi"]))
+        to_assign = sessions_lib.to_recompute(candidates, spans, visitor)
+    assigned = sessions_lib.assign(to_assign, visitor, timeout_minutes)
     fresh = spec.summarize(assigned, ctx.run_id).persist()
     dates = sorted(r[0] for r in fresh.select("session_date").union(stale.select("session_date")).distinct().collect())
     ctx.writer.merge(fresh, ctx.table("sessions"), ["session_id"], deletes=stale.select("session_id"),

@@ -8,9 +8,12 @@ with delta-rs, which needs no JVM.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from shared_lib.products import Table
 
@@ -106,6 +109,7 @@ class Writer:
         self.spark = spark
         self.run_id = run_id
         self.lineage = Lineage()
+        self._lock = threading.Lock()  # writes may run side by side (``write_all``)
 
     def read(self, table: Table):
         v = version(table)
@@ -118,10 +122,20 @@ class Writer:
     def _written(self, table: Table, before: int | None) -> int:
         after = version(table)
         rows = rows_in_versions(table, before, after)
-        if after is not None and after != before:
-            self.lineage.tables_written[table.qualified_name] = after
-        self.lineage.rows_written += rows
+        with self._lock:
+            if after is not None and after != before:
+                self.lineage.tables_written[table.qualified_name] = after
+            self.lineage.rows_written += rows
         return rows
+
+    def write_all(self, writes: list[Callable[[], int]], parallel: int = 2) -> list[int]:
+        """Run independent writes (calls of this writer's methods) ``parallel`` at a time; returns
+        their results in order, or raises the first failure once all have ended. Spark runs one
+        write's jobs while another waits on its Delta commit or its driver-side planning, so the
+        cores stay busy; writes that depend on each other must not be given together."""
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            futures = [pool.submit(write) for write in writes]
+        return [f.result() for f in futures]
 
     def append_stream(self, df, table: Table, checkpoint: Path, timeout_s: float | None = None) -> int:
         """Append a streaming DataFrame with Trigger.AvailableNow: everything available now,

@@ -54,9 +54,12 @@ def _refresh(ctx, dates: list[dt.date], steps: list[funnel.Step]) -> None:
     in_sessions = kpis.session_events(sessions, in_span).persist()
     bot_events = events.where(F.col("is_bot") & F.col("event_date").isin(dates))
     where = tables.in_predicate("date", dates)
-    for name, dimensions in KPI_TABLES.items():
-        writer.replace(kpis.daily_kpis(sessions, in_sessions, bot_events, dimensions), ctx.table(name), where)
-    writer.replace(kpis.page_metrics(sessions, in_sessions), ctx.table("page_metrics"), where)
-    writer.replace(funnel.funnel(sessions, in_sessions, steps), ctx.table("funnel"), where)
+    outputs = {name: kpis.daily_kpis(sessions, in_sessions, bot_events, dimensions)
+               for name, dimensions in KPI_TABLES.items()}
+    outputs["page_metrics"] = kpis.page_metrics(sessions, in_sessions)
+    outputs["funnel"] = funnel.funnel(sessions, in_sessions, steps)
+    # The tables are independent: written side by side (the refreshes row still comes last).
+    writer.write_all([lambda name=name, df=df: writer.replace(df, ctx.table(name), where)
+                      for name, df in outputs.items()])
     in_sessions.unpersist()
     sessions.unpersist()

@@ -31,3 +31,28 @@ def test_lineage_record_shape():
     lineage.tables_read["a.bronze.t"] = 3
     lineage.rows_written += 5
     assert lineage.as_record() == {"tables_read": {"a.bronze.t": 3}, "tables_written": {}, "rows_written": 5}
+
+
+def test_write_all_runs_side_by_side_returns_in_order_and_raises_a_failure():
+    import threading
+
+    import pytest
+
+    writer = tables.Writer(spark=None, run_id="r")
+    both_started = threading.Barrier(2, timeout=5)  # breaks (fails the test) unless two run at once
+
+    def write(rows):
+        def run():
+            both_started.wait()
+            return rows
+        return run
+
+    assert writer.write_all([write(3), write(5)]) == [3, 5]
+
+    def broken():
+        raise ValueError("disk full")
+
+    done = []
+    with pytest.raises(ValueError, match="disk full"):
+        writer.write_all([broken, lambda: done.append("other write") or 1])
+    assert done == ["other write"]  # the other write still ran to its end
