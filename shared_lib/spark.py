@@ -72,13 +72,11 @@ def get_spark(params: dict):
 
 def _connect(params: dict):
     s = params["platform"]["services"]["spark"]
-    with socket.socket() as sock:
-        sock.settimeout(1.0)
-        if sock.connect_ex((s["host"], s["port"])) != 0:
-            raise SparkUnavailable(
-                f"no Spark Connect server at {connect_url(params)} (workspace {paths.workspace()}). "
-                f"Start the services with `dp up` in a terminal, or set services.spark.mode to "
-                f"'local' to run an in-process Spark (slower to start).")
+    if not _answers(s["host"], s["port"]):
+        raise SparkUnavailable(
+            f"no Spark Connect server at {connect_url(params)} (workspace {paths.workspace()}). "
+            f"Start the services with `dp up` in a terminal, or set services.spark.mode to "
+            f"'local' to run an in-process Spark (slower to start).")
     from pyspark.sql import SparkSession
     return SparkSession.builder.remote(connect_url(params)).getOrCreate()
 
@@ -98,9 +96,19 @@ def _classic(params: dict):
 
 
 def stop_all() -> None:
-    for session in _sessions.values():
+    for (mode, host, port, *_), session in _sessions.items():
         try:
+            if mode == "connect" and not _answers(host, port):
+                # The server is gone (stopped, or killed by a crash test): releasing the session
+                # would be retried for about ten minutes by the client; closing it is enough.
+                session.release_session_on_close = False
             session.stop()
         except Exception:
             pass
     _sessions.clear()
+
+
+def _answers(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
