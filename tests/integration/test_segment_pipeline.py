@@ -1,11 +1,12 @@
-"""user-segmentation end to end: hand-built web events into Kafka, web bronze -> silver through
-the runner, then the segmentation notebooks for two snapshot dates; exact customer features, RFM
-scores, segments and the movement between the snapshots, read back with delta-rs; a rerun of a
-snapshot leaves the same rows.
+"""user-segmentation end to end: hand-built web and mobile events into Kafka, bronze -> silver of
+both products through the runner, then the segmentation notebooks for two snapshot dates; exact
+customer features (an order seen on the website and in the app counts once), RFM scores,
+segments and the movement between the snapshots, read back with delta-rs; a rerun of a snapshot
+leaves the same rows.
 
 The broker and tables are shared with other tests of the session: every event here is dated
-January to March 2021 (before the web test's June 2021) with ids starting ``its-``, and the
-snapshots are explicit, so customers of other tests' purchases (later dates) never count.
+January to March 2021 (before the web and mobile tests' June and July 2021) with ids starting
+``its-``, and the snapshots are explicit, so customers of other tests' purchases never count.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from shared_lib import products
 pytestmark = pytest.mark.integration
 
 WEB = "web-user-analytics"
+MOBILE = "mobile-user-analytics"
 PRODUCT = "user-segmentation"
 S1, S2 = dt.date(2021, 3, 1), dt.date(2021, 3, 15)
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
@@ -37,6 +39,23 @@ def buy(event_id, visitor, ts, order, revenue, user=None, agent=DESKTOP):
             "revenue": revenue}
 
 
+def app(event_id, device, ts, user, event_type="screen_view", **fields):
+    event = {"event_id": f"its-{event_id}", "event_type": event_type, "event_ts": ts, "device_id": f"its-{device}",
+             "platform": "ios", "app_version": "1.0", "user_id": f"its-{user}", **fields}
+    return {**event, "screen_name": "home"} if event_type == "screen_view" else event
+
+
+def app_buy(event_id, device, ts, user, order, revenue):
+    return app(event_id, device, ts, user, "purchase", order_id=f"its-{order}", revenue=revenue)
+
+
+MOBILE_EVENTS = [
+    # o2 of u1 reached the app first, a minute earlier: a mobile order of 55.0, not a web one of 50.0
+    app_buy("m1", "d1", "2021-02-25T09:01:00Z", "u1", "o2", 55.0),
+    app("m2", "d2", "2021-02-26T10:00:00Z", "u2"),  # one screen view: a session, not engaged
+    # u7 buys in the app only; a one-screen visit the next day
+    app_buy("m3", "d7", "2021-02-20T10:00:00Z", "u7", "o9", 80.0), app("m4", "d7", "2021-02-21T10:00:00Z", "u7"),
+]
 EVENTS = [
     # u1: o1 and o2; o2 sent a second time with another revenue (the first one counts)
     page("a1", "v1", "2021-02-10T10:00:00Z", "u1"), buy("a2", "v1", "2021-02-10T10:01:00Z", "o1", 100.0, "u1"),
@@ -55,24 +74,28 @@ EVENTS = [
 FEATURE_COLUMNS = ("recency_days", "frequency", "monetary", "web_orders", "mobile_orders", "web_share",
                    "sessions_30d", "engaged_sessions_30d")
 EXPECTED_FEATURES = {
-    # windows: S1 2021-01-30 .. 02-28, S2 2021-02-13 .. 03-14; every purchase session is engaged
-    S1: {"its-u1": (4, 2, 150.0, 2, 0, 1.0, 2, 2), "its-u2": (2, 1, 20.0, 1, 0, 1.0, 1, 1),
-         "its-u3": (55, 1, 300.0, 1, 0, 1.0, 1, 0)},
-    S2: {"its-u1": (18, 2, 150.0, 2, 0, 1.0, 1, 1), "its-u2": (5, 2, 30.0, 2, 0, 1.0, 2, 2),
-         "its-u3": (69, 1, 300.0, 1, 0, 1.0, 1, 0), "its-u5": (14, 1, 40.0, 1, 0, 1.0, 1, 1)},
+    # windows: S1 2021-01-30 .. 02-28, S2 2021-02-13 .. 03-14; every purchase session is engaged.
+    # u1: o1 (web, 100.0) and o2 (mobile, 55.0); sessions web 02-10, web 02-25, app 02-25
+    S1: {"its-u1": (4, 2, 155.0, 1, 1, 0.5, 3, 3), "its-u2": (2, 1, 20.0, 1, 0, 1.0, 2, 1),
+         "its-u3": (55, 1, 300.0, 1, 0, 1.0, 1, 0), "its-u7": (9, 1, 80.0, 0, 1, 0.0, 2, 1)},
+    S2: {"its-u1": (18, 2, 155.0, 1, 1, 0.5, 2, 2), "its-u2": (5, 2, 30.0, 2, 0, 1.0, 3, 2),
+         "its-u3": (69, 1, 300.0, 1, 0, 1.0, 1, 0), "its-u5": (14, 1, 40.0, 1, 0, 1.0, 1, 1),
+         "its-u7": (23, 1, 80.0, 0, 1, 0.0, 2, 1)},
 }
 EXPECTED_SEGMENTS = {
-    # S1, three customers (ntile 1-3): recency u2 < u1 < u3, frequency (1, u2) (1, u3) (2, u1),
-    # monetary u2 < u1 < u3
-    S1: {"its-u1": ("432", "Potential Loyalists"), "its-u2": ("511", "New Customers"),
-         "its-u3": ("323", "About to Sleep")},
-    # S2, four customers: recency u2 < u5 < u1 < u3, frequency (1, u3) (1, u5) (2, u1) (2, u2),
-    # monetary u2 < u5 < u1 < u3
-    S2: {"its-u1": ("333", "Need Attention"), "its-u2": ("541", "Champions"),
-         "its-u3": ("214", "Hibernating"), "its-u5": ("422", "Potential Loyalists")},
+    # S1, four customers (ntile 1-4): recency u2 < u1 < u7 < u3; frequency (1, u2) (1, u3) (1, u7)
+    # (2, u1); monetary u2 < u7 < u1 < u3
+    S1: {"its-u1": ("443", "Loyal Customers"), "its-u2": ("511", "New Customers"),
+         "its-u3": ("224", "Hibernating"), "its-u7": ("332", "Need Attention")},
+    # S2, five customers: recency u2 < u5 < u1 < u7 < u3; frequency (1, u3) (1, u5) (1, u7) (2, u1)
+    # (2, u2); monetary u2 < u5 < u7 < u1 < u3
+    S2: {"its-u1": ("344", "Loyal Customers"), "its-u2": ("551", "Champions"),
+         "its-u3": ("115", "Hibernating"), "its-u5": ("422", "Potential Loyalists"),
+         "its-u7": ("233", "At Risk")},
 }
-EXPECTED_MOVEMENT = {("Potential Loyalists", "Need Attention"): 1, ("New Customers", "Champions"): 1,
-                     ("About to Sleep", "Hibernating"): 1, (None, "Potential Loyalists"): 1}
+EXPECTED_MOVEMENT = {("Loyal Customers", "Loyal Customers"): 1, ("New Customers", "Champions"): 1,
+                     ("Hibernating", "Hibernating"): 1, ("Need Attention", "At Risk"): 1,
+                     (None, "Potential Loyalists"): 1}
 
 
 def table(name: str):
@@ -94,9 +117,10 @@ def run(snapshot: dt.date, notebook=None) -> None:
 
 @pytest.fixture(scope="module")
 def two_snapshots(params):
-    assert kafka_lib.produce(params, params[WEB]["topic"], kafka_lib.encode_events(EVENTS, "anonymous_id")) == len(EVENTS)
-    for layer in ("bronze", "silver"):  # web gold is not an input of segmentation
-        check(run_lib.run(products=[WEB], layer=layer))
+    for product, events, key in ((WEB, EVENTS, "anonymous_id"), (MOBILE, MOBILE_EVENTS, "device_id")):
+        assert kafka_lib.produce(params, params[product]["topic"], kafka_lib.encode_events(events, key)) == len(events)
+    for layer in ("bronze", "silver"):  # gold of web and mobile is not an input of segmentation
+        check(run_lib.run(products=[WEB, MOBILE], layer=layer))
     run(S1)
     run(S2)
 
@@ -114,8 +138,8 @@ def test_rfm_segments_and_movement(two_snapshots):
         rows = at(segments, snapshot)
         assert {r["user_id"]: (r["rfm"], r["segment"]) for _, r in rows.iterrows()} == expected
     profiles = at(table("segment_profiles"), S2)
-    assert len(profiles) == 10 and profiles["customers"].sum() == 4
-    assert profiles.set_index("segment").loc["Champions", "revenue_share"] == pytest.approx(30 / 520)
+    assert len(profiles) == 10 and profiles["customers"].sum() == 5
+    assert profiles.set_index("segment").loc["Champions", "revenue_share"] == pytest.approx(30 / 605)
     movement = at(table("segment_movement"), S2, "to_snapshot")
     assert set(movement["from_snapshot"]) == {S1}
     assert {(r["from_segment"], r["to_segment"]): r["customers"] for _, r in movement.iterrows()} == EXPECTED_MOVEMENT
@@ -123,11 +147,11 @@ def test_rfm_segments_and_movement(two_snapshots):
 
 def test_clusters(two_snapshots):
     members = at(table("customer_clusters"), S2)
-    assert sorted(members["user_id"]) == ["its-u1", "its-u2", "its-u3", "its-u5"]
+    assert sorted(members["user_id"]) == ["its-u1", "its-u2", "its-u3", "its-u5", "its-u7"]
     profiles = at(table("cluster_profiles"), S2).sort_values("cluster")
-    assert profiles["cluster"].tolist() == [1, 2] and profiles["customers"].sum() == 4
+    assert profiles["cluster"].tolist() == [1, 2] and profiles["customers"].sum() == 5
     assert profiles["monetary"].iloc[0] > profiles["monetary"].iloc[1]  # numbered by centroid monetary
-    assert profiles["description"].str.contains("orders on the web").all()
+    assert profiles["description"].str.contains("of orders on the web").all()
 
 
 def test_rerun_of_a_snapshot_leaves_the_same_rows(two_snapshots):
