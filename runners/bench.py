@@ -558,9 +558,7 @@ def bench_segmentation(setup: Setup) -> list[dict]:
         figure(f"segmentation, {n:,} customers", elapsed, "s",
                notes=f"dp run of features, rfm, clusters (k = {k}; kernels included) over {purchases:,} purchase "
                      f"events and {sessions:,} sessions; customer count verified; Spark server CPU {server.cpu_s:.1f} s"),
-        *[figure(f"{r['notebook']} notebook (segmentation)", r["duration_s"], "s",
-                 notes=f"{r['rows_written']} rows written" if r.get("rows_written") is not None else "")
-          for r in summary.records],
+        *_notebook_figures(summary.records, "segmentation"),
         figure("Spark server peak RSS, segmentation", server.peak_bytes / 2**20, "MiB",
                notes="Spark Connect server process and children, sampled every 0.2 s"),
         figure("synthetic silver input written", write_s, "s", notes="set-up, not part of the segmentation time"),

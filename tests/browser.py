@@ -39,6 +39,16 @@ def open_page(browser, url: str, selector: str):
     return page, time.monotonic() - started
 
 
+def assert_cards(page, expected: dict) -> None:
+    """The KPI cards ``{key: (value, change)}`` show those texts (waiting for a redraw)."""
+    from playwright.sync_api import expect
+
+    for key, (value, change) in expected.items():
+        card = page.locator(f".dp-kpi[data-kpi='{key}']")
+        expect(card.locator(".dp-kpi-value")).to_have_text(value)
+        expect(card.locator(".dp-kpi-change b")).to_have_text(change)
+
+
 def assert_no_error(page) -> None:
     # Voila hides tracebacks; a failing cell says "There was an error when executing cell ...".
     text = page.inner_text("body")

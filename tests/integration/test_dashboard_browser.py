@@ -9,9 +9,8 @@ import datetime as dt
 import os
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser import LOAD_TIMEOUT_MS, assert_no_error, open_page, write_table as write_product_table
+from tests.browser import LOAD_TIMEOUT_MS, assert_cards, assert_no_error, open_page, write_table as write_product_table
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +91,7 @@ def test_dashboard_shows_kpis_and_charts(dashboard_url, browser, record_property
     print(f"\ntime to first render (KPI cards visible): {seconds:.2f} s (target {FIRST_RENDER_TARGET_S} s)")
     # 3 trends, 3 breakdowns, the funnel
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 7", timeout=LOAD_TIMEOUT_MS)
-    _assert_cards(page, EXPECTED_CARDS)
+    assert_cards(page, EXPECTED_CARDS)
     assert page.locator(".dp-table tbody tr").first.inner_text().split("\t") == EXPECTED_TOP_PAGE
     assert_no_error(page)
     if os.environ.get("DP_DASHBOARD_SCREENSHOT"):  # for a look by eye; the page scrolls inside
@@ -101,15 +100,8 @@ def test_dashboard_shows_kpis_and_charts(dashboard_url, browser, record_property
     assert seconds <= FIRST_RENDER_LIMIT_S
 
     page.locator(".widget-dropdown select").select_option("direct")
-    _assert_cards(page, EXPECTED_DIRECT_CARDS)
+    assert_cards(page, EXPECTED_DIRECT_CARDS)
     assert_no_error(page)
-
-
-def _assert_cards(page, expected: dict) -> None:
-    for key, (value, change) in expected.items():
-        card = page.locator(f".dp-kpi[data-kpi='{key}']")
-        expect(card.locator(".dp-kpi-value")).to_have_text(value)  # waits for a redraw
-        expect(card.locator(".dp-kpi-change b")).to_have_text(change)
 
 
 def test_dashboard_without_tables_shows_the_empty_state(dashboard_url, browser):

@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser import LOAD_TIMEOUT_MS, assert_no_error, open_page, write_table
+from tests.browser import LOAD_TIMEOUT_MS, assert_cards, assert_no_error, open_page, write_table
 
 pytestmark = pytest.mark.integration
 
@@ -66,10 +65,7 @@ def test_mobile_dashboard_shows_trends_retention_and_the_worst_version(dashboard
     print(f"\nmobile dashboard: KPI cards visible after {seconds:.2f} s")
     # DAU/WAU/MAU, stickiness, crash-free by version, adoption, the retention heatmap
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 5", timeout=LOAD_TIMEOUT_MS)
-    for key, (value, change) in EXPECTED_CARDS.items():
-        card = page.locator(f".dp-kpi[data-kpi='{key}']")
-        expect(card.locator(".dp-kpi-value")).to_have_text(value)
-        expect(card.locator(".dp-kpi-change b")).to_have_text(change)
+    assert_cards(page, EXPECTED_CARDS)
     callout = page.locator(".dp-callout").inner_text()
     assert "Worst version: android 3.2.0" in callout and "80.0% crash-free users (all versions 90.0%)" in callout
     assert page.locator(".js-plotly-plot .hm").count() == 1  # the heatmap trace

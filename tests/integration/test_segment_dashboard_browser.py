@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from products.user_segmentation.rfm import SEGMENT_NAMES, segment_of
-from tests.browser import LOAD_TIMEOUT_MS, assert_no_error, open_page, write_table
+from tests.browser import LOAD_TIMEOUT_MS, assert_cards, assert_no_error, open_page, write_table
 
 pytestmark = pytest.mark.integration
 
@@ -85,20 +85,13 @@ def dashboard_url(dashboard_urls):
     return dashboard_urls[PRODUCT]
 
 
-def _assert_cards(page, expected: dict) -> None:
-    for key, (value, change) in expected.items():
-        card = page.locator(f".dp-kpi[data-kpi='{key}']")
-        expect(card.locator(".dp-kpi-value")).to_have_text(value)  # waits for a redraw
-        expect(card.locator(".dp-kpi-change b")).to_have_text(change)
-
-
 def test_segmentation_dashboard(dashboard_url, browser):
     write_gold()
     page, seconds = open_page(browser, dashboard_url, ".dp-kpi")
     print(f"\ntime to first render (cards visible): {seconds:.2f} s")
     # two bar charts (sizes, revenue share), the R x F heatmap, the movement heatmap
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 4", timeout=LOAD_TIMEOUT_MS)
-    _assert_cards(page, EXPECTED_CARDS)
+    assert_cards(page, EXPECTED_CARDS)
     assert "Segment movement 2024-04-01 → 2024-05-01" in page.inner_text("body")
     profiles, clusters = page.locator(".dp-table").nth(0), page.locator(".dp-table").nth(1)
     assert profiles.locator("tbody tr").first.inner_text().split("\t") == EXPECTED_CHAMPIONS_ROW
@@ -120,7 +113,7 @@ def test_segmentation_dashboard(dashboard_url, browser):
     expect(page.locator(".dp-empty").last).to_contain_text("No customer nobody")
 
     page.locator(".widget-dropdown select").select_option("2024-04-01")
-    _assert_cards(page, EXPECTED_S1_CARDS)
+    assert_cards(page, EXPECTED_S1_CARDS)
     # S1 is the first snapshot (and the test wrote no grid for it)
     expect(page.locator(".dp-empty", has_text="Segment movement: no earlier snapshot")).to_have_count(1)
     expect(page.locator(".dp-empty", has_text="R × F grid: no data")).to_have_count(1)
