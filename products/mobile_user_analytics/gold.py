@@ -16,7 +16,8 @@ Which dates change (``plan``), for the dates A whose events or sessions a batch 
 
 Progress: one ``refreshes`` row per silver batch consumed, written last. Writes are ordered so
 that a run that dies half-way is redone whole to the same result: ``devices`` (which the plan
-compares against) is written after every table that the plan's moved cohorts feed.
+compares against) is written after every table that the plan's moved cohorts feed, and
+``daily_kpis`` (whose span the plan starts from) after ``retention``.
 """
 from __future__ import annotations
 
@@ -120,12 +121,21 @@ def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -
     if affected:
         writer.replace(fresh, ctx.table("device_activity"), tables.in_predicate("date", affected))
     activity = ctx.read("device_activity")
+    # Retention and the per-version table are independent: written side by side. Both come before
+    # daily_kpis, whose date span the plan of a rerun starts from, and before devices.
+    writes = []
     if todo.cohort_dates:
         due = (F.col("date") >= todo.cohort_dates[0] + min(days) * DAY) & (
             F.col("date") <= todo.cohort_dates[-1] + max(days) * DAY)
-        writer.replace(metrics.retention(cohorts.where(F.col("cohort_date").isin(todo.cohort_dates)),
-                                         activity.where(due), days, todo.last),
-                       ctx.table("retention"), tables.in_predicate("cohort_date", todo.cohort_dates))
+        retained = metrics.retention(cohorts.where(F.col("cohort_date").isin(todo.cohort_dates)),
+                                     activity.where(due), days, todo.last)
+        writes.append(lambda: writer.replace(retained, ctx.table("retention"),
+                                             tables.in_predicate("cohort_date", todo.cohort_dates)))
+    if affected:
+        versions = metrics.by_version(on_affected, fresh, ctx.read("sessions").where(F.col("session_date").isin(affected)))
+        writes.append(lambda: writer.replace(versions, ctx.table("daily_by_version"),
+                                             tables.in_predicate("date", affected)))
+    writer.write_all(writes)
     if todo.kpi_dates:
         kpi_dates = todo.kpi_dates
         window = F.col("date").between(kpi_dates[0] - LOOKBACK_DAYS * DAY, kpi_dates[-1])
@@ -134,10 +144,6 @@ def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -
         writer.replace(metrics.daily_kpis(kpi_dates, activity.where(window), cohorts, sessions, orders),
                        ctx.table("daily_kpis"), tables.in_predicate("date", kpi_dates))
         sessions.unpersist()
-    if affected:
-        sessions = ctx.read("sessions").where(F.col("session_date").isin(affected))
-        writer.replace(metrics.by_version(on_affected, fresh, sessions), ctx.table("daily_by_version"),
-                       tables.in_predicate("date", affected))
     if not changed.isEmpty():
         writer.merge(changed.select("device_id", "cohort_date"), ctx.table("devices"), ["device_id"])
     for df in (on_affected, fresh, changed, cohorts):
