@@ -110,3 +110,26 @@ BATCH_SCHEMA = ("run_id string, processed_at timestamp, bronze_version bigint, "
                 "offsets array<struct<topic:string, partition:int, from_offset:bigint, to_offset:bigint>>, "
                 "bronze_rows bigint, clean_rows bigint, quarantined_rows bigint, duplicate_rows bigint, "
                 "consent_excluded_rows bigint, affected_dates array<date>")
+
+
+# Silver -> gold progress, the same for every product: gold appends one ``refreshes`` row per
+# silver ``batches`` row it has consumed, last, so a gold run that died is redone whole.
+REFRESH_SCHEMA = "silver_run_id string, run_id string, dates array<date>, refreshed_at timestamp"
+
+
+def pending_batches(batches: DataFrame, refreshes: DataFrame) -> list:
+    """The silver ``batches`` rows (``run_id``, ``affected_dates``) that no gold ``refreshes``
+    row has consumed yet (one small job)."""
+    consumed = refreshes.select(F.col("silver_run_id").alias("run_id"))
+    return batches.join(consumed, "run_id", "left_anti").select("run_id", "affected_dates").collect()
+
+
+def pending_dates(pending: list) -> list[dt.date]:
+    """Every date that the ``pending`` batches affected, sorted."""
+    return sorted({d for row in pending for d in row["affected_dates"]})
+
+
+def refresh_rows(pending: list, run_id: str) -> list[tuple]:
+    """The ``refreshes`` rows (``REFRESH_SCHEMA``) that mark ``pending`` as consumed by ``run_id``."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return [(row["run_id"], run_id, list(row["affected_dates"]), now) for row in pending]

@@ -28,10 +28,9 @@ from typing import Iterable, Sequence
 from pyspark.sql import functions as F
 
 from products.mobile_user_analytics import metrics
-from shared_lib import tables
+from shared_lib import incremental, tables
 
 TABLES = ("device_activity", "devices", "daily_kpis", "daily_by_version", "retention", "refreshes")
-REFRESH_SCHEMA = "silver_run_id string, run_id string, dates array<date>, refreshed_at timestamp"
 LOOKBACK_DAYS = metrics.MAU_DAYS - 1
 DAY = dt.timedelta(days=1)
 
@@ -81,18 +80,16 @@ def run_gold(ctx) -> dict:
     writer = ctx.writer
     for name in TABLES:
         writer.ensure(ctx.table(name))
-    consumed = ctx.read("refreshes").select(F.col("silver_run_id").alias("run_id"))
-    pending = ctx.read("batches").join(consumed, "run_id", "left_anti").select("run_id", "affected_dates").collect()
+    pending = incremental.pending_batches(ctx.read("batches"), ctx.read("refreshes"))
     known_days = sorted(r[0] for r in ctx.read("retention").select("day_n").distinct().collect())
     days_changed = bool(known_days) and known_days != days
     if not pending and not days_changed:
         return {"dates_refreshed": [], "cohorts_refreshed": 0, "silver_batches": 0}
-    affected = sorted({d for row in pending for d in row["affected_dates"]})
+    affected = incremental.pending_dates(pending)
     done = _refresh(ctx, affected, days, days_changed)
-    now = dt.datetime.now(dt.timezone.utc)
-    rows = [(row["run_id"], ctx.run_id, list(row["affected_dates"]), now) for row in pending]
+    rows = incremental.refresh_rows(pending, ctx.run_id)
     if rows:
-        writer.append(ctx.spark.createDataFrame(rows, REFRESH_SCHEMA), ctx.table("refreshes"))
+        writer.append(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
     return {"dates_refreshed": [d.isoformat() for d in done.kpi_dates] if done else [],
             "cohorts_refreshed": len(done.cohort_dates) if done else 0, "silver_batches": len(pending)}
 

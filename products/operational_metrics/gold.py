@@ -5,30 +5,24 @@ silver batch nothing is written. One ``refreshes`` row per silver batch consumed
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from pyspark.sql import functions as F
 
 from products.operational_metrics import requests
-from shared_lib import tables
-
-REFRESH_SCHEMA = "silver_run_id string, run_id string, dates array<date>, refreshed_at timestamp"
+from shared_lib import incremental, tables
 
 
 def run_gold(ctx) -> dict:
     """Refresh the dates touched since the last gold run; returns the dates refreshed."""
     for name in ("service_hourly", "refreshes"):
         ctx.writer.ensure(ctx.table(name))
-    consumed = ctx.read("refreshes").select(F.col("silver_run_id").alias("run_id"))
-    pending = ctx.read("batches").join(consumed, "run_id", "left_anti").select("run_id", "affected_dates").collect()
+    pending = incremental.pending_batches(ctx.read("batches"), ctx.read("refreshes"))
     if not pending:
         return {"dates_refreshed": [], "silver_batches": 0}
-    dates = sorted({d for row in pending for d in row["affected_dates"]})
+    dates = incremental.pending_dates(pending)
     if dates:
         events = ctx.read("events").where(F.col("event_date").isin(dates))
         ctx.writer.replace(requests.service_hourly(events), ctx.table("service_hourly"),
                            tables.in_predicate("date", dates))
-    now = dt.datetime.now(dt.timezone.utc)
-    rows = [(row["run_id"], ctx.run_id, list(row["affected_dates"]), now) for row in pending]
-    ctx.writer.append(ctx.spark.createDataFrame(rows, REFRESH_SCHEMA), ctx.table("refreshes"))
+    rows = incremental.refresh_rows(pending, ctx.run_id)
+    ctx.writer.append(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
     return {"dates_refreshed": [d.isoformat() for d in dates], "silver_batches": len(pending)}

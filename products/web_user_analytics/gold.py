@@ -13,12 +13,11 @@ import datetime as dt
 from pyspark.sql import functions as F
 
 from products.web_user_analytics import funnel, kpis
-from shared_lib import tables
+from shared_lib import incremental, tables
 
 KPI_TABLES = {"daily_kpis": (), "daily_kpis_by_channel": ("channel",),
               "daily_kpis_by_device": ("device_type",), "daily_kpis_by_country": ("country",)}
 TABLES = (*KPI_TABLES, "page_metrics", "funnel", "refreshes")
-REFRESH_SCHEMA = "silver_run_id string, run_id string, dates array<date>, refreshed_at timestamp"
 
 
 def run_gold(ctx) -> dict:
@@ -27,16 +26,14 @@ def run_gold(ctx) -> dict:
     steps = funnel.steps_from_params(ctx.own["gold"]["funnel_steps"])  # a bad parameter fails first
     for name in TABLES:
         writer.ensure(ctx.table(name))
-    consumed = ctx.read("refreshes").select(F.col("silver_run_id").alias("run_id"))
-    pending = ctx.read("batches").join(consumed, "run_id", "left_anti").select("run_id", "affected_dates").collect()
+    pending = incremental.pending_batches(ctx.read("batches"), ctx.read("refreshes"))
     if not pending:
         return {"dates_refreshed": [], "silver_batches": 0}
-    dates = sorted({d for row in pending for d in row["affected_dates"]})
+    dates = incremental.pending_dates(pending)
     if dates:
         _refresh(ctx, dates, steps)
-    now = dt.datetime.now(dt.timezone.utc)
-    rows = [(row["run_id"], ctx.run_id, list(row["affected_dates"]), now) for row in pending]
-    writer.append(ctx.spark.createDataFrame(rows, REFRESH_SCHEMA), ctx.table("refreshes"))
+    rows = incremental.refresh_rows(pending, ctx.run_id)
+    writer.append(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
     return {"dates_refreshed": [d.isoformat() for d in dates], "silver_batches": len(pending)}
 
 
