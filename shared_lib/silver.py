@@ -95,7 +95,7 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int) -
         outcomes["consent_excluded"] = excluded
     row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes),
                                 session_dates + event_dates)
-    ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
+    ctx.writer.append_collected(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
     return incremental.summary(row)
 
 
@@ -161,5 +161,5 @@ def run_events(ctx, event_contract: contract.Contract, enrich: Callable[[DataFra
     outcomes = {"clean": kept, "quarantined": validated.where(F.col("reason").isNotNull()),
                 "duplicate": classified.where(F.col("outcome") == "duplicate")}
     row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes), dates)
-    ctx.writer.append(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
+    ctx.writer.append_collected(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
     return incremental.summary(row)

@@ -89,7 +89,7 @@ def run_gold(ctx) -> dict:
     done = _refresh(ctx, affected, days, days_changed)
     rows = incremental.refresh_rows(pending, ctx.run_id)
     if rows:
-        writer.append(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
+        writer.append_collected(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
     return {"dates_refreshed": [d.isoformat() for d in done.kpi_dates] if done else [],
             "cohorts_refreshed": len(done.cohort_dates) if done else 0, "silver_batches": len(pending)}
 
@@ -126,11 +126,11 @@ def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -
             F.col("date") <= todo.cohort_dates[-1] + max(days) * DAY)
         retained = metrics.retention(cohorts.where(F.col("cohort_date").isin(todo.cohort_dates)),
                                      activity.where(due), days, todo.last)
-        writes.append(lambda: writer.replace(retained, ctx.table("retention"),
+        writes.append(lambda: writer.replace_collected(retained, ctx.table("retention"),
                                              tables.in_predicate("cohort_date", todo.cohort_dates)))
     if affected:
         versions = metrics.by_version(on_affected, fresh, ctx.read("sessions").where(F.col("session_date").isin(affected)))
-        writes.append(lambda: writer.replace(versions, ctx.table("daily_by_version"),
+        writes.append(lambda: writer.replace_collected(versions, ctx.table("daily_by_version"),
                                              tables.in_predicate("date", affected)))
     writer.write_all(writes)
     if todo.kpi_dates:
@@ -138,7 +138,7 @@ def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -
         window = F.col("date").between(kpi_dates[0] - LOOKBACK_DAYS * DAY, kpi_dates[-1])
         sessions = ctx.read("sessions").where(F.col("session_date").isin(kpi_dates)).persist()
         orders = metrics.purchase_orders(_purchases_of(events, sessions), sessions)
-        writer.replace(metrics.daily_kpis(kpi_dates, activity.where(window), cohorts, sessions, orders),
+        writer.replace_collected(metrics.daily_kpis(kpi_dates, activity.where(window), cohorts, sessions, orders),
                        ctx.table("daily_kpis"), tables.in_predicate("date", kpi_dates))
         sessions.unpersist()
     if not changed.isEmpty():

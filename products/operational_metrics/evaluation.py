@@ -63,8 +63,8 @@ def run_sla(ctx, now: dt.datetime | None = None, log=None) -> dict:
     previous = _previous_states(ctx.read("sla_status").select("evaluated_at", "product", "state").toPandas())
     status = sla.product_status(evaluations, previous, now)
     if evaluations:
-        writer.append(ctx.spark.createDataFrame(evaluations, EVALUATION_SCHEMA), ctx.table("sla_evaluations"))
-        writer.append(ctx.spark.createDataFrame(status, STATUS_SCHEMA), ctx.table("sla_status"))
+        writer.append_collected(ctx.spark.createDataFrame(evaluations, EVALUATION_SCHEMA), ctx.table("sla_evaluations"))
+        writer.append_collected(ctx.spark.createDataFrame(status, STATUS_SCHEMA), ctx.table("sla_status"))
     log_rows = ctx.read("alerts").select("at", "alert_id", "event", "rule", "product").toPandas().to_dict("records")
     events = alerts.evaluate(rules, _series(history, evaluations), alerts.states_from_log(log_rows),
                              {(e["product"], e["metric"]) for e in evaluations}, now)
@@ -72,7 +72,7 @@ def run_sla(ctx, now: dt.datetime | None = None, log=None) -> dict:
     for event, where in zip(events, notify.notify(events, cfg["webhook_url"], cfg["webhook_timeout_s"], log)):
         event["notified"] = where
     if events:
-        writer.append(ctx.spark.createDataFrame(events, ALERT_SCHEMA), ctx.table("alerts"))
+        writer.append_collected(ctx.spark.createDataFrame(events, ALERT_SCHEMA), ctx.table("alerts"))
     return {"evaluated_at": now.isoformat(), "states": {s["product"]: s["state"] for s in status},
             "alerts_fired": sum(e["event"] == alerts.FIRED for e in events),
             "alerts_resolved": sum(e["event"] == alerts.RESOLVED for e in events)}

@@ -21,8 +21,8 @@ def run_gold(ctx) -> dict:
     dates = incremental.pending_dates(pending)
     if dates:
         events = ctx.read("events").where(F.col("event_date").isin(dates))
-        ctx.writer.replace(requests.service_hourly(events), ctx.table("service_hourly"),
+        ctx.writer.replace_collected(requests.service_hourly(events), ctx.table("service_hourly"),
                            tables.in_predicate("date", dates))
     rows = incremental.refresh_rows(pending, ctx.run_id)
-    ctx.writer.append(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
+    ctx.writer.append_collected(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
     return {"dates_refreshed": [d.isoformat() for d in dates], "silver_batches": len(pending)}

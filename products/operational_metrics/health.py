@@ -167,12 +167,12 @@ def run_health(ctx, now: dt.datetime | None = None) -> dict:
     runs_table = products.get(PLATFORM).table(RUNS_TABLE)
     if tables.exists(runs_table):
         dates = [now.date() - dt.timedelta(days=i) for i in range(own["recompute_days"])]
-        result["pipeline_days"] = writer.replace(pipeline_daily(ctx.read(RUNS_TABLE, PLATFORM), dates),
+        result["pipeline_days"] = writer.replace_collected(pipeline_daily(ctx.read(RUNS_TABLE, PLATFORM), dates),
                                                  ctx.table("pipeline_daily"), tables.in_predicate("date", dates))
-    writer.append(ctx.spark.createDataFrame(freshness, FRESHNESS_SCHEMA), ctx.table("table_freshness"))
+    writer.append_collected(ctx.spark.createDataFrame(freshness, FRESHNESS_SCHEMA), ctx.table("table_freshness"))
     lag = lag_rows(ctx, now)
     if lag:
-        writer.append(ctx.spark.createDataFrame(lag, LAG_SCHEMA), ctx.table("consumer_lag"))
+        writer.append_collected(ctx.spark.createDataFrame(lag, LAG_SCHEMA), ctx.table("consumer_lag"))
     fresh_quality = new_quality(ctx)
     result["quality_rows"] = writer.append(fresh_quality, ctx.table("quality")) if fresh_quality is not None else 0
     result.update(tables_checked=len(freshness), topics_checked=len(lag),

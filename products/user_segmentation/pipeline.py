@@ -89,15 +89,15 @@ def run_rfm(ctx) -> dict:
     customers = writer.replace(rfm.scores(current), ctx.table("customer_segments"), where)
     history = ctx.read("customer_segments")
     scored = history.where(F.col("snapshot_date") == F.lit(snapshot))
-    writer.replace(rfm.profiles(scored, snapshot, actions), ctx.table("segment_profiles"), where)
-    writer.replace(rfm.grid(scored, snapshot), ctx.table("rfm_grid"), where)
+    writer.replace_collected(rfm.profiles(scored, snapshot, actions), ctx.table("segment_profiles"), where)
+    writer.replace_collected(rfm.grid(scored, snapshot), ctx.table("rfm_grid"), where)
     earlier = (parse_date(ctx.own["movement"]["from_snapshot"], "movement.from_snapshot")
                or history.where(F.col("snapshot_date") < F.lit(snapshot)).agg(F.max("snapshot_date")).first()[0])
     if earlier is None:
         print(f"{snapshot} is the first snapshot: no segment movement yet")
     else:
         where_pair = f"{tables.in_predicate('to_snapshot', [snapshot])} AND {tables.in_predicate('from_snapshot', [earlier])}"
-        writer.replace(rfm.movement(history, earlier, snapshot), ctx.table("segment_movement"), where_pair)
+        writer.replace_collected(rfm.movement(history, earlier, snapshot), ctx.table("segment_movement"), where_pair)
     return {"snapshot_date": snapshot.isoformat(), "customers": customers,
             "moved_from": earlier.isoformat() if earlier else None}
 
@@ -118,7 +118,7 @@ def run_clusters(ctx) -> dict:
         where = _where_snapshot(snapshot)
         customers = writer.replace(clusters.customer_clusters(clustering, snapshot), ctx.table("customer_clusters"),
                                    where)
-        writer.replace(clusters.profiles(clustering, snapshot, settings["k"]), ctx.table("cluster_profiles"), where)
+        writer.replace_collected(clusters.profiles(clustering, snapshot, settings["k"]), ctx.table("cluster_profiles"), where)
     finally:
         # The fitted models stay in the server's ML cache until the client lets go of them. Left to
         # the end of the process, PySpark 4.2 releases them while gRPC shuts down, and the kernel

@@ -33,7 +33,7 @@ def run_gold(ctx) -> dict:
     if dates:
         _refresh(ctx, dates, steps)
     rows = incremental.refresh_rows(pending, ctx.run_id)
-    writer.append(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
+    writer.append_collected(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
     return {"dates_refreshed": [d.isoformat() for d in dates], "silver_batches": len(pending)}
 
 
@@ -56,7 +56,7 @@ def _refresh(ctx, dates: list[dt.date], steps: list[funnel.Step]) -> None:
     outputs["page_metrics"] = kpis.page_metrics(sessions, in_sessions)
     outputs["funnel"] = funnel.funnel(sessions, in_sessions, steps)
     # The tables are independent: written side by side (the refreshes row still comes last).
-    writer.write_all([lambda name=name, df=df: writer.replace(df, ctx.table(name), where)
+    writer.write_all([lambda name=name, df=df: writer.replace_collected(df, ctx.table(name), where)
                       for name, df in outputs.items()])
     in_sessions.unpersist()
     sessions.unpersist()
