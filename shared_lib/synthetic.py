@@ -19,6 +19,23 @@ LATE_SHARE = 1 / 50  # events swapped out of time order
 DUPLICATE_EVERY = 500  # one event in this many is delivered twice
 
 
+def clock(now: dt.datetime | None) -> dt.datetime:
+    """The generator's "now", in UTC: the one given (tests pass a fixed one, so a seed and a now
+    always give the same events) or the current time. No good event is later than it: an event
+    in the future would show as negative freshness downstream."""
+    if now is None:
+        return dt.datetime.now(dt.timezone.utc)
+    if now.tzinfo is None:
+        raise ValueError(f"now must carry a time zone (UTC), got {now!r}")
+    return now.astimezone(dt.timezone.utc)
+
+
+def first_midnight(now: dt.datetime, days: int) -> dt.datetime:
+    """00:00 UTC of the first of ``days`` UTC dates ending with ``now``'s: the window is whole days,
+    but for today, which ends at ``now``."""
+    return dt.datetime.combine(now.date() - dt.timedelta(days=days - 1), dt.time(), dt.timezone.utc)
+
+
 def iso(ts: dt.datetime) -> str:
     """ISO-8601 in UTC with milliseconds and ``Z``, as mobile and web SDKs send it."""
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"

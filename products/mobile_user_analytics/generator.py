@@ -6,8 +6,11 @@ concentrated in one version (3.2.0 on Android); screens, purchases, sessions acr
 few events delivered twice and a small share of the bad inputs of the event contract (each kind at
 least once).
 
-Deterministic: the same ``seed``, ``events``, ``days`` and ``end_date`` give the same events, in
-the same order.
+The window is ``days`` UTC days, the last one today, up to ``now``: sessions after ``now`` have not
+happened yet (nor the rest of one going on at ``now``), so no event is in the future.
+
+Deterministic: the same ``seed``, ``events``, ``days`` and ``now`` give the same events, in the
+same order.
 """
 from __future__ import annotations
 
@@ -44,10 +47,12 @@ def _released(day: int, days: int) -> list[str]:
 
 
 class _Emitter:
-    def __init__(self, rng: random.Random):
-        self.rng, self.counter, self.events = rng, 0, []
+    def __init__(self, rng: random.Random, now: dt.datetime):
+        self.rng, self.now, self.counter, self.events = rng, now, 0, []
 
     def emit(self, device: dict, ts: dt.datetime, event_type: str, **fields) -> None:
+        if ts > self.now:
+            return
         self.counter += 1
         event = {"event_id": f"m-{self.counter:09d}", "event_type": event_type, "event_ts": synthetic.iso(ts),
                  "device_id": device["device_id"], "platform": device["platform"],
@@ -105,14 +110,14 @@ def _bad(kind: str, good: dict, future: dt.datetime, i: int) -> str:
 
 
 def generate(events: int, seed: int, days: int = 42, bad_share: float = 0.01,
-             end_date: dt.date | None = None) -> Iterator[dict | str]:
+             now: dt.datetime | None = None) -> Iterator[dict | str]:
     """``events`` messages: dicts for good events, raw strings for the deliberately bad ones."""
     rng = random.Random(seed)
-    end = end_date or dt.datetime.now(dt.timezone.utc).date()
-    window_start = dt.datetime.combine(end - dt.timedelta(days=days - 1), dt.time(), dt.timezone.utc)
-    future = window_start + dt.timedelta(days=days + 2)  # more than 24 h ahead of today
+    now = synthetic.clock(now)
+    window_start = synthetic.first_midnight(now, days)
+    future = now + dt.timedelta(days=2)  # more than 24 h ahead (bad input)
     n_good, n_dup, n_bad = synthetic.split(events, bad_share)
-    out = _Emitter(rng)
+    out = _Emitter(rng, now)
     while len(out.events) < n_good:
         platform = rng.choices(list(PLATFORMS), list(PLATFORMS.values()))[0]
         # More installs early in the window, as after a launch, and some every day after.

@@ -3,7 +3,10 @@ traffic share, latency and error level, a diurnal load (quiet at night, busiest 
 UTC), and one incident - ``web-api`` slow (latency x8) and failing (a quarter 5xx) for 90 minutes
 - plus a small share of the contract's bad inputs and some duplicate deliveries.
 
-Deterministic: the same ``seed``, ``events``, ``days`` and ``end`` give the same messages.
+The window is the ``days`` x 24 h up to ``now``, no request after it, and the incident lies in its
+past (it starts 70 % into the window and lasts 90 minutes: over 5 h before ``now`` at one day).
+
+Deterministic: the same ``seed``, ``events``, ``days`` and ``now`` give the same messages.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import math
 import random
 from dataclasses import dataclass
 from typing import Iterator
+
+from shared_lib import synthetic
 
 
 @dataclass(frozen=True)
@@ -56,16 +61,12 @@ def load(ts: dt.datetime) -> float:
     return 1 + 0.7 * math.sin(2 * math.pi * (hour - 9) / 24)
 
 
-def _iso(ts: dt.datetime) -> str:
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
-
-
 def _request(rng: random.Random, i: int, ts: dt.datetime, in_incident: bool) -> dict:
     svc = rng.choices(SERVICES, [s.share for s in SERVICES])[0]
     hit = in_incident and svc.name == INCIDENT_SERVICE
     latency = rng.lognormvariate(math.log(svc.median_ms), svc.sigma) * (INCIDENT_LATENCY_FACTOR if hit else 1)
     failed = rng.random() < (INCIDENT_ERROR_SHARE if hit else svc.error_share)
-    return {"event_id": f"r-{i:09d}", "event_ts": _iso(ts), "service": svc.name,
+    return {"event_id": f"r-{i:09d}", "event_ts": synthetic.iso(ts), "service": svc.name,
             "endpoint": rng.choice(svc.endpoints), "method": rng.choice(METHODS),
             "status_code": rng.choice(ERROR_CODES if failed else OK_CODES), "latency_ms": round(latency, 2)}
 
@@ -86,10 +87,10 @@ def _bad(kind: str, good: dict, i: int) -> str:
 
 
 def generate(events: int, seed: int, days: int = 2, bad_share: float = 0.005,
-             end: dt.datetime | None = None) -> Iterator[dict | str]:
+             now: dt.datetime | None = None) -> Iterator[dict | str]:
     """``events`` messages in time order: dicts for good requests, raw strings for bad ones."""
     rng = random.Random(seed)
-    end = end or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    end = synthetic.clock(now)
     start = end - dt.timedelta(days=days)
     incident = incident_window(end, days)
     n_bad = max(len(BAD_KINDS), int(events * bad_share)) if bad_share > 0 and events >= 100 else 0

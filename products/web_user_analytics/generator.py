@@ -3,7 +3,11 @@ days through different channels, on desktop, mobile and tablet, walking the shop
 (``/`` -> ``/product`` -> ``/cart`` -> ``/checkout`` -> purchase), a few logged-in users, some
 bots, and a small share of the bad inputs of the event contract (each kind at least once).
 
-Deterministic: the same ``seed``, ``events`` and ``end_date`` give the same events, in the same order.
+Sessions start over ``days`` UTC days, the last one today, up to ``now``; a session still going on
+at ``now`` has only the events it has had so far, so no event is in the future.
+
+Deterministic: the same ``seed``, ``events``, ``days`` and ``now`` give the same events, in the
+same order.
 """
 from __future__ import annotations
 
@@ -36,8 +40,10 @@ HOST = "https://shop.example.com"
 BAD_KINDS = synthetic.BAD_KINDS
 
 
-def _visit(rng: random.Random, visitor: dict, start: dt.datetime, counter: list[int]) -> list[dict]:
-    """One session: a walk down the funnel that stops early most of the time."""
+def _visit(rng: random.Random, visitor: dict, start: dt.datetime, counter: list[int],
+           now: dt.datetime) -> list[dict]:
+    """One session: a walk down the funnel that stops early most of the time; its events after
+    ``now`` have not happened yet and are left out."""
     src, medium, campaign, referrer = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
     path = ["/"]
     for step, p_next in (("/product", 0.6), ("/cart", 0.35), ("/checkout", 0.6)):
@@ -51,6 +57,8 @@ def _visit(rng: random.Random, visitor: dict, start: dt.datetime, counter: list[
     events = []
 
     def emit(event_type: str, **fields) -> None:
+        if ts > now:
+            return
         counter[0] += 1
         event = {"event_id": f"w-{counter[0]:09d}", "event_type": event_type, "event_ts": synthetic.iso(ts),
                  "anonymous_id": visitor["anonymous_id"], "user_agent": visitor["ua"],
@@ -88,14 +96,13 @@ def _bad(kind: str, good: dict, future: dt.datetime, i: int) -> str:
 
 
 def generate(events: int, seed: int, days: int = 7, bad_share: float = 0.01, bot_share: float = 0.03,
-             end_date: dt.date | None = None) -> Iterator[dict | str]:
+             now: dt.datetime | None = None) -> Iterator[dict | str]:
     """``events`` messages: dicts for good events, raw strings for the deliberately bad ones."""
     rng = random.Random(seed)
-    end = end_date or dt.datetime.now(dt.timezone.utc).date()
-    first_day = dt.datetime.combine(end - dt.timedelta(days=days - 1), dt.time(), dt.timezone.utc)
-    # Two days past the window: more than 24 h ahead when the window ends today (the default).
-    future = first_day + dt.timedelta(days=days + 2)
-    span_s = days * 86400 - 3600  # sessions start at least an hour before the end of the window
+    now = synthetic.clock(now)
+    first_day = synthetic.first_midnight(now, days)
+    future = now + dt.timedelta(days=2)  # more than 24 h ahead (bad input)
+    span_s = (now - first_day).total_seconds()
     n_good, n_dup, n_bad = synthetic.split(events, bad_share)
     counter = [0]
     visitors = []
@@ -111,7 +118,7 @@ def generate(events: int, seed: int, days: int = 7, bad_share: float = 0.01, bot
                 "country": rng.choice(COUNTRIES), "ip": f"203.0.113.{rng.randint(1, 254)}"})
         visitor = rng.choice(visitors)
         start = first_day + dt.timedelta(seconds=rng.uniform(0, span_s))
-        produced.extend(_visit(rng, visitor, start, counter))
+        produced.extend(_visit(rng, visitor, start, counter, now))
     return iter(synthetic.deliver(rng, produced[:n_good], n_dup, n_bad,
                                   lambda kind, good, i: _bad(kind, good, future, i)))
 

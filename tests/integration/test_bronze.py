@@ -18,6 +18,7 @@ from shared_lib import spark as spark_lib
 
 pytestmark = pytest.mark.integration
 PRODUCT = "web-user-analytics"
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)  # the generator's clock
 
 
 def bronze():
@@ -50,7 +51,7 @@ def run_bronze(**kwargs):
 
 
 def test_exactly_n_bronze_rows_after_two_runs(params):
-    events = list(generator.generate(400, seed=11, bad_share=0.03, end_date=dt.date(2026, 3, 1)))
+    events = list(generator.generate(400, seed=11, bad_share=0.03, now=NOW))
     malformed = [e for e in events if isinstance(e, str)]
     assert len(malformed) == 12
     before_rows, _, _ = bronze_rows()
@@ -70,7 +71,7 @@ def test_exactly_n_bronze_rows_after_two_runs(params):
 def test_crash_mid_ingest_then_rerun_is_exactly_n(params):
     """Kill the Spark server (where the streaming query runs) and the runner while bronze is
     half-way through small micro-batches; after a restart, a rerun ends with every message once."""
-    produce(params, generator.generate(6000, seed=5, bad_share=0, end_date=dt.date(2026, 3, 2)))
+    produce(params, generator.generate(6000, seed=5, bad_share=0, now=NOW + dt.timedelta(days=1)))
     total = topic_total(params)
     start_rows, _, _ = bronze_rows()
     start_version = _version()

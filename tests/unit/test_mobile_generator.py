@@ -1,19 +1,20 @@
 """The mobile generator: exactly the events asked for, deterministic by seed, every bad kind
 present, and the shape the dashboard needs (two platforms, several versions, crashes mostly in
-one version, installs spread over the window, retention that decays)."""
+one version, installs spread over the window, retention that decays), none after now."""
 import collections
 import datetime as dt
 import re
 
 from products.mobile_user_analytics import generator
 
-END = dt.date(2026, 11, 20)
+NOW = dt.datetime(2026, 11, 20, 15, 30, tzinfo=dt.timezone.utc)
+END = NOW.date()
 
 
 def test_count_determinism_and_bad_kinds():
-    first = list(generator.generate(2000, seed=7, end_date=END))
-    assert first == list(generator.generate(2000, seed=7, end_date=END))
-    assert first != list(generator.generate(2000, seed=8, end_date=END))
+    first = list(generator.generate(2000, seed=7, now=NOW))
+    assert first == list(generator.generate(2000, seed=7, now=NOW))
+    assert first != list(generator.generate(2000, seed=8, now=NOW))
     assert len(first) == 2000
     bad = [e for e in first if isinstance(e, str)]
     assert len(bad) == 20  # 1 % of 2000
@@ -23,7 +24,9 @@ def test_count_determinism_and_bad_kinds():
 
 
 def test_platforms_versions_crashes_and_decay():
-    good = [e for e in generator.generate(20000, seed=3, end_date=END) if isinstance(e, dict)]
+    good = [e for e in generator.generate(20000, seed=3, now=NOW) if isinstance(e, dict)]
+    newest = max(dt.datetime.fromisoformat(e["event_ts"]) for e in good)
+    assert NOW - dt.timedelta(hours=1) < newest <= NOW  # used up to now, never later
     assert {e["platform"] for e in good} == {"ios", "android"}
     assert {e["app_version"] for e in good} == {v for v, _ in generator.RELEASES}
     crashes = collections.Counter((e["platform"], e["app_version"]) for e in good if e["event_type"] == "crash")
@@ -42,3 +45,11 @@ def test_platforms_versions_crashes_and_decay():
     for e in good:
         versions[(e["device_id"], e["event_ts"][:10])].add(e["app_version"])
     assert any(len(v) > 1 for v in versions.values())
+
+
+def test_no_event_after_now_just_after_midnight():
+    """Today has barely begun: sessions started before now keep their events so far, none later."""
+    now = dt.datetime(2026, 11, 21, 0, 5, tzinfo=dt.timezone.utc)
+    good = [e for e in generator.generate(3000, seed=5, days=14, now=now) if isinstance(e, dict)]
+    assert max(e["event_ts"] for e in good) <= "2026-11-21T00:05:00.000Z"
+    assert min(e["event_ts"] for e in good)[:10] == "2026-11-08"  # 14 UTC days ending today

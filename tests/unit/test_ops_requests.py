@@ -132,9 +132,11 @@ def test_freshness_row():
 
 def test_generator_is_deterministic_with_diurnal_load_and_an_incident():
     end = dt.datetime(2024, 5, 3, 0, 0, tzinfo=UTC)
-    events = list(generator.generate(20000, 7, days=2, end=end))
-    assert events == list(generator.generate(20000, 7, days=2, end=end))
+    events = list(generator.generate(20000, 7, days=2, now=end))
+    assert events == list(generator.generate(20000, 7, days=2, now=end))
     good = [e for e in events if isinstance(e, dict)]
+    newest = max(dt.datetime.fromisoformat(e["event_ts"]) for e in good)
+    assert end - dt.timedelta(minutes=10) < newest <= end  # requests up to now, none later
     bad = [e for e in events if isinstance(e, str)]
     assert len(events) == 20000 and len(bad) == 100 and len(good) == 19900
     assert len({e["event_id"] for e in good}) == 19900 - 20  # 20 duplicate deliveries
@@ -144,7 +146,7 @@ def test_generator_is_deterministic_with_diurnal_load_and_an_incident():
     start, stop = generator.incident_window(end, 2)
     assert (start, stop) == (dt.datetime(2024, 5, 2, 9, 0, tzinfo=UTC),  # 70 % of 48 h in: 09:36, on the hour
                              dt.datetime(2024, 5, 2, 10, 30, tzinfo=UTC))
-
+    assert stop < end  # the incident is over: it lies in the past
     def web_api(inside: bool):
         rows = [e for e in good if e["service"] == "web-api"
                 and (start <= dt.datetime.fromisoformat(e["event_ts"]) < stop) == inside]
@@ -154,3 +156,12 @@ def test_generator_is_deterministic_with_diurnal_load_and_an_incident():
     error_out, latency_out = web_api(False)
     assert error_in > 0.1 > 0.02 > error_out
     assert latency_in[len(latency_in) // 2] > 4 * latency_out[len(latency_out) // 2]
+
+
+def test_generator_ends_at_now_and_the_incident_is_past_even_at_one_day():
+    now = dt.datetime(2024, 5, 2, 0, 20, 30, 123456, tzinfo=UTC)
+    good = [e for e in generator.generate(3000, 1, days=1, now=now) if isinstance(e, dict)]
+    assert max(e["event_ts"] for e in good) <= "2024-05-02T00:20:30.123Z"
+    assert min(e["event_ts"] for e in good) >= "2024-05-01T00:20:30.123Z"
+    start, stop = generator.incident_window(now, 1)  # 70 % of 24 h after 2024-05-01 00:20:30: 17:08
+    assert (start, stop) == (dt.datetime(2024, 5, 1, 17, 0, tzinfo=UTC), dt.datetime(2024, 5, 1, 18, 30, tzinfo=UTC))
