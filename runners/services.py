@@ -217,13 +217,23 @@ def start_kafka(params: dict, progress=print) -> str:
         if not _port_open(k["host"], k["port"]):
             return False
         try:
-            kafka_lib.ensure_topics(params, kafka_lib.all_topics())
+            kafka_lib.existing_topics(params)
             return True
         except Exception:  # broker still electing its controller
             return False
 
     wait_ready("kafka", proc, ready, k["start_timeout_s"], progress)
     return f"kafka: running on {k['host']}:{k['port']} (pid {proc.pid}, log {log_file('kafka')})"
+
+
+def ensure_topics(params: dict) -> str:
+    """Every declared product's topic on the running broker, created if missing. Run by every
+    ``dp up``, also when Kafka was already running: a product added since gets its topic (the
+    broker does not create topics on first use)."""
+    created = kafka_lib.ensure_topics(params, kafka_lib.all_topics(params))
+    if created:
+        return f"kafka: created topic{'s' if len(created) > 1 else ''} {', '.join(created)}"
+    return "kafka: every product's topic exists"
 
 
 # --- Spark Connect -------------------------------------------------------------------------
@@ -268,8 +278,11 @@ def _names(only: list[str] | None) -> list[str]:
 
 
 def up(params: dict, only: list[str] | None = None, progress=print) -> list[str]:
-    only = _names(only)
-    return [STARTERS[name](params, progress) for name in (only or SERVICES)]
+    names = _names(only)
+    lines = [STARTERS[name](params, progress) for name in names]
+    if "kafka" in names:
+        lines.append(ensure_topics(params))
+    return lines
 
 
 def stop(name: str, timeout_s: float = 30) -> str:

@@ -44,8 +44,27 @@ def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
         admin.close()
 
 
-def all_topics() -> list[str]:
-    return [t for p in products.all_products().values() for t in p.topics]
+def existing_topics(params: dict) -> set[str]:
+    """The topics on the broker; raises while it cannot answer yet."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(params), client_id="dp-admin",
+                             request_timeout_ms=20000)
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def all_topics(params: dict) -> list[str]:
+    """Every declared product's topics: its product.yaml ``topics`` and the ``topic`` its
+    parameters give bronze and ``dp generate`` (an override names a topic of its own)."""
+    topics = []
+    for name, product in products.all_products().items():
+        topics += product.topics
+        if (params.get(name) or {}).get("topic"):
+            topics.append(params[name]["topic"])
+    return list(dict.fromkeys(topics))
 
 
 def producer(params: dict):
