@@ -442,26 +442,34 @@ def bench_web_bronze_to_gold(setup: Setup) -> list[dict]:
     diffs = _compare(_gold_daily_kpis(), floor)
     log(f"  Spark {pipeline_s:.1f} s, DuckDB {duckdb_s:.2f} s; gold vs DuckDB: "
         + ("match" if not diffs else f"{len(diffs)} difference(s): " + "; ".join(diffs[:5])))
+    return _pipeline_figures("web", n, ingest_s, pipeline_s, server, records, duckdb_s, jsonl, diffs,
+                             compared=[*COMPARED_KPIS, *COMPARED_FLOAT_KPIS], floor_what="daily KPIs",
+                             notes=f"silver processed {bronze_before + ingested:,} bronze rows (the earlier "
+                                   f"benchmark's {bronze_before:,} too)")
+
+
+def _pipeline_figures(label: str, n: int, ingest_s: float, pipeline_s: float, server: ServerWatch,
+                      records: list[dict], duckdb_s: float, jsonl: Path, diffs: list[str],
+                      compared: list[str], floor_what: str, notes: str) -> list[dict]:
+    """The figures of a bronze -> gold benchmark of ``label`` events with its DuckDB floor."""
     return [
-        figure(f"bronze -> gold, {n:,} web events", pipeline_s, "s", at_most=BRONZE_TO_GOLD_TARGET_S,
+        figure(f"bronze -> gold, {n:,} {label} events", pipeline_s, "s", at_most=BRONZE_TO_GOLD_TARGET_S,
                notes=f"dp run of the silver and gold notebooks (kernels included) over bronze loaded "
-                     f"just before ({ingest_s:.1f} s from Kafka); silver processed "
-                     f"{bronze_before + ingested:,} bronze rows (the earlier benchmark's "
-                     f"{bronze_before:,} too); Spark server CPU {server.cpu_s:.1f} s with bronze"),
-        figure(f"Kafka -> bronze -> gold, {n:,} web events", ingest_s + pipeline_s, "s",
+                     f"just before ({ingest_s:.1f} s from Kafka); {notes}; Spark server CPU "
+                     f"{server.cpu_s:.1f} s with bronze"),
+        figure(f"Kafka -> bronze -> gold, {n:,} {label} events", ingest_s + pipeline_s, "s",
                notes="the same run with the bronze notebook's time added"),
-        *_notebook_figures(records),
-        figure("Spark server peak RSS, bronze -> gold", server.peak_bytes / 2**20, "MiB",
+        *_notebook_figures(records, label),
+        figure(f"Spark server peak RSS, {label} bronze -> gold", server.peak_bytes / 2**20, "MiB",
                notes="Spark Connect server process and children, sampled every 0.2 s"),
-        figure("machine peak used memory, bronze -> gold", server.machine_peak_bytes / 2**20, "MiB",
+        figure(f"machine peak used memory, {label} bronze -> gold", server.machine_peak_bytes / 2**20, "MiB",
                notes="psutil used memory of the whole (shared) machine"),
-        figure("DuckDB daily KPIs from JSON lines", duckdb_s, "s",
+        figure(f"DuckDB {floor_what} from JSON lines ({label})", duckdb_s, "s",
                notes=f"single-node floor, {jsonl.stat().st_size / 2**20:,.0f} MiB file, same events"),
-        figure("Spark pipeline / DuckDB", pipeline_s / duckdb_s, "x",
+        figure(f"Spark {label} pipeline / DuckDB", pipeline_s / duckdb_s, "x",
                notes="how many times the floor's time the pipeline takes"),
-        figure("gold daily_kpis vs DuckDB: differences", len(diffs), "", at_most=0,
-               notes=("match on " + ", ".join([*COMPARED_KPIS, *COMPARED_FLOAT_KPIS])) if not diffs
-               else "; ".join(diffs[:10])),
+        figure(f"gold daily_kpis vs DuckDB ({label}): differences", len(diffs), "", at_most=0,
+               notes=("match on " + ", ".join(compared)) if not diffs else "; ".join(diffs[:10])),
     ]
 
 
@@ -508,23 +516,9 @@ def bench_mobile_bronze_to_gold(setup: Setup) -> list[dict]:
     diffs += [f"{d}: only in gold" for d in sorted(set(gold) - {r["date"] for r in floor})]
     log(f"  Spark {pipeline_s:.1f} s, DuckDB {duckdb_s:.2f} s; gold vs DuckDB: "
         + ("match" if not diffs else f"{len(diffs)} difference(s): " + "; ".join(diffs[:5])))
-    return [
-        figure(f"bronze -> gold, {n:,} mobile events", pipeline_s, "s", at_most=BRONZE_TO_GOLD_TARGET_S,
-               notes=f"dp run of the silver and gold notebooks (kernels included) over bronze loaded "
-                     f"just before ({ingest_s:.1f} s from Kafka), {len(gold)} days; "
-                     f"Spark server CPU {server.cpu_s:.1f} s with bronze"),
-        figure(f"Kafka -> bronze -> gold, {n:,} mobile events", ingest_s + pipeline_s, "s",
-               notes="the same run with the bronze notebook's time added"),
-        *_notebook_figures(records, "mobile"),
-        figure("Spark server peak RSS, mobile bronze -> gold", server.peak_bytes / 2**20, "MiB",
-               notes="Spark Connect server process and children, sampled every 0.2 s"),
-        figure("DuckDB daily DAU/WAU/MAU from JSON lines", duckdb_s, "s",
-               notes=f"single-node floor, {jsonl.stat().st_size / 2**20:,.0f} MiB file, same events"),
-        figure("Spark mobile pipeline / DuckDB", pipeline_s / duckdb_s, "x",
-               notes="how many times the floor's time the pipeline takes"),
-        figure("gold daily_kpis vs DuckDB (mobile): differences", len(diffs), "", at_most=0,
-               notes=("match on " + ", ".join(MOBILE_COMPARED)) if not diffs else "; ".join(diffs[:10])),
-    ]
+    return _pipeline_figures("mobile", n, ingest_s, pipeline_s, server, records, duckdb_s, jsonl, diffs,
+                             compared=list(MOBILE_COMPARED), floor_what="daily DAU/WAU/MAU",
+                             notes=f"{len(gold)} days")
 
 
 # --- user-segmentation for many customers ---------------------------------------------------
