@@ -181,7 +181,8 @@ class Writer:
     # Small results (gold aggregates, bookkeeping rows) are computed by Spark but written by
     # delta-rs: a Spark write costs 3-4 s of CPU per table on this machine (planning, the write
     # job, Delta's commit and snapshot jobs), a delta-rs commit a few milliseconds. delta-rs checks
-    # the same NOT NULL and CHECK constraints, and Spark reads its commits like its own.
+    # the same NOT NULL and CHECK constraints (a CHECK on NULL fails, as in Spark), refuses a row
+    # outside ``where``, and Spark reads its commits like its own.
 
     def append_collected(self, df, table: Table) -> int:
         """``append`` for rows few enough to hold in memory (collected as Arrow)."""
@@ -199,8 +200,12 @@ class Writer:
         rows = conform(df, table).toArrow()
         try:
             write_deltalake(str(table.path), rows, mode=mode, predicate=predicate)
-        except Exception as exc:  # delta-rs names the failed check; say which table it was
-            raise ValueError(f"cannot write {table.qualified_name}: {exc}") from exc
+        except Exception as exc:  # delta-rs shows the offending rows, not the table nor the rules
+            rules = [f"where {predicate}"] if predicate else []
+            rules += [f"{name} CHECK ({expr})" for name, expr in table.checks]
+            rules += [f"{c.name} NOT NULL" for c in table.columns if not c.nullable]
+            raise ValueError(f"cannot write {table.qualified_name}: {exc}\n"
+                             f"(every row must satisfy: {'; '.join(rules)})") from exc
         return self._written(table, before)
 
     def merge(self, df, table: Table, keys: list[str], deletes=None, within: dict | None = None) -> int:
