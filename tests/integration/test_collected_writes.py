@@ -71,7 +71,7 @@ def test_replace_rewrites_only_the_partitions_of_where_and_counts_rows(spark):
 
     # Rerunning the same replace leaves the same content.
     assert writer.replace_collected(spark.createDataFrame(new, SCHEMA), table, where) == 4
-    assert rows_spark(spark, table) == expected
+    assert rows_delta_rs(table) == expected
 
 
 @pytest.mark.parametrize("bad_row, shown", [
