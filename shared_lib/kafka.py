@@ -78,7 +78,10 @@ def producer(params: dict):
 
 def produce(params: dict, topic: str, messages: Iterable[tuple[bytes | None, bytes]],
             progress=None) -> int:
-    """Send ``(key, value)`` byte pairs; waits for every acknowledgement. Returns the count sent."""
+    """Send ``(key, value)`` byte pairs; waits for every acknowledgement. Returns the count sent.
+    The topic is created first if missing (with the platform's partitions and message size): the
+    broker does not create topics on first use, and a send would wait a minute, then fail."""
+    ensure_topics(params, [topic])
     prod = producer(params)
     sent = 0
     try:

@@ -68,3 +68,20 @@ def test_a_parameters_override_names_a_topic_up_creates(params):
     assert services.ensure_topics(overridden) == f"kafka: created topic {topic}"
     assert services.ensure_topics(overridden) == "kafka: every product's topic exists"
     _delete(params, topic)
+
+
+def test_producing_to_a_missing_topic_creates_it_with_the_platforms_partitions(params):
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = f"produced.events-{uuid.uuid4().hex[:8]}"
+    assert topic not in kafka_lib.existing_topics(params)
+    assert kafka_lib.produce(params, topic, [(b"k1", b"{}"), (None, b"{}"), (b"k3", b"{}")]) == 3
+    consumer = KafkaConsumer(bootstrap_servers=kafka_lib.bootstrap(params), client_id="dp-test")
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        assert partitions == set(range(params["platform"]["services"]["kafka"]["partitions"]))
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        assert sum(ends.values()) == 3
+    finally:
+        consumer.close()
+    _delete(params, topic)
