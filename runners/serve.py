@@ -4,9 +4,10 @@ will join as one more entry of ``SERVERS``, each with its own parameters, port a
 
 Every server runs the way ``dp up`` runs a service (``runners.services``): a process with a pid
 file and a log in the workspace and the workspace marker on its command line, started only when
-its port is free and ready when its HTTP address answers. ``dp serve`` stays in the foreground
-and stops its servers on Ctrl-C; ``dp serve --background`` leaves them running until
-``dp serve --stop``.
+its port is free and ready when its HTTP address answers and nothing of it is still warming up
+(the dashboards: until each one has a pre-heated kernel waiting for its first page). ``dp serve``
+stays in the foreground and stops its servers on Ctrl-C; ``dp serve --background`` leaves them
+running until ``dp serve --stop``.
 """
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable
 
+import psutil
+
 from runners import services
 from shared_lib import params as params_lib
 from shared_lib import paths
 
-START_TIMEOUT_S = 60
+# Four dashboard kernels importing pandas, plotly and Voila at once take 10-30 s on 2 busy cores.
+START_TIMEOUT_S = 120
 
 # Runs ``python -m MODULE ARGS`` as ``python -c STUB MARKER MODULE ARGS``: the workspace marker
 # sits on the command line (where services looks for it) but never reaches the module's own
@@ -38,6 +42,7 @@ class Server:
     port_var: str  # environment variable that moves its port
     command: Callable[[str, int], list[str]]  # (host, port) -> argv
     addresses: Callable[[str], list[str]]  # base URL -> what to print, one address per line
+    warming: Callable[[], list[str]] = lambda: []  # what is not ready yet although the port answers
 
 
 def python_module_cmd(module: str, *args: str) -> list[str]:
@@ -52,8 +57,12 @@ def voila_cmd(host: str, port: int) -> list[str]:
         # Dashboards show results only: never a cell's code, never a traceback (both are
         # Voila's defaults today; stated so that a changed default cannot expose code).
         "--strip_sources=True", "--show_tracebacks=False",
-        # No preheated kernels (--preheat_kernel): they save about a second per page, but with
-        # Voila 0.5.13 a page requested while the spare kernel is starting never finishes loading.
+        # One pre-heated kernel per dashboard: it has run the notebook up to the dashboard's
+        # wait_for_request (imports, warm-up; seconds) before the page is asked for, reads the
+        # tables only when it is, and a new one starts at once to take the next request. A request
+        # that finds no kernel waiting takes the one still starting (or, before any has started,
+        # a fresh kernel): slower, never stale.
+        "--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0",
         "--template=lab", "--theme=light")
 
 
@@ -66,11 +75,23 @@ def dashboard_urls(base: str) -> list[str]:
     return [f"{base}/voila/render/{name}" for name in dashboards()]
 
 
+def dashboards_not_preheated() -> list[str]:
+    """Dashboards without a kernel waiting for their next page (each waiting kernel leaves
+    ``<product>.<pid>`` in ``paths.preheated_dashboards_dir()``; one of a dead kernel is ignored)."""
+    waiting = set()
+    for marker in paths.preheated_dashboards_dir().glob("*.*"):
+        name, _, pid = marker.name.rpartition(".")
+        if pid.isdigit() and psutil.pid_exists(int(pid)):
+            waiting.add(name)
+    return [name for name in dashboards() if name.removesuffix(".ipynb") not in waiting]
+
+
 def exporter_cmd(host: str, port: int) -> list[str]:
     return python_module_cmd("products.operational_metrics.exporter", f"--host={host}", f"--port={port}")
 
 
-DASHBOARDS = Server("dashboards", "platform.serve", "DP_SERVE_PORT", voila_cmd, dashboard_urls)
+DASHBOARDS = Server("dashboards", "platform.serve", "DP_SERVE_PORT", voila_cmd, dashboard_urls,
+                    dashboards_not_preheated)
 METRICS = Server("metrics", "platform.metrics", "DP_METRICS_PORT", exporter_cmd,
                  lambda base: [f"{base}/metrics"])
 SERVERS = (DASHBOARDS, METRICS)
@@ -101,6 +122,10 @@ def answers(url: str, timeout_s: float = 2.0) -> bool:
         return False
 
 
+def ready(url: str, server: Server) -> bool:
+    return answers(url) and not server.warming()
+
+
 def start(params: dict, server: Server, progress=print) -> list[str]:
     """Start ``server`` unless it already runs for this workspace; returns the lines to print."""
     url = base_url(params, server)
@@ -112,8 +137,13 @@ def start(params: dict, server: Server, progress=print) -> list[str]:
     services.check_port_free(server.name, host, port, server.port_var)
     proc = services.spawn(server.name, server.command(host, port))
     try:
-        services.wait_ready(server.name, proc, lambda: answers(url), START_TIMEOUT_S, progress)
-    except BaseException:  # not ready in time, or Ctrl-C meanwhile: leave nothing running
+        services.wait_ready(server.name, proc, lambda: ready(url, server), START_TIMEOUT_S, progress)
+    except services.ServiceError as exc:
+        services.stop(server.name)
+        warming = server.warming()
+        raise services.ServiceError(f"{exc}\nstill warming up: {', '.join(warming)}" if warming else str(exc)) \
+            from None
+    except BaseException:  # Ctrl-C meanwhile: leave nothing running
         services.stop(server.name)
         raise
     return [f"{server.name}: {url} (pid {proc.pid}, log {services.log_file(server.name)})",
@@ -127,9 +157,11 @@ def status(params: dict) -> list[services.Status]:
         host, port = address(params, server)
         proc = services.our_process(server.name)
         if proc:
-            up = answers(base_url(params, server))
+            up, warming = answers(base_url(params, server)), server.warming()
+            note = ("process up, not answering yet" if not up else
+                    f"warming up (slower first page): {', '.join(warming)}" if warming else "")
             rows.append(services.Status(server.name, "running" if up else "starting", proc.pid, f"{host}:{port}",
-                                        services.log_file(server.name), "" if up else "process up, not answering yet"))
+                                        services.log_file(server.name), note))
         else:
             rows.append(services.Status(server.name, "stopped", None, f"{host}:{port}", services.log_file(server.name),
                                         "start with: dp serve --background"))

@@ -12,6 +12,7 @@ import datetime as dt
 import html
 import json
 import math
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,7 +22,51 @@ import plotly.graph_objects as go
 from deltalake import DeltaTable
 from IPython.display import display
 
-from shared_lib import products
+from shared_lib import paths, products
+
+# --- pre-heated pages ----------------------------------------------------------------------
+
+
+def wait_for_request(product: str) -> None:
+    """The first call of every dashboard's ``page()``, before it reads any table.
+
+    `dp serve` runs each dashboard notebook in a spare kernel before anyone asks for the page
+    (Voila's pre-heated kernels, one per dashboard, refilled after each request). Everything up to
+    here runs ahead of time: the imports, ``product``'s declarations and plotly's first figures.
+    Then the kernel waits until a browser requests the page, so the tables are read at request
+    time and the numbers are never older than the request. While it waits, the kernel leaves a
+    file ``<product>.<pid>`` in ``paths.preheated_dashboards_dir()``: `dp serve` reports ready
+    only when every dashboard has one. Outside a pre-heated kernel (a page Voila renders on
+    demand, JupyterLab, nbval, papermill) it returns at once."""
+    if os.environ.get("VOILA_PREHEAT") != "True":
+        return  # also spares importing voila (seconds) where there is nothing to wait for
+    from voila.utils import wait_for_request as wait_for_voila
+
+    _warm_up(product)
+    marker = paths.preheated_dashboards_dir() / f"{product}.{os.getpid()}"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    try:
+        wait_for_voila()
+    finally:
+        marker.unlink(missing_ok=True)
+    # Voila hands the request over as environment variables. Without them the kernel could not
+    # reach Voila and did not wait at all: better an error than numbers read before the request.
+    if not os.environ.get("SERVER_SOFTWARE", "").startswith("voila"):
+        raise RuntimeError("the pre-heated kernel heard nothing from Voila about the page's request")
+
+
+def _warm_up(product: str) -> None:
+    """What a kernel's first page would otherwise pay: parsing the product declarations and
+    importing plotly's classes of each trace type (about half a second)."""
+    products.get(product)
+    rows = pd.DataFrame({"date": [dt.date(2024, 1, 1)], "n": [1], "kind": ["a"]})
+    for fig in (line_chart(rows, "date", {"n": "n"}, ""), bar_chart(rows, "kind", "n", ""),
+                funnel_chart(rows, "kind", "n", ""), heatmap(pd.DataFrame([[1]]), "", "", ""),
+                area_chart(rows, "date", "kind", "n", ""),
+                timeline_chart(rows, "date", "kind", "kind", {"a": (COLORS[0], 4)}, "")):
+        fig.to_json()
+
 
 # --- reading tables ------------------------------------------------------------------------
 

@@ -58,6 +58,12 @@ def service_dir(service: str) -> Path:
     return workspace() / "services" / service
 
 
+def preheated_dashboards_dir() -> Path:
+    """Where each pre-heated dashboard kernel leaves a file while it waits for a request
+    (``shared_lib.dashboard.wait_for_request``); `dp serve` is ready when every dashboard has one."""
+    return service_dir("dashboards") / "preheated"
+
+
 def package_name(product: str) -> str:
     """``web-user-analytics`` -> ``web_user_analytics`` (its Python package and notebook folder)."""
     return product.replace("-", "_")

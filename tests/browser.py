@@ -30,6 +30,26 @@ def write_table(product: str, name: str, rows: list[dict]) -> None:
     write_deltalake(str(table.path), data, mode="overwrite", partition_by=list(table.partitioned_by) or None)
 
 
+def wait_until_preheated(product: str, timeout_s: float = 90) -> None:
+    """Until a pre-heated kernel of ``product``'s dashboard waits for its next page (after a page,
+    the next kernel starts at once; it takes seconds to get there)."""
+    from runners import serve
+
+    deadline = time.monotonic() + timeout_s
+    while f"{product}.ipynb" in serve.dashboards_not_preheated():
+        assert time.monotonic() < deadline, f"no pre-heated kernel of {product} after {timeout_s} s"
+        time.sleep(0.2)
+
+
+def preheated_pages(product: str) -> int:
+    """How many pages of ``product`` Voila has served from a pre-heated kernel so far (its log)."""
+    from runners import services
+
+    log = services.log_file("dashboards").read_text(errors="replace")
+    return sum(1 for line in log.splitlines()
+               if "Using pre-heated kernel" in line and line.endswith(f" for {product}.ipynb"))
+
+
 def open_page(browser, url: str, selector: str):
     """The page at ``url`` once ``selector`` is visible, and the seconds that took."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})

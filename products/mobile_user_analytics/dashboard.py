@@ -172,6 +172,7 @@ def render(gold: Gold, values: dict) -> list:
 def page():
     """The whole dashboard as one widget; an empty state when gold has no rows yet."""
     title, subtitle = "Mobile user analytics", "Active devices, retention, crashes and app versions (UTC days)"
+    ui.wait_for_request(PRODUCT)
     gold = load()
     if gold.daily.empty:
         return ui.column(ui.header(title, subtitle), ui.empty_state("No mobile analytics data yet", NO_DATA_HINT))

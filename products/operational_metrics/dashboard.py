@@ -216,6 +216,7 @@ def render(data: Data, values: dict) -> list:
 def page():
     """The whole dashboard as one widget; an empty state before the first evaluation."""
     title, subtitle = "Operational metrics", "SLAs, request latency and errors, pipeline runs, freshness and lag (UTC)"
+    ui.wait_for_request(PRODUCT)
     data = load()
     if data.now.status.empty and data.hourly.empty:
         return ui.column(ui.header(title, subtitle), ui.empty_state("No operational metrics yet", NO_DATA_HINT))

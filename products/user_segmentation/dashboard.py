@@ -192,6 +192,7 @@ def render(gold: Gold, values: dict) -> list:
 def page():
     """The whole dashboard as one widget; an empty state when gold has no segments yet."""
     title, subtitle = "User segmentation", "RFM segments and behavioural clusters of web and mobile customers"
+    ui.wait_for_request(PRODUCT)
     gold = load()
     if gold.profiles.empty:
         return ui.column(ui.header(title, subtitle), ui.empty_state("No segmentation data yet", NO_DATA_HINT))

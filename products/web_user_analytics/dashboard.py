@@ -183,6 +183,7 @@ def render(gold: Gold, values: dict) -> list:
 def page():
     """The whole dashboard as one widget; an empty state when gold has no rows yet."""
     title, subtitle = "Web user analytics", "Sessions, engagement and conversion of the website (UTC days)"
+    ui.wait_for_request(PRODUCT)
     gold = load()
     if gold.daily.empty:
         return ui.column(ui.header(title, subtitle), ui.empty_state("No web analytics data yet", NO_DATA_HINT))

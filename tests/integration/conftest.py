@@ -1,32 +1,56 @@
-"""Fixtures of the dashboards' browser tests: a workspace of the test's own (``DP_HOME``, so its
-tables never meet the pipeline's), the dashboards served by ``runners.serve`` on a free port, and
-headless Debian Chromium (``make browser`` installs it)."""
+"""Fixtures of the dashboards' browser tests: a workspace of their own (``DP_HOME``, so their
+tables never meet the pipeline's), the dashboards served from it by ``runners.serve`` on a free
+port, and headless Debian Chromium (``make browser`` installs it)."""
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
 from runners import serve
 from shared_lib import params as params_lib
+from shared_lib import paths
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import _free_port
 
 
-@pytest.fixture
-def dashboard_workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("DP_HOME", str(tmp_path / "workspace"))
-    monkeypatch.setenv("DP_SERVE_PORT", str(_free_port()))
-    return tmp_path / "workspace"
-
-
-@pytest.fixture
-def dashboard_urls(dashboard_workspace) -> dict[str, str]:
-    """Voila serving the dashboards of ``dashboard_workspace``: {dashboard name: its address}."""
-    params = params_lib.load("dev")
-    serve.start(params, serve.DASHBOARDS, progress=lambda _: None)
+@pytest.fixture(scope="session")
+def _dashboards_server(tmp_path_factory):
+    """Voila serving the dashboards of a workspace of their own, started once for every browser
+    test (starting pre-heats a kernel per dashboard: seconds). Pages read their tables when they
+    are requested, so a test needs only an empty lake, not a new server."""
+    env = {"DP_HOME": str(tmp_path_factory.mktemp("dashboards") / "workspace"), "DP_SERVE_PORT": str(_free_port())}
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        params = params_lib.load("dev")
+        serve.start(params, serve.DASHBOARDS, progress=lambda _: None)
+        urls = {url.rsplit("/", 1)[-1].removesuffix(".ipynb"): url for url in serve.dashboard_addresses(params)}
     try:
-        yield {url.rsplit("/", 1)[-1].removesuffix(".ipynb"): url for url in serve.dashboard_addresses(params)}
+        yield env, urls
     finally:
-        serve.stop()
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in env.items():
+                mp.setenv(name, value)
+            serve.stop()
+
+
+@pytest.fixture
+def dashboard_workspace(_dashboards_server, monkeypatch) -> Path:
+    """The served workspace, its lake emptied: the test's tables never meet the pipeline's or
+    another test's."""
+    env, _ = _dashboards_server
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    shutil.rmtree(paths.lake_dir(), ignore_errors=True)
+    return Path(env["DP_HOME"])
+
+
+@pytest.fixture
+def dashboard_urls(_dashboards_server, dashboard_workspace) -> dict[str, str]:
+    """{dashboard name: its address} on the served workspace."""
+    return _dashboards_server[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """The web-user-analytics dashboard in a real browser: small gold tables written with delta-rs,
 Voila started by ``runners.serve`` on a free port, the page opened in headless Chromium.
 
-Each test has its own workspace (``DP_HOME``), so its gold tables never meet the pipeline's.
+The server has a workspace of its own (``DP_HOME``) whose lake is emptied before each test, so
+the tests' gold tables never meet the pipeline's or each other's.
 Needs Debian's chromium (``make browser`` installs it)."""
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import os
 
 import pytest
 
-from tests.browser import LOAD_TIMEOUT_MS, assert_cards, assert_no_error, open_page, write_table as write_product_table
+from tests.browser import (LOAD_TIMEOUT_MS, assert_cards, assert_no_error, open_page, preheated_pages,
+                           wait_until_preheated)
+from tests.browser import write_table as write_product_table
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +112,20 @@ def test_dashboard_without_tables_shows_the_empty_state(dashboard_url, browser):
     assert "No web analytics data yet" in page.inner_text(".dp-empty")
     assert page.locator(".dp-kpi").count() == 0
     assert_no_error(page)
+
+
+def test_a_preheated_page_reads_gold_when_it_is_requested(dashboard_url, browser):
+    """Each page comes from a kernel that ran the notebook before the page was asked for; it must
+    still show gold as it is at the request, not as it was when the kernel started."""
+    write_gold()
+    served = preheated_pages(PRODUCT)
+    page, _ = open_page(browser, dashboard_url, ".dp-kpi")
+    assert_cards(page, {"visitors": ("125", "+25.0%")})
+    page.close()
+    wait_until_preheated(PRODUCT)  # the next page's kernel has run the notebook: now gold changes
+    # 2024-01-31 gets 100 visitors instead of 45: 80 + 100 = 180 against 40 + 60 = 100 -> +80.0 %
+    write_table("daily_kpis", [kpi_row(*day) for day in DAILY[:3]] + [kpi_row(D(2024, 1, 31), 100, 60, 36, 3, 765.5)])
+    page, _ = open_page(browser, dashboard_url, ".dp-kpi")
+    assert_cards(page, {"visitors": ("180", "+80.0%")})
+    assert_no_error(page)
+    assert preheated_pages(PRODUCT) == served + 2  # both pages came from pre-heated kernels

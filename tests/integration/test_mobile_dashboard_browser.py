@@ -1,6 +1,6 @@
 """The mobile-user-analytics dashboard in a real browser, as every dashboard is tested (helpers in
 tests/browser.py, fixtures in tests/integration/conftest.py): small gold tables written with
-delta-rs, Voila on a free port of the test's own workspace, headless Chromium."""
+delta-rs, Voila on a free port serving a workspace of its own, headless Chromium."""
 from __future__ import annotations
 
 import datetime as dt
