@@ -39,21 +39,33 @@ def wait_for_request(product: str) -> None:
     only when every dashboard has one. Outside a pre-heated kernel (a page Voila renders on
     demand, JupyterLab, nbval, papermill) it returns at once."""
     if os.environ.get("VOILA_PREHEAT") != "True":
-        return  # also spares importing voila (seconds) where there is nothing to wait for
-    from voila.utils import wait_for_request as wait_for_voila
-
+        return
     _warm_up(product)
     marker = paths.preheated_dashboards_dir() / f"{product}.{os.getpid()}"
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     try:
-        wait_for_voila()
+        _wait_for_voila()
     finally:
         marker.unlink(missing_ok=True)
-    # Voila hands the request over as environment variables. Without them the kernel could not
-    # reach Voila and did not wait at all: better an error than numbers read before the request.
-    if not os.environ.get("SERVER_SOFTWARE", "").startswith("voila"):
-        raise RuntimeError("the pre-heated kernel heard nothing from Voila about the page's request")
+
+
+def _wait_for_voila() -> None:
+    """What ``voila.utils.wait_for_request`` does (Voila 0.5, pinned in constraints.txt), without
+    importing voila: that import loads Voila's server packages, two seconds of CPU in each new
+    kernel, while the page that started it is being drawn on the same two cores. A websocket to
+    Voila's request-info handler for this kernel; its one message is the request, as environment
+    variables, sent when a browser asks for the page (at once if it already has)."""
+    from websockets.sync.client import connect
+
+    env = os.environ
+    base = env.get("VOILA_WS_BASE_URL", env.get("VOILA_SERVER_URL", "/"))
+    url = (f"{env.get('VOILA_WS_PROTOCOL', 'ws')}://{env.get('VOILA_APP_IP', '127.0.0.1')}:"
+           f"{env.get('VOILA_APP_PORT', '8866')}{base}voila/query/{env['VOILA_KERNEL_ID']}")
+    # No timeout on the wait itself: a pre-heated kernel may wait for hours. A failure raises,
+    # and the page shows an error rather than numbers read before it was requested.
+    with connect(url, open_timeout=10) as socket:
+        env.update(json.loads(socket.recv()))
 
 
 def _warm_up(product: str) -> None:
