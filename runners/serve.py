@@ -5,7 +5,7 @@ will join as one more entry of ``SERVERS``, each with its own parameters, port a
 Every server runs the way ``dp up`` runs a service (``runners.services``): a process with a pid
 file and a log in the workspace and the workspace marker on its command line, started only when
 its port is free and ready when its HTTP address answers and nothing of it is still warming up
-(the dashboards: until each one has a pre-heated kernel waiting for its first page). ``dp serve``
+(the dashboards, when ``PREHEAT`` is on: until each has a pre-heated kernel waiting). ``dp serve``
 stays in the foreground and stops its servers on Ctrl-C; ``dp serve --background`` leaves them
 running until ``dp serve --stop``.
 """
@@ -25,8 +25,21 @@ from runners import services
 from shared_lib import params as params_lib
 from shared_lib import paths
 
-# Four dashboard kernels importing pandas, plotly and Voila at once take 10-30 s on 2 busy cores.
+# Pre-heating four dashboard kernels at once takes 10-30 s on 2 busy cores.
 START_TIMEOUT_S = 120
+
+# Pre-heated kernels (Voila's --preheat_kernel), off: with them each dashboard has a kernel that
+# has run its notebook up to shared_lib.dashboard.wait_for_request (imports, warm-up) before the
+# page is asked for, reads gold only when it is, and is replaced at once; a page's server part
+# drops from about 2.5 s to 1 s. But with Voila 0.5.13, nbclient 0.11 and ipykernel 7.4 about one
+# page in 25 never finishes loading (measured: 4 of 96 pages opened one per second across the
+# four dashboards; 0 of 48 without pre-heating): the kernel has run the cell and is idle, yet
+# Voila's executor still waits for the cell's execute_reply, so the HTML stops after the kernel
+# start. A dashboard that hangs is worse than one that is a second slower. Everything else is in
+# place (the wait in every page, dp serve's readiness, the freshness test): turning this on
+# again is this one switch, once a Voila or ipykernel release no longer loses the reply.
+PREHEAT = False
+PREHEAT_ARGS = ("--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0") if PREHEAT else ()
 
 # Runs ``python -m MODULE ARGS`` as ``python -c STUB MARKER MODULE ARGS``: the workspace marker
 # sits on the command line (where services looks for it) but never reaches the module's own
@@ -57,13 +70,7 @@ def voila_cmd(host: str, port: int) -> list[str]:
         # Dashboards show results only: never a cell's code, never a traceback (both are
         # Voila's defaults today; stated so that a changed default cannot expose code).
         "--strip_sources=True", "--show_tracebacks=False",
-        # One pre-heated kernel per dashboard: it has run the notebook up to the dashboard's
-        # wait_for_request (imports, warm-up; seconds) before the page is asked for, reads the
-        # tables only when it is, and a new one starts at once to take the next request. A request
-        # that finds no kernel waiting takes the one still starting (or, before any has started,
-        # a fresh kernel): slower, never stale.
-        "--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0",
-        "--template=lab", "--theme=light")
+        *PREHEAT_ARGS, "--template=lab", "--theme=light")
 
 
 def dashboards() -> list[str]:
@@ -77,7 +84,10 @@ def dashboard_urls(base: str) -> list[str]:
 
 def dashboards_not_preheated() -> list[str]:
     """Dashboards without a kernel waiting for their next page (each waiting kernel leaves
-    ``<product>.<pid>`` in ``paths.preheated_dashboards_dir()``; one of a dead kernel is ignored)."""
+    ``<product>.<pid>`` in ``paths.preheated_dashboards_dir()``; one of a dead kernel is ignored).
+    None without pre-heating."""
+    if not PREHEAT:
+        return []
     waiting = set()
     for marker in paths.preheated_dashboards_dir().glob("*.*"):
         name, _, pid = marker.name.rpartition(".")

@@ -446,11 +446,55 @@ def area_chart(df: pd.DataFrame, x: str, series: str, value: str, title: str, va
 
 
 def chart(fig: go.Figure) -> widgets.Output:
-    """A plotly figure as a widget (drawn by the plotly extension of JupyterLab and Voila)."""
+    """A plotly figure as a widget (drawn by the plotly extension of JupyterLab and Voila); its
+    height is reserved, and the figure itself is sent once the browser has the page (see below)."""
     # The mime bundle that plotly's own renderer would send, without fig.show(): its renderer
     # machinery imports nbformat and jsonschema, seconds of start-up on every page.
     bundle = {PLOTLY_MIMETYPE: {**json.loads(fig.to_json()), "config": PLOTLY_CONFIG}}
-    out = widgets.Output()
+    out = widgets.Output(layout=widgets.Layout(min_height=f"{fig.layout.height or 360}px"))
+    if _browser.has_the_page():
+        _draw(out, bundle)
+    else:
+        _browser.waiting.append((out, bundle))
+    return out
+
+
+def _draw(out: widgets.Output, bundle: dict) -> None:
     with out:
         display(bundle, raw=True)
-    return out
+
+
+class _Browser:
+    """Whether the browser has loaded the page's widgets, and the charts that wait for that.
+
+    The browser builds a page's widgets in one go and shows none before the last is drawn; with
+    the plotly charts among them, that last one comes after plotly's 4.8 MB of JavaScript has run
+    and every chart has been laid out and drawn (measured: 1.6 of the page's 2.6 s of JavaScript),
+    so the KPI cards appeared with the last chart. Sent after the page's widgets instead, each
+    chart is drawn on its own, and the browser shows the cards first.
+
+    How the kernel hears that the browser has the page: ``jslink`` between two number widgets
+    that differ. The browser-side link copies the source's value into the target as soon as it
+    loads them, and that change comes back to the kernel - stock ipywidgets, no JavaScript of
+    ours. Where no browser ever loads the widgets (nbval, papermill), the charts stay unsent."""
+
+    def __init__(self):
+        self.waiting: list[tuple[widgets.Output, dict]] = []
+        self._target = None
+        self._kept: tuple = ()
+
+    def has_the_page(self) -> bool:
+        if self._target is None:  # the kernel's first chart: start listening
+            source, self._target = widgets.IntText(value=1), widgets.IntText(value=0)
+            self._kept = (source, widgets.jslink((source, "value"), (self._target, "value")))
+            self._target.observe(self._draw_waiting, names="value")
+        return self._target.value == 1
+
+    def _draw_waiting(self, _change=None) -> None:
+        while self.waiting:
+            out, bundle = self.waiting.pop(0)
+            if out.comm is not None:  # not closed by a redraw meanwhile
+                _draw(out, bundle)
+
+
+_browser = _Browser()

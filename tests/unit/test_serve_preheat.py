@@ -13,6 +13,7 @@ DASHBOARDS = ["mobile-user-analytics.ipynb", "operational-metrics.ipynb", "user-
 
 def test_a_dashboard_is_preheated_while_a_live_kernel_waits_for_it(tmp_path, monkeypatch):
     monkeypatch.setenv("DP_HOME", str(tmp_path))
+    monkeypatch.setattr(serve, "PREHEAT", True)
     assert serve.dashboards() == DASHBOARDS
     assert serve.dashboards_not_preheated() == DASHBOARDS  # no directory yet
     waiting = paths.preheated_dashboards_dir()
@@ -33,3 +34,9 @@ def test_outside_a_preheated_kernel_the_page_does_not_wait(tmp_path, monkeypatch
     monkeypatch.setenv("VOILA_PREHEAT", "False")  # a page Voila renders in a kernel of its own
     assert ui.wait_for_request("web-user-analytics") is None
     assert not paths.preheated_dashboards_dir().exists()
+
+
+def test_without_preheating_dp_serve_waits_for_no_kernel(tmp_path, monkeypatch):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    monkeypatch.setattr(serve, "PREHEAT", False)
+    assert serve.dashboards_not_preheated() == []
