@@ -30,8 +30,9 @@ from shared_lib import paths, products
 def wait_for_request(product: str) -> None:
     """The first call of every dashboard's ``page()``, before it reads any table.
 
-    `dp serve` runs each dashboard notebook in a spare kernel before anyone asks for the page
-    (Voila's pre-heated kernels, one per dashboard, refilled after each request). Everything up to
+    When `dp serve` pre-heats (``runners.serve.PREHEAT``, off for now: see there why), it runs
+    each dashboard notebook in a spare kernel before anyone asks for the page (Voila's pre-heated
+    kernels, one per dashboard, refilled after each request). Everything up to
     here runs ahead of time: the imports, ``product``'s declarations and plotly's first figures.
     Then the kernel waits until a browser requests the page, so the tables are read at request
     time and the numbers are never older than the request. While it waits, the kernel leaves a
