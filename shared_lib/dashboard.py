@@ -136,6 +136,13 @@ def last_days(end: dt.date, days: int) -> Period:
     return Period(end - dt.timedelta(days=days - 1), end)
 
 
+def default_period(dates, days: int) -> tuple[dt.date, dt.date, Period]:
+    """(first, last, the period a page opens on): the last ``days`` days of ``dates``, or all of
+    them when there are fewer."""
+    first, last = min(dates), max(dates)
+    return first, last, Period(max(last_days(last, days).start, first), last)
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 

@@ -176,7 +176,5 @@ def page():
     gold = load()
     if gold.daily.empty:
         return ui.column(ui.header(title, subtitle), ui.empty_state("No mobile analytics data yet", NO_DATA_HINT))
-    first, last = min(gold.daily["date"]), max(gold.daily["date"])
-    default = ui.last_days(last, DEFAULT_DAYS)
-    default = Period(max(default.start, first), last)
+    first, last, default = ui.default_period(gold.daily["date"], DEFAULT_DAYS)
     return ui.Page(title, subtitle, ui.date_filters(first, last, default), lambda values: render(gold, values)).widget

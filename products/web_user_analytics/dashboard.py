@@ -187,9 +187,7 @@ def page():
     gold = load()
     if gold.daily.empty:
         return ui.column(ui.header(title, subtitle), ui.empty_state("No web analytics data yet", NO_DATA_HINT))
-    first, last = min(gold.daily["date"]), max(gold.daily["date"])
-    default = ui.last_days(last, DEFAULT_DAYS)
-    default = Period(max(default.start, first), last)
+    first, last, default = ui.default_period(gold.daily["date"], DEFAULT_DAYS)
     channels = [ALL_CHANNELS, *sorted(gold.by_channel["channel"].unique())]
     filters = {**ui.date_filters(first, last, default), "channel": ui.choice_filter("Channel", channels)}
     return ui.Page(title, subtitle, filters, lambda values: render(gold, values)).widget

@@ -23,6 +23,13 @@ def test_previous_period_has_the_same_length_and_ends_the_day_before():
     assert Period(D(2024, 3, 1), D(2024, 3, 1)).previous() == Period(D(2024, 2, 29), D(2024, 2, 29))
 
 
+def test_default_period_is_the_last_days_cut_at_the_first_date():
+    dates = [D(2024, 3, 1), D(2024, 3, 20), D(2024, 3, 9)]
+    assert ui.default_period(dates, 7) == (D(2024, 3, 1), D(2024, 3, 20), Period(D(2024, 3, 14), D(2024, 3, 20)))
+    # Fewer days than asked: the whole range.
+    assert ui.default_period(dates, 28) == (D(2024, 3, 1), D(2024, 3, 20), Period(D(2024, 3, 1), D(2024, 3, 20)))
+
+
 def test_last_days_ends_on_the_day_given():
     assert ui.last_days(D(2024, 3, 14), 7) == Period(D(2024, 3, 8), D(2024, 3, 14))
     assert ui.last_days(D(2024, 3, 14), 1) == Period(D(2024, 3, 14), D(2024, 3, 14))
