@@ -4,6 +4,7 @@ Everything takes the loaded parameters, so the ports of the workspace in use are
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Iterable, Iterator
@@ -20,19 +21,29 @@ def topic_of(params: dict, product: str) -> str:
     return params[product]["topic"]
 
 
-def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+@contextlib.contextmanager
+def _admin(params: dict):
+    """An admin client of the broker, closed afterwards."""
+    from kafka.admin import KafkaAdminClient
 
-    kafka = params["platform"]["services"]["kafka"]
     admin = KafkaAdminClient(bootstrap_servers=bootstrap(params), client_id="dp-admin",
                              request_timeout_ms=20000)
     try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created."""
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    kafka = params["platform"]["services"]["kafka"]
+    with _admin(params) as admin:
         existing = set(admin.list_topics())
-        wanted = [t for t in dict.fromkeys(topics) if t not in existing]
         created = []
-        for topic in wanted:
+        for topic in [t for t in dict.fromkeys(topics) if t not in existing]:
             try:
                 admin.create_topics([NewTopic(topic, num_partitions=kafka["partitions"], replication_factor=1,
                                               topic_configs={"max.message.bytes": str(kafka["max_message_bytes"])})])
@@ -40,20 +51,12 @@ def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
             except TopicAlreadyExistsError:
                 pass
         return created
-    finally:
-        admin.close()
 
 
 def existing_topics(params: dict) -> set[str]:
     """The topics on the broker; raises while it cannot answer yet."""
-    from kafka.admin import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap(params), client_id="dp-admin",
-                             request_timeout_ms=20000)
-    try:
+    with _admin(params) as admin:
         return set(admin.list_topics())
-    finally:
-        admin.close()
 
 
 def all_topics(params: dict) -> list[str]:
