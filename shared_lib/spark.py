@@ -42,7 +42,7 @@ def spark_confs(params: dict) -> dict[str, str]:
         # (50) makes every small commit a 2-10 s job on two cores.
         "spark.databricks.delta.snapshotPartitions": "2",
         # Spark's scratch files (artifacts, shuffle spill) stay in the workspace, not in /tmp.
-        "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={work / 'tmp' / 'spark'}",
+        "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={work / 'tmp' / 'spark'} {s['java_options']}".strip(),
         # Tables stay readable by delta-rs (dashboards, APIs): no deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
     }
