@@ -86,3 +86,48 @@ def test_unknown_product_is_refused_before_any_kernel(capsys):
     from runners.cli import main
     assert main(["run", "--product", "nope"]) == 2
     assert "unknown product 'nope': expected one of" in capsys.readouterr().err
+
+
+def _checkpointed_rdds(params) -> set[int]:
+    """Ids of the RDDs the Spark server holds for checkpoints (its UI's storage list)."""
+    import urllib.request
+
+    ui = f"http://127.0.0.1:{params['platform']['services']['spark']['ui_port']}/api/v1/applications"
+    app = json.load(urllib.request.urlopen(ui))[0]["id"]
+    return {r["id"] for r in json.load(urllib.request.urlopen(f"{ui}/{app}/storage/rdd"))
+            if r["name"] == "MapPartitionsRDD" and r["numCachedPartitions"] > 0}
+
+
+def _collect_server_garbage() -> None:
+    """A full collection in the Spark server's JVM, after which Spark frees what nothing references."""
+    import subprocess
+
+    import psutil
+
+    from runners import services
+
+    server = psutil.Process(int(services.pid_file("spark").read_text()))
+    java = next(p for p in [server, *server.children(recursive=True)] if p.name() == "java")
+    subprocess.run(["jcmd", str(java.pid), "GC.run"], check=True, capture_output=True)
+
+
+def test_a_notebooks_spark_session_is_released_when_its_kernel_ends(tmp_path, params):
+    """A notebook's checkpoint leaves the server's memory once the run is over: the runner
+    releases the kernel's Spark Connect session before shutting the kernel down (a killed
+    kernel's session kept its checkpoints for the server's idle timeout)."""
+    import time
+
+    declared = product(tmp_path, "release", [("hold", [], [
+        "from shared_lib import params, spark\n"
+        "held = spark.get_spark(params.load()).range(54321).localCheckpoint(eager=True)"])])
+    before = _checkpointed_rdds(params)
+    summary = run_lib.run(declared=declared, run_id="test-release")
+    assert summary.ok
+    deadline = time.time() + 30  # Spark's cleaner unpersists asynchronously after the collection
+    while True:
+        _collect_server_garbage()
+        left = _checkpointed_rdds(params) - before
+        if not left or time.time() > deadline:
+            break
+        time.sleep(1)
+    assert left == set()
