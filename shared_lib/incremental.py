@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame, Window, functions as F
+from pyspark.sql import DataFrame, functions as F
 
 COORDINATES = ("topic", "partition", "offset")
 OUTCOMES = ("clean", "quarantined", "duplicate", "consent_excluded")
@@ -47,18 +47,36 @@ def classify(events: DataFrame, existing: DataFrame, event_id: str = "event_id")
     """``events`` with ``outcome`` (``clean`` or ``duplicate``) and ``already_written`` (the same
     message is in silver already: a crashed run wrote it)."""
     # Only the batch's ids are looked up in silver: a semi join keeps the big side small.
-    seen = existing.join(events.select(event_id).distinct(), event_id, "left_semi").select(
-        F.col(event_id), *[F.col(c).alias(f"_seen_{c}") for c in COORDINATES])
+    seen = _small(existing.join(events.select(event_id).distinct(), event_id, "left_semi").select(
+        F.col(event_id), *[F.col(c).alias(f"_seen_{c}") for c in COORDINATES]))
+    # The first message of each id that the batch holds more than once, found from the ids and
+    # coordinates alone: the events themselves are neither shuffled nor sorted (a window over
+    # them was the costliest step of silver after parsing).
+    arrival = F.struct("kafka_ts", *COORDINATES)
+    repeated = _small(events.groupBy(event_id).agg(F.count("*").alias("_n"), F.min(arrival).alias("_first"))
+                      .where(F.col("_n") > 1).drop("_n"))
     same_message = ((F.col("_seen_topic") == F.col("topic")) & (F.col("_seen_partition") == F.col("partition"))
                     & (F.col("_seen_offset") == F.col("offset")))
-    first_seen = Window.partitionBy(event_id).orderBy("kafka_ts", *COORDINATES)
     in_silver = F.col("_seen_offset").isNotNull()
-    joined = events.join(seen, event_id, "left")
+    first_in_batch = F.col("_first").isNull() | (arrival == F.col("_first"))
+    joined = events.join(seen, event_id, "left").join(repeated, event_id, "left")
     outcome = (F.when(in_silver, F.when(same_message, "clean").otherwise("duplicate"))
-               .when(F.row_number().over(first_seen) == 1, "clean").otherwise("duplicate"))
+               .when(first_in_batch, "clean").otherwise("duplicate"))
     return (joined.withColumn("outcome", outcome)
             .withColumn("already_written", F.coalesce(same_message, F.lit(False)))
-            .drop(*[f"_seen_{c}" for c in COORDINATES]))
+            .drop("_first", *[f"_seen_{c}" for c in COORDINATES]))
+
+
+# Up to this many ids, a lookup table of ``classify`` is broadcast: the batch is then joined to
+# it where it lies, without a shuffle. Usually it holds a handful (duplicates are rare); a
+# replayed topic can make it as large as the batch, and then it is joined the usual way.
+BROADCAST_MAX_ROWS = 200_000
+
+
+def _small(lookup: DataFrame) -> DataFrame:
+    """``lookup`` computed now, with a broadcast hint if it is small enough."""
+    kept = lookup.localCheckpoint(eager=True)
+    return F.broadcast(kept) if kept.count() <= BROADCAST_MAX_ROWS else kept
 
 
 def not_written(rows: DataFrame, table: DataFrame) -> DataFrame:

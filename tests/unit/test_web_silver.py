@@ -41,11 +41,15 @@ def test_classify_duplicates_within_the_batch_against_silver_and_after_a_crash(s
         ("y", "web.events", 1, 3, at(1)),
         ("z", "web.events", 0, 1, T0),     # this very message is in silver: a crashed run wrote it
         ("w", "web.events", 0, 6, at(3)),  # id already in silver from another message: duplicate
+        ("v", "web.events", 0, 7, at(2)),  # three times in the batch: the earliest Kafka time wins,
+        ("v", "web.events", 2, 9, at(1)),  # and between equal times the lower partition
+        ("v", "web.events", 1, 9, at(1)),
     ], schema)
     got = {(r["event_id"], r["partition"], r["offset"]): (r["outcome"], r["already_written"])
            for r in incremental.classify(batch, existing).collect()}
     assert got == {("x", 0, 4): ("clean", False), ("y", 0, 5): ("duplicate", False),
-                   ("y", 1, 3): ("clean", False), ("z", 0, 1): ("clean", True), ("w", 0, 6): ("duplicate", False)}
+                   ("y", 1, 3): ("clean", False), ("z", 0, 1): ("clean", True), ("w", 0, 6): ("duplicate", False),
+                   ("v", 0, 7): ("duplicate", False), ("v", 2, 9): ("duplicate", False), ("v", 1, 9): ("clean", False)}
 
 
 @pytest.mark.integration
