@@ -27,6 +27,12 @@ def test_page_path_and_host(spark):
         f"{HOST}/produkt/café-crème/": ("/produkt/café-crème", "shop.example.com"),
         "https://例え.jp/パス?x=1": ("/パス", "例え.jp"),
         "HTTPS://user:pw@Shop.Example.COM:8443/Cart": ("/Cart", "shop.example.com"),
+        "ftp://files.example.com?x=/a/b": ("/", "files.example.com"),
+        "https://shop.example.com#frag/x": ("/", "shop.example.com"),
+        "http://": ("/", None),
+        "shop.example.com/cart": ("/", None),  # no scheme: no host, and the root
+        "1http://shop.example.com/cart": ("/", None),  # a scheme starts with a letter
+        "mailto:someone@example.com": ("/", None),
     }
     df = spark.createDataFrame([(u,) for u in cases], "url string")
     got = {r["url"]: (r["path"], r["host"]) for r in df.select(
