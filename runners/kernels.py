@@ -42,8 +42,16 @@ async def _start(kernel_name: str, cwd: Path, warm_up: str) -> AsyncKernelManage
         if warm_up:
             await kc.execute_interactive(warm_up, timeout=120, output_hook=lambda msg: None)
     finally:
-        kc.stop_channels()
+        _close(kc)
     return km
+
+
+def _close(kc) -> None:
+    """Stop a client's channels and close its own ZeroMQ context: each client makes one, and a
+    context left to the garbage collector keeps its file descriptors (a test session of a few
+    hundred notebooks ran out of them)."""
+    kc.stop_channels()
+    kc.context.destroy(linger=0)
 
 
 class KernelPool:
@@ -120,10 +128,11 @@ async def _release_and_shutdown(km: AsyncKernelManager) -> None:
         if await km.is_alive():
             kc = km.client()
             try:
-                kc.start_channels()
+                # Only what execute_interactive needs: no heartbeat thread, stdin or control socket.
+                kc.start_channels(stdin=False, hb=False, control=False)
                 await kc.execute_interactive(RELEASE, timeout=30, output_hook=lambda msg: None)
             finally:
-                kc.stop_channels()
+                _close(kc)
     except Exception:
         pass  # a kernel that cannot release its session still has to go
     await km.shutdown_kernel(now=True)  # also removes its IPC socket files

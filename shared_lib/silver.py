@@ -19,6 +19,7 @@ from typing import Callable
 from pyspark.sql import DataFrame, functions as F
 
 from shared_lib import consent, contract, incremental
+from shared_lib import spark as spark_lib
 from shared_lib import sessions as sessions_lib
 
 TABLES = ("events", "quarantine", "sessions", "batches")
@@ -117,7 +118,6 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int) -
 def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float) -> list:
     """Replace the sessions that ``new_events`` (bots excluded) touch; returns the session
     dates that changed (dates of replaced and of new sessions)."""
-    visitor = spec.visitor
     reach_us = int(timeout_minutes * 60 * 1_000_000)
     new_span = new_events.agg(F.min(F.unix_micros("event_ts")).alias("lo"),
                               F.max(F.unix_micros("event_ts")).alias("hi")).first()
@@ -127,9 +127,16 @@ def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float) -> 
     # prune partitions (session_date) and skip files (session_start/end statistics).
     lo, hi = (F.timestamp_micros(F.lit(new_span["lo"] - reach_us)),
               F.timestamp_micros(F.lit(new_span["hi"] + reach_us)))
+    with spark_lib.persisted() as keep:
+        return _replace_sessions(ctx, spec, new_events, timeout_minutes, lo, hi, keep)
+
+
+def _replace_sessions(ctx, spec: SilverSpec, new_events, timeout_minutes: float, lo, hi, keep) -> list:
+    """``_resessionize`` for new events between ``lo`` and ``hi`` (timeout included)."""
+    visitor = spec.visitor
     nearby = ctx.read("sessions").where((F.col("session_date") <= F.to_date(hi))
                                         & (F.col("session_start") <= hi) & (F.col("session_end") >= lo))
-    stale = sessions_lib.stale(nearby, new_events, visitor, timeout_minutes).persist()
+    stale = keep(sessions_lib.stale(nearby, new_events, visitor, timeout_minutes))
     if stale.isEmpty():
         # No session within reach of a new event: the new events make up their sessions alone
         # (an older event of the same visitor and time would lie in a stale session), so the
@@ -143,12 +150,10 @@ def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float) -> 
             ~F.col("is_bot") & F.col("event_date").between(bounds["lo"], bounds["hi"]))
         to_assign = sessions_lib.to_recompute(candidates, spans, visitor)
     assigned = sessions_lib.assign(to_assign, visitor, timeout_minutes)
-    fresh = spec.summarize(assigned, ctx.run_id).persist()
+    fresh = keep(spec.summarize(assigned, ctx.run_id))
     dates = sorted(r[0] for r in fresh.select("session_date").union(stale.select("session_date")).distinct().collect())
     ctx.writer.merge(fresh, ctx.table("sessions"), ["session_id"], deletes=stale.select("session_id"),
                      within={"session_date": dates})
-    fresh.unpersist()
-    stale.unpersist()
     return dates
 
 

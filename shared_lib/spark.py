@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 
 from shared_lib import paths
@@ -93,6 +94,24 @@ def _classic(params: dict):
     for key, value in spark_confs(params).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+@contextlib.contextmanager
+def persisted():
+    """``keep(df)`` persists ``df`` for the ``with`` block and returns it; everything kept is
+    unpersisted when the block ends, failed or not. Spark's cache belongs to the server, not to
+    a session: a DataFrame a failed run left persisted would stay until the server stops."""
+    held = []
+
+    def keep(df):
+        held.append(df.persist())
+        return held[-1]
+    try:
+        yield keep
+    finally:
+        for df in held:
+            with contextlib.suppress(Exception):  # a server that is gone holds nothing any more
+                df.unpersist()
 
 
 def stop_all() -> None:

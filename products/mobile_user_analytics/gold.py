@@ -29,6 +29,7 @@ from pyspark.sql import functions as F
 
 from products.mobile_user_analytics import metrics
 from shared_lib import incremental, tables
+from shared_lib import spark as spark_lib
 
 TABLES = ("device_activity", "devices", "daily_kpis", "daily_by_version", "retention", "refreshes")
 LOOKBACK_DAYS = metrics.MAU_DAYS - 1
@@ -95,25 +96,30 @@ def run_gold(ctx) -> dict:
 
 
 def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -> Plan | None:
+    with spark_lib.persisted() as keep:
+        return _write_plan(ctx, affected, days, all_cohorts, keep)
+
+
+def _write_plan(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool, keep) -> Plan | None:
     writer = ctx.writer
     events = ctx.read("events")
-    on_affected = events.where(F.col("event_date").isin(affected)).persist()
-    fresh = metrics.device_activity(on_affected).persist()
+    on_affected = keep(events.where(F.col("event_date").isin(affected)))
+    fresh = keep(metrics.device_activity(on_affected))
     # Each device whose days changed gets its first day again, from its other days and the new ones.
     others = ctx.read("device_activity").where(~F.col("date").isin(affected) if affected else F.lit(True))
     touched = fresh.select("device_id").distinct()
     firsts = metrics.cohort_dates(others.join(touched, "device_id", "left_semi").select("device_id", "date")
                                   .unionByName(fresh.select("device_id", "date")))
     old = ctx.read("devices")
-    changed = (firsts.join(old.select("device_id", F.col("cohort_date").alias("_old")), "device_id", "left")
-               .where(F.col("_old").isNull() | (F.col("_old") != F.col("cohort_date"))).persist())
+    changed = keep(firsts.join(old.select("device_id", F.col("cohort_date").alias("_old")), "device_id", "left")
+                   .where(F.col("_old").isNull() | (F.col("_old") != F.col("cohort_date"))))
     moved = {d for r in changed.select("cohort_date", "_old").collect() for d in r if d is not None}
     span = ctx.read("daily_kpis").agg(F.min("date"), F.max("date")).first()
     todo = plan(affected, moved, None if span[0] is None else (span[0], span[1]), days, all_cohorts)
     if todo is None:
         return None
-    cohorts = old.join(changed.select("device_id"), "device_id", "left_anti").select("device_id", "cohort_date") \
-        .unionByName(changed.select("device_id", "cohort_date")).persist()
+    cohorts = keep(old.join(changed.select("device_id"), "device_id", "left_anti").select("device_id", "cohort_date")
+                   .unionByName(changed.select("device_id", "cohort_date")))
 
     if affected:
         writer.replace(fresh, ctx.table("device_activity"), tables.in_predicate("date", affected))
@@ -136,15 +142,12 @@ def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -
     if todo.kpi_dates:
         kpi_dates = todo.kpi_dates
         window = F.col("date").between(kpi_dates[0] - LOOKBACK_DAYS * DAY, kpi_dates[-1])
-        sessions = ctx.read("sessions").where(F.col("session_date").isin(kpi_dates)).persist()
+        sessions = keep(ctx.read("sessions").where(F.col("session_date").isin(kpi_dates)))
         orders = metrics.purchase_orders(_purchases_of(events, sessions), sessions)
         writer.replace_collected(metrics.daily_kpis(kpi_dates, activity.where(window), cohorts, sessions, orders),
                        ctx.table("daily_kpis"), tables.in_predicate("date", kpi_dates))
-        sessions.unpersist()
     if not changed.isEmpty():
         writer.merge(changed.select("device_id", "cohort_date"), ctx.table("devices"), ["device_id"])
-    for df in (on_affected, fresh, changed, cohorts):
-        df.unpersist()
     return todo
 
 

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from products.web_user_analytics import funnel, kpis
 from shared_lib import incremental, tables
+from shared_lib import spark as spark_lib
 
 KPI_TABLES = {"daily_kpis": (), "daily_kpis_by_channel": ("channel",),
               "daily_kpis_by_device": ("device_type",), "daily_kpis_by_country": ("country",)}
@@ -38,8 +39,13 @@ def run_gold(ctx) -> dict:
 
 
 def _refresh(ctx, dates: list[dt.date], steps: list[funnel.Step]) -> None:
+    with spark_lib.persisted() as keep:
+        _write_dates(ctx, dates, steps, keep)
+
+
+def _write_dates(ctx, dates: list[dt.date], steps: list[funnel.Step], keep) -> None:
     writer = ctx.writer
-    sessions = ctx.read("sessions").where(F.col("session_date").isin(dates)).persist()
+    sessions = keep(ctx.read("sessions").where(F.col("session_date").isin(dates)))
     events = ctx.read("events")
     # Sessions may run past midnight: read the events of every day their spans cover.
     span = sessions.agg(F.to_date(F.min("session_start")).alias("lo"),
@@ -48,7 +54,7 @@ def _refresh(ctx, dates: list[dt.date], steps: list[funnel.Step]) -> None:
         in_span = events.where(F.lit(False))
     else:
         in_span = events.where(F.col("event_date").between(span["lo"], span["hi"]))
-    in_sessions = kpis.session_events(sessions, in_span).persist()
+    in_sessions = keep(kpis.session_events(sessions, in_span))
     bot_events = events.where(F.col("is_bot") & F.col("event_date").isin(dates))
     where = tables.in_predicate("date", dates)
     outputs = {name: kpis.daily_kpis(sessions, in_sessions, bot_events, dimensions)
@@ -58,5 +64,3 @@ def _refresh(ctx, dates: list[dt.date], steps: list[funnel.Step]) -> None:
     # The tables are independent: written side by side (the refreshes row still comes last).
     writer.write_all([lambda name=name, df=df: writer.replace_collected(df, ctx.table(name), where)
                       for name, df in outputs.items()])
-    in_sessions.unpersist()
-    sessions.unpersist()

@@ -131,3 +131,15 @@ def test_a_notebooks_spark_session_is_released_when_its_kernel_ends(tmp_path, pa
             break
         time.sleep(1)
     assert left == set()
+
+
+def test_persisted_unpersists_what_it_kept_even_when_the_block_fails(spark):
+    from shared_lib import spark as spark_lib
+
+    with pytest.raises(ValueError, match="deliberate"):
+        with spark_lib.persisted() as keep:
+            small, other = keep(spark.range(10)), keep(spark.range(20).selectExpr("id * 2 AS x"))
+            assert (small.is_cached, other.is_cached) == (True, True)
+            assert small.count() + other.count() == 30
+            raise ValueError("deliberate")
+    assert (small.is_cached, other.is_cached) == (False, False)
