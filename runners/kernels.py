@@ -47,9 +47,9 @@ async def _start(kernel_name: str, cwd: Path, warm_up: str) -> AsyncKernelManage
 
 
 def _close(kc) -> None:
-    """Stop a client's channels and close its own ZeroMQ context: each client makes one, and a
-    context left to the garbage collector keeps its file descriptors (a test session of a few
-    hundred notebooks ran out of them)."""
+    """Stop a client's channels and close the ZeroMQ context it made for itself now, rather
+    than whenever the garbage collector gets to it (one test run once hit "Too many open files"
+    in a client's thread; a 12-kernel check showed no descriptor growth either way)."""
     kc.stop_channels()
     kc.context.destroy(linger=0)
 

@@ -41,11 +41,19 @@ class SilverSpec:
 
 def run(ctx, spec: SilverSpec) -> dict:
     """Process every new bronze row; returns the batch's counts (all zero when nothing was new)."""
+    return _run_batch(ctx, spec.contract, TABLES, lambda validated, bronze_version: _process(
+        ctx, spec, ctx.own["silver"], validated, bronze_version))
+
+
+def _run_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...],
+               process: Callable[[DataFrame, int], dict]) -> dict:
+    """``process(validated, bronze_version)`` of the new bronze rows (zero counts when there are
+    none); the run's checkpoints are released when it returns or fails."""
     try:
-        validated, bronze_version = _new_batch(ctx, spec.contract, TABLES)
+        validated, bronze_version = _new_batch(ctx, event_contract, tables)
         if validated is None:
             return incremental.summary(None)
-        return _process(ctx, spec, ctx.own["silver"], validated, bronze_version)
+        return process(validated, bronze_version)
     finally:
         validated = None  # noqa: F841 - the last reference to the batch's checkpoint
         _release_checkpoints()
@@ -167,14 +175,8 @@ def run_events(ctx, event_contract: contract.Contract, enrich: Callable[[DataFra
     (request logs): clean events, quarantine, then the ``batches`` row, with the same
     bookkeeping (duplicates, accounting, crash safety). ``enrich`` must add ``event_date``.
     Tables: ``events_raw``, ``events``, ``quarantine``, ``batches``."""
-    try:
-        validated, bronze_version = _new_batch(ctx, event_contract, EVENT_TABLES)
-        if validated is None:
-            return incremental.summary(None)
-        return _process_events(ctx, event_contract, enrich, validated, bronze_version)
-    finally:
-        validated = None  # noqa: F841 - the last reference to the batch's checkpoint
-        _release_checkpoints()
+    return _run_batch(ctx, event_contract, EVENT_TABLES, lambda validated, bronze_version: _process_events(
+        ctx, event_contract, enrich, validated, bronze_version))
 
 
 def _process_events(ctx, event_contract: contract.Contract, enrich: Callable[[DataFrame], DataFrame],
