@@ -43,6 +43,10 @@ class Table:
     retention_days: int
     partitioned_by: tuple[str, ...] = ()
     checks: tuple[tuple[str, str], ...] = ()  # (constraint name, SQL expression)
+    # Columns whose min/max Delta records per file, for data skipping; empty: Delta's default
+    # (the first 32). Statistics on long strings (URLs, user agents, raw JSON) cost a quarter
+    # of a big write's time and no query filters on them.
+    stats_columns: tuple[str, ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -133,15 +137,39 @@ def parse(path: Path) -> Product:
             columns.append(Column(name=_require(col, "name", where), type=_require(col, "type", where),
                                   comment=col.get("comment", ""), pii=pii,
                                   nullable=bool(col.get("nullable", True))))
+        partitioned_by = tuple(entry.get("partitioned_by") or ())
+        stats_columns = _stats_columns(entry, columns, partitioned_by, where)
         tables.append(Table(
             product=name, name=_require(entry, "name", where), layer=_require(entry, "layer", where),
             description=entry.get("description", ""), columns=tuple(columns),
             owner=entry.get("owner", owner), retention_days=int(_require(entry, "retention_days", where)),
-            partitioned_by=tuple(entry.get("partitioned_by") or ()),
-            checks=tuple((k, v) for k, v in (entry.get("checks") or {}).items())))
+            partitioned_by=partitioned_by,
+            checks=tuple((k, v) for k, v in (entry.get("checks") or {}).items()),
+            stats_columns=stats_columns))
     return Product(name=name, owner=owner, description=raw.get("description", ""),
                    topics=tuple(raw.get("topics") or ()), notebooks=tuple(notebooks),
                    tables=tuple(tables), source=path)
+
+
+# Types Delta keeps min/max statistics for (it refuses booleans, binary and nested types).
+_STATS_TYPES = ("string", "int", "bigint", "smallint", "tinyint", "double", "float", "date", "timestamp")
+
+
+def _stats_columns(entry: dict, columns: list[Column], partitioned_by: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """A table's ``stats_columns``, refused here rather than at its first write when Delta
+    could not keep statistics for one of them."""
+    names = tuple(entry.get("stats_columns") or ())
+    types = {c.name: c.type for c in columns}
+    for name in names:
+        if name not in types:
+            raise DeclarationError(f"{where}: stats_columns names no column {name!r}")
+        if name in partitioned_by:
+            raise DeclarationError(f"{where}: stats_columns: {name!r} is a partition column (pruned "
+                                   f"by its value; Delta keeps no statistics for it)")
+        if types[name] not in _STATS_TYPES and not types[name].startswith("decimal"):
+            raise DeclarationError(f"{where}: stats_columns: Delta keeps no statistics for {name!r} "
+                                   f"of type {types[name]}")
+    return names
 
 
 @lru_cache(maxsize=None)

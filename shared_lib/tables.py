@@ -30,6 +30,9 @@ class Lineage:
                 "rows_written": self.rows_written}
 
 
+STATS_COLUMNS = "delta.dataSkippingStatsColumns"
+
+
 def _sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -49,13 +52,18 @@ def create_ddl(table: Table) -> str:
         ddl += f"\nPARTITIONED BY ({', '.join(f'`{c}`' for c in table.partitioned_by)})"
     if table.description:
         ddl += f"\nCOMMENT {_sql_string(table.description)}"
-    if table.checks:
-        # CHECK constraints are table properties in Delta; set at creation they cost nothing,
-        # while ALTER TABLE ADD CONSTRAINT runs a validating job (10-25 s on this machine).
-        props = ", ".join(f"{_sql_string('delta.constraints.' + name.lower())} = {_sql_string(expr)}"
-                          for name, expr in table.checks)
-        ddl += f"\nTBLPROPERTIES ({props})"
+    # CHECK constraints are table properties in Delta; set at creation they cost nothing,
+    # while ALTER TABLE ADD CONSTRAINT runs a validating job (10-25 s on this machine).
+    props = {f"delta.constraints.{name.lower()}": expr for name, expr in table.checks}
+    props.update(_stats_property(table))
+    if props:
+        ddl += "\nTBLPROPERTIES (" + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in props.items()) + ")"
     return ddl
+
+
+def _stats_property(table: Table) -> dict[str, str]:
+    return {STATS_COLUMNS: ",".join(table.stats_columns)} if table.stats_columns else {}
+
 
 
 def exists(table: Table) -> bool:
@@ -71,16 +79,23 @@ def version(table: Table) -> int | None:
 
 
 def ensure(spark, table: Table) -> None:
-    """Create ``table`` from its declaration if it does not exist; add missing CHECK constraints."""
+    """Create ``table`` from its declaration if it does not exist; bring an existing one's CHECK
+    constraints and statistics columns up to the declaration (added since it was created)."""
     if not exists(table):
         table.path.parent.mkdir(parents=True, exist_ok=True)
         spark.sql(create_ddl(table))
-    if table.checks:
-        from deltalake import DeltaTable
-        present = DeltaTable(str(table.path)).metadata().configuration
-        for name, expr in table.checks:
-            if f"delta.constraints.{name.lower()}" not in present:
-                spark.sql(f"ALTER TABLE {ident(table.path)} ADD CONSTRAINT {name} CHECK ({expr})")
+        return
+    if not (table.checks or table.stats_columns):
+        return
+    from deltalake import DeltaTable
+    present = DeltaTable(str(table.path)).metadata().configuration
+    for name, expr in table.checks:
+        if f"delta.constraints.{name.lower()}" not in present:
+            spark.sql(f"ALTER TABLE {ident(table.path)} ADD CONSTRAINT {name} CHECK ({expr})")
+    stats = _stats_property(table)
+    if stats and present.get(STATS_COLUMNS) != stats[STATS_COLUMNS]:
+        spark.sql(f"ALTER TABLE {ident(table.path)} SET TBLPROPERTIES "
+                  f"({_sql_string(STATS_COLUMNS)} = {_sql_string(stats[STATS_COLUMNS])})")
 
 
 def rows_in_versions(table: Table, after: int | None, upto: int | None) -> int:

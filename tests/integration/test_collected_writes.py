@@ -107,3 +107,26 @@ def test_a_row_outside_where_is_rejected(spark, filled):
     assert "where `date` IN (DATE '2026-11-02')" in str(failure.value)
     assert tables.version(filled) == before
     assert rows_spark(spark, filled) == sorted(FIRST)  # and Spark still reads it
+
+
+def test_ensure_brings_an_existing_table_to_its_declared_statistics_columns(spark):
+    """A table created before its declaration named ``stats_columns`` gets them at the next
+    ``ensure`` (one commit), and new files carry min/max for those columns only."""
+    import dataclasses
+
+    from deltalake import DeltaTable
+
+    table = declared()
+    tables.ensure(spark, table)
+    assert tables.STATS_COLUMNS not in DeltaTable(str(table.path)).metadata().configuration
+    narrowed = dataclasses.replace(table, stats_columns=("service", "requests"))
+    tables.ensure(spark, narrowed)
+    after = tables.version(table)
+    assert DeltaTable(str(table.path)).metadata().configuration[tables.STATS_COLUMNS] == "service,requests"
+    tables.ensure(spark, narrowed)
+    assert tables.version(table) == after  # already as declared: nothing committed
+
+    tables.Writer(spark, run_id="stats-1").append(spark.createDataFrame(FIRST, SCHEMA), narrowed)
+    import pyarrow as pa
+    actions = pa.table(DeltaTable(str(table.path)).get_add_actions(flatten=False)).to_pylist()
+    assert actions and all(set(a["min"]) == {"service", "requests"} for a in actions)

@@ -2,6 +2,8 @@
 CHECK constraints (as Delta table properties, set at creation)."""
 from pathlib import Path
 
+import pytest
+
 from shared_lib import tables
 from shared_lib.products import Column, Table
 
@@ -36,8 +38,6 @@ def test_lineage_record_shape():
 def test_write_all_runs_side_by_side_returns_in_order_and_raises_a_failure():
     import threading
 
-    import pytest
-
     writer = tables.Writer(spark=None, run_id="r")
     both_started = threading.Barrier(2, timeout=5)  # breaks (fails the test) unless two run at once
 
@@ -56,3 +56,27 @@ def test_write_all_runs_side_by_side_returns_in_order_and_raises_a_failure():
     with pytest.raises(ValueError, match="disk full"):
         writer.write_all([broken, lambda: done.append("other write") or 1])
     assert done == ["other write"]  # the other write still ran to its end
+
+
+def test_stats_columns_become_the_delta_property(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = Table(product="shop", name="events", layer="silver", description="",
+                  columns=(Column("id", "string"), Column("ts", "timestamp"), Column("url", "string")),
+                  owner="o", retention_days=30, stats_columns=("id", "ts"))
+    assert tables.create_ddl(table).endswith("\nTBLPROPERTIES ('delta.dataSkippingStatsColumns' = 'id,ts')")
+
+
+@pytest.mark.parametrize("stats, message", [
+    ("[id, tss]", r"tables\[0\]: stats_columns names no column 'tss'"),
+    ("[day]", r"tables\[0\]: stats_columns: 'day' is a partition column"),
+    ("[flag]", r"tables\[0\]: stats_columns: Delta keeps no statistics for 'flag' of type boolean"),
+])
+def test_stats_columns_are_refused_where_delta_keeps_no_statistics(tmp_path, stats, message):
+    from shared_lib import products
+    path = tmp_path / "product.yaml"
+    path.write_text("name: shop\nowner: o\ntables:\n  - name: events\n    layer: silver\n"
+                    f"    retention_days: 30\n    partitioned_by: [day]\n    stats_columns: {stats}\n"
+                    "    columns:\n      - {name: id, type: string}\n      - {name: day, type: date}\n"
+                    "      - {name: flag, type: boolean}\n")
+    with pytest.raises(products.DeclarationError, match=message):
+        products.parse(path)
