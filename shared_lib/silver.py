@@ -79,7 +79,7 @@ def _new_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...], 
 def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, keep) -> dict:
     """Write the batch's events, quarantine and sessions, then its ``batches`` row."""
     run_id = F.lit(ctx.run_id)
-    # Duplicates are found once (a window over the batch and a join with silver): the events
+    # Duplicates are found once (repeated ids of the batch, and a join with silver): the events
     # written, the sessions and the counts all read this checkpoint.
     classified = keep(incremental.classify(spec.enrich(contract.clean(validated)), ctx.read("events")))
     kept, excluded = consent.split(classified.where(F.col("outcome") == "clean"),
@@ -119,11 +119,6 @@ def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float, kee
     # prune partitions (session_date) and skip files (session_start/end statistics).
     lo, hi = (F.timestamp_micros(F.lit(new_span["lo"] - reach_us)),
               F.timestamp_micros(F.lit(new_span["hi"] + reach_us)))
-    return _replace_sessions(ctx, spec, new_events, timeout_minutes, lo, hi, keep)
-
-
-def _replace_sessions(ctx, spec: SilverSpec, new_events, timeout_minutes: float, lo, hi, keep) -> list:
-    """``_resessionize`` for new events between ``lo`` and ``hi`` (timeout included)."""
     visitor = spec.visitor
     nearby = ctx.read("sessions").where((F.col("session_date") <= F.to_date(hi))
                                         & (F.col("session_start") <= hi) & (F.col("session_end") >= lo))

@@ -118,8 +118,9 @@ def checkpoints():
     plan again.
 
     Release: ``unpersist`` does not free a checkpoint. The client asks the server to forget one
-    when its last DataFrame is garbage-collected, so the block must let go of them: keep the
-    DataFrames in a function called inside it. (Kept into the next run, a silver batch of 1M
+    when its last DataFrame is garbage-collected (the server frees it at its next JVM
+    collection, with its plan cache off: see ``spark_confs``), so the block must let go of
+    them: keep the DataFrames in a function called inside it. (Kept into the next run, a silver batch of 1M
     web events held 1.2 GB of the server's memory, which spilled the next run to disk. A failed
     block's checkpoints stay referenced by its traceback; the runner's release of the kernel's
     session frees them: ``runners.kernels.RELEASE``.)"""

@@ -65,7 +65,6 @@ def _stats_property(table: Table) -> dict[str, str]:
     return {STATS_COLUMNS: ",".join(table.stats_columns)} if table.stats_columns else {}
 
 
-
 def exists(table: Table) -> bool:
     """True once the table has its first commit (a half-created table has an empty log)."""
     return any((table.path / "_delta_log").glob("*.json"))
