@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from pyspark.sql import Column, DataFrame, functions as F
+from pyspark.sql.types import StringType, StructField, StructType, VariantType
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 FUTURE_TOLERANCE_HOURS = 24
@@ -104,11 +105,20 @@ def validate(bronze: DataFrame, contract: Contract) -> DataFrame:
     # text and its typed value several times, and Spark then computes each once per row instead
     # of once per use (a timestamp parse repeated in every branch made validation 3x slower).
     fields = contract.fields
-    raws = parsed.select("*", *[F.variant_get("_json", f"$.{f.name}", "variant").alias(f"_raw_{f.name}")
-                                for f in fields])
+    # The fields are read from the message by from_json, twice (as variants and as text), not
+    # looked up in ``_json``: a variant lookup decodes the object's keys one by one, and a
+    # variant cast to a string builds expression objects for every value; on 1M web events
+    # that made the raws and texts 15 s against 9 s. ``_json`` still decides what is valid
+    # JSON (duplicate keys included); from_json reads only what it accepted. The text is used
+    # only where the JSON type is STRING, and from_json then gives the same unescaped string.
+    valid = F.col("_json").isNotNull()
+    raws = parsed.select(
+        "*", F.when(valid, F.from_json("value", _fields_schema(fields, VariantType()))).alias("_raws"),
+        F.when(valid, F.from_json("value", _fields_schema(fields, StringType()))).alias("_texts"))
     texts = raws.select("*", *[c for f in fields for c in (
-        F.schema_of_variant(f"_raw_{f.name}").alias(f"_type_{f.name}"),
-        F.try_variant_get(f"_raw_{f.name}", "$", "string").alias(f"_text_{f.name}"))])
+        F.col("_raws")[f.name].alias(f"_raw_{f.name}"),
+        F.schema_of_variant(F.col("_raws")[f.name]).alias(f"_type_{f.name}"),
+        F.col("_texts")[f.name].alias(f"_text_{f.name}"))])
     typed = texts.select("*", *[c for f in fields for c in _typed_columns(f)])
     # Values first, then reasons: a field may be required depending on another's value.
     kept = typed.select("*", *[_kept(f, contract).alias(f.name) for f in fields])
@@ -119,6 +129,10 @@ def validate(bronze: DataFrame, contract: Contract) -> DataFrame:
     return checked.select(
         *BRONZE_COLUMNS, "value", reason,
         *[F.when(reason.isNull(), F.col(f.name)).alias(f.name) for f in fields])
+
+
+def _fields_schema(fields: tuple[Field, ...], data_type) -> StructType:
+    return StructType([StructField(f.name, data_type) for f in fields])
 
 
 def _typed_columns(fld: Field) -> tuple[Column, Column, Column]:
