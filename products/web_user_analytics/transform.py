@@ -18,17 +18,26 @@ _MOBILE_UA = r"(?i)mobi|iphone|ipod|android|blackberry|windows phone|opera mini"
 _DESKTOP_UA = r"(?i)windows nt|macintosh|mac os x|x11|linux|cros"
 
 
+def _strip(text: Column, pattern: str, can_match: Column) -> Column:
+    """``regexp_replace(text, pattern, "")``, run only where ``can_match`` (a substring test
+    without which the pattern cannot match): most URLs need no replacement, and a regex costs far
+    more than the test (the two hosts of 1M events: 4.2 s -> 1.5 s)."""
+    return F.when(can_match, F.regexp_replace(text, pattern, "")).otherwise(text)
+
+
 def url_host(url: Column) -> Column:
     """Lower-cased host of an absolute URL, without user info or port; null if none."""
     authority = F.regexp_extract(url, _SCHEME + r"([^/?#]*)", 1)
-    host = F.lower(F.regexp_replace(F.regexp_replace(authority, r"^.*@", ""), r":\d*$", ""))
+    no_user = _strip(authority, r"^.*@", F.contains(authority, F.lit("@")))
+    host = F.lower(_strip(no_user, r":\d*$", F.contains(no_user, F.lit(":"))))
     return F.when(host != "", host)
 
 
 def url_path(url: Column) -> Column:
     """The path of an absolute URL: no query string or fragment, no trailing ``/`` except the
     root ``/``. Kept as sent (not percent-decoded), so a unicode path stays readable."""
-    path = F.regexp_replace(F.regexp_extract(url, _SCHEME + r"[^/?#]*([^?#]*)", 1), r"/+$", "")
+    path = F.regexp_extract(url, _SCHEME + r"[^/?#]*([^?#]*)", 1)
+    path = _strip(path, r"/+$", F.endswith(path, F.lit("/")))
     return F.when(url.isNotNull(), F.when(path == "", F.lit("/")).otherwise(path))
 
 
