@@ -691,12 +691,11 @@ def bench_dashboard(setup: Setup) -> list[dict]:
     server started; warm: the next ones. Times from the page's navigation start (as the browser's
     own paint timings are), until the first frame painted with the KPI cards; the charts follow.
 
-    Where the time goes (50k events, quiet machine, about 3.3 s warm): 2 s on the server (a new
-    kernel, the imports, gold read and the page built), 1.3 s in the browser (Voila's and the
-    widgets' JavaScript, then the widgets). Cold is about a second slower and may miss the 4 s
-    target: the first page after the server started also pays Voila's first request and the first
-    kernel of the server. Pre-heated kernels would take most of the server's 2 s off both, but
-    they are off: see ``runners.serve.PREHEAT``."""
+    Where the time goes (1M events, about 2.5 s warm): 1.5 s on the server (a new kernel
+    0.55 s, imports 0.45 s, gold read 0.15 s, the page built 0.35 s), then about 1 s in the
+    browser (Voila's and the widgets' JavaScript, then the widgets). The charts follow, about 2 s
+    later. Pre-heated kernels would take most of the server's part off, but they are off: see
+    ``runners.serve.PREHEAT``."""
     from playwright.sync_api import sync_playwright
 
     from runners import serve

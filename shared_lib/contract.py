@@ -10,7 +10,8 @@ field and ``reason`` (null for a clean event). The first failing check wins, in 
 Rules shared by every product (events.md):
 
 - The JSON is parsed as a Spark VARIANT, so the JSON type of each value is known exactly.
-  Duplicate keys make a message ``malformed_json``.
+  Duplicate keys make a message ``malformed_json``. (The fields of a valid message are then read
+  by ``from_json`` into variants of their own, which is faster than looking each one up.)
 - A JSON ``null`` and an empty or blank string count as absent.
 - Numbers given as numeric strings are accepted; ``true``/``false`` are never numbers.
 - A field with ``on_bad_value="null"`` has an out-of-domain value nulled instead of quarantined.
