@@ -13,6 +13,7 @@ monetary, then down (ties by the other centroid coordinates), so reruns give the
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 from dataclasses import dataclass
 
@@ -110,6 +111,16 @@ def fit(features: DataFrame, k: int, seed: int, max_iter: int) -> Clustering:
     assignments = model.transform(scaled).select("user_id", label[F.col("index")].alias("cluster"), "monetary")
     centroids = {numbers[i]: Centroid(unscale(c, mean, std), dict(zip(FEATURES, c))) for i, c in enumerate(centers)}
     return Clustering(assignments, centroids)
+
+
+def release(clustering: Clustering) -> None:
+    """Let go of ``clustering``'s fitted models now (its assignments hold them); it is unusable
+    after. PySpark deletes a model from the server's ML cache when Python collects it, and that
+    delete is a request of its own: left to the garbage collector, it may run in the middle of
+    another request and wait forever (a hung test run), or during gRPC's shutdown at the end of
+    the process (a kernel that hangs on exit)."""
+    clustering.assignments = None
+    gc.collect()
 
 
 def profiles(clustering: Clustering, snapshot: dt.date, k: int) -> DataFrame:

@@ -10,7 +10,6 @@ on whatever sources exist.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 
 from pyspark.sql import DataFrame, functions as F
 
@@ -120,9 +119,5 @@ def run_clusters(ctx) -> dict:
                                    where)
         writer.replace_collected(clusters.profiles(clustering, snapshot, settings["k"]), ctx.table("cluster_profiles"), where)
     finally:
-        # The fitted models stay in the server's ML cache until the client lets go of them. Left to
-        # the end of the process, PySpark 4.2 releases them while gRPC shuts down, and the kernel
-        # hangs on exit; let go now, while the session works.
-        del clustering
-        gc.collect()
+        clusters.release(clustering)  # while the session works, not at the kernel's exit
     return {"snapshot_date": snapshot.isoformat(), "customers": customers, "clusters": found}

@@ -4,7 +4,6 @@ two runs, whatever the row order and partitioning of its input."""
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import math
 
 import pytest
@@ -63,15 +62,6 @@ def rows():
     return out
 
 
-def let_go(clustering) -> None:
-    """Release the fitted models now, as ``pipeline.run_clusters`` does. PySpark releases a model
-    when Python collects it; collected during another request to the server (a cycle collected
-    mid-call), that release waits forever and the test run hangs (seen once in a
-    test_segment_features fixture)."""
-    clustering.assignments = None
-    gc.collect()
-
-
 @pytest.mark.integration
 def test_kmeans_same_clusters_and_labels_on_two_runs(spark):
     first_input = spark.createDataFrame(rows(), SCHEMA)
@@ -82,7 +72,7 @@ def test_kmeans_same_clusters_and_labels_on_two_runs(spark):
         members = {r["user_id"]: r["cluster"] for r in clustering.assignments.collect()}
         profiles = {r["cluster"]: r.asDict() for r in clusters.profiles(clustering, S, 3).collect()}
         runs.append((members, profiles))
-        let_go(clustering)
+        clusters.release(clustering)  # at once, not when the garbage collector runs
     (members, profiles), (members_again, profiles_again) = runs
     assert members == members_again
     assert profiles == profiles_again
@@ -105,4 +95,4 @@ def test_kmeans_of_one_customer(spark):
     assert clustering.centroids[1].values == pytest.approx({
         "recency_days": 2, "frequency": 12, "monetary": 1500.0, "sessions_30d": 20, "engaged_sessions_30d": 15,
         "web_share": 1.0})
-    let_go(clustering)
+    clusters.release(clustering)
