@@ -128,14 +128,12 @@ def cmd_serve(args) -> int:
 
 
 def cmd_demo_summary(args) -> int:
-    from shared_lib import catalog
+    from shared_lib import lake, products
     from runners import runlog
     print("\n== demo ==")
-    for e in catalog.entries():
-        if e["exists"]:
-            from deltalake import DeltaTable
-            rows = DeltaTable(e["path"]).to_pyarrow_dataset().count_rows()
-            print(f"  {e['name']:<40} v{e['version']:<4} {rows:>9} rows")
+    for table in (t for product in products.all_products().values() for t in product.tables):
+        if lake.exists(table):
+            print(f"  {table.qualified_name:<40} v{lake.version(table):<4} {lake.count_rows(table):>9} rows")
     runs = runlog.read(20)
     if not runs.empty:
         last = runs.iloc[0]["run_id"]

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from shared_lib import products
+from shared_lib import lake, products
 from shared_lib.paths import PLATFORM
 
 RUNS_TABLE = "pipeline_runs"
@@ -50,11 +50,5 @@ def append(records: list[dict]) -> None:
 
 def read(limit: int | None = None):
     """Run records as a pandas DataFrame, newest first (empty when nothing has run yet)."""
-    import pandas as pd
-
-    table = runs_table()
-    if not (table.path / "_delta_log").is_dir():
-        return pd.DataFrame(columns=arrow_schema(table).names)
-    from deltalake import DeltaTable
-    df = DeltaTable(str(table.path)).to_pandas().sort_values(["started_at", "run_id"], ascending=False)
+    df = lake.read(runs_table()).sort_values(["started_at", "run_id"], ascending=False)
     return df.head(limit) if limit else df

@@ -2,12 +2,10 @@
 tags, comments), owner, retention and current Delta version. Read with delta-rs: no JVM."""
 from __future__ import annotations
 
-from shared_lib import products
+from shared_lib import lake, products
 
 
 def entries() -> list[dict]:
-    from deltalake import DeltaTable
-
     out = []
     for product in products.all_products().values():
         for table in product.tables:
@@ -19,8 +17,8 @@ def entries() -> list[dict]:
                              "comment": c.comment} for c in table.columns],
                 "version": None, "last_commit": None, "exists": False,
             }
-            if (table.path / "_delta_log").is_dir():
-                dt = DeltaTable(str(table.path))
+            if lake.exists(table):
+                dt = lake.delta_table(table)
                 entry["exists"] = True
                 entry["version"] = dt.version()
                 last = dt.history(limit=1)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from shared_lib import lake
+from shared_lib.lake import exists, version  # defined there; callers may ask tables too
 from shared_lib.products import Table
 
 
@@ -65,18 +67,6 @@ def _stats_property(table: Table) -> dict[str, str]:
     return {STATS_COLUMNS: ",".join(table.stats_columns)} if table.stats_columns else {}
 
 
-def exists(table: Table) -> bool:
-    """True once the table has its first commit (a half-created table has an empty log)."""
-    return any((table.path / "_delta_log").glob("*.json"))
-
-
-def version(table: Table) -> int | None:
-    if not exists(table):
-        return None
-    from deltalake import DeltaTable
-    return DeltaTable(str(table.path)).version()
-
-
 def ensure(spark, table: Table) -> None:
     """Create ``table`` from its declaration if it does not exist; bring an existing one's CHECK
     constraints and statistics columns up to the declaration (added since it was created)."""
@@ -86,8 +76,7 @@ def ensure(spark, table: Table) -> None:
         return
     if not (table.checks or table.stats_columns):
         return
-    from deltalake import DeltaTable
-    present = DeltaTable(str(table.path)).metadata().configuration
+    present = lake.delta_table(table).metadata().configuration
     for name, expr in table.checks:
         if f"delta.constraints.{name.lower()}" not in present:
             spark.sql(f"ALTER TABLE {ident(table.path)} ADD CONSTRAINT {name} CHECK ({expr})")
@@ -101,10 +90,9 @@ def rows_in_versions(table: Table, after: int | None, upto: int | None) -> int:
     """Rows written by the commits ``after`` < v <= ``upto``, from Delta's operation metrics."""
     if upto is None:
         return 0
-    from deltalake import DeltaTable
     start = -1 if after is None else after
     total = 0
-    for commit in DeltaTable(str(table.path)).history(limit=max(1, upto - start)):
+    for commit in lake.delta_table(table).history(limit=max(1, upto - start)):
         v = commit.get("version")
         if v is None or not (start < v <= upto):
             continue

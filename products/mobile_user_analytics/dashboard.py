@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from shared_lib import dashboard as ui
+from shared_lib import lake
 from shared_lib.dashboard import Kpi, Period
 
 PRODUCT = "mobile-user-analytics"
@@ -43,7 +44,7 @@ GOLD_TABLES = ("daily_kpis", "daily_by_version", "retention")
 
 
 def load() -> Gold:
-    return Gold(*(ui.read_table(PRODUCT, table) for table in GOLD_TABLES))
+    return Gold(*(lake.read_table(PRODUCT, table) for table in GOLD_TABLES))
 
 
 # --- numbers (pure) ------------------------------------------------------------------------
@@ -103,15 +104,13 @@ def retention_matrix(retention: pd.DataFrame) -> pd.DataFrame:
                                   dropna=False)
     table = table.reindex(columns=sorted(retention["day_n"].unique()))
     table.columns = [f"day {n}" for n in table.columns]
-    table.index = [d.strftime("%d %b") for d in table.index]
+    table.index = [ui.format_value(d, "day") for d in table.index]
     return table
 
 
 # --- the page ------------------------------------------------------------------------------
 
-NO_DATA_HINT = ("<p>The gold tables of mobile-user-analytics have no rows yet. Build them with "
-                "<code>dp up</code>, <code>dp generate mobile-user-analytics</code> and <code>dp run</code> "
-                "(or <code>make demo</code>), then reload this page.</p>")
+NO_DATA_HINT = ui.build_hint("The gold tables of mobile-user-analytics have no rows yet. Build them with", PRODUCT)
 
 
 def _active(daily: pd.DataFrame):
@@ -146,7 +145,8 @@ def _versions(gold: Gold, period: Period):
         call = ui.callout(f"Worst version: {worst['version']}",
                           f"{ui.format_value(worst['crash_free_users'], 'rate')} crash-free users "
                           f"(all versions {ui.format_value(overall, 'rate')}), "
-                          f"{worst['crashed_devices']:,.0f} crashing device-days of {worst['active_devices']:,.0f}, "
+                          f"{ui.format_value(worst['crashed_devices'], 'count')} crashing device-days of "
+                          f"{ui.format_value(worst['active_devices'], 'count')}, "
                           f"{ui.format_value(worst['crash_free_sessions'], 'rate')} crash-free sessions.")
     hover = {"crash_free_sessions": "rate", "active_devices": "count", "crashed_devices": "count"}
     bars = ui.bar_chart(health.dropna(subset=["crash_free_users"]).sort_values("crash_free_users", ascending=False),
@@ -158,9 +158,9 @@ def _versions(gold: Gold, period: Period):
 
 def render(gold: Gold, values: dict) -> list:
     """The page body for the filter ``values`` (start, end)."""
-    if values["start"] is None or values["end"] is None or values["start"] > values["end"]:
-        return [ui.empty_state("No date range", "<p>Pick a start date on or before the end date.</p>")]
-    period = Period(values["start"], values["end"])
+    period = ui.chosen_period(values)
+    if period is None:
+        return [ui.no_period()]
     daily = period.rows(gold.daily)
     if daily.empty:
         return [ui.empty_state(f"No activity in {period.label()}", "<p>Pick another date range.</p>")]
@@ -169,12 +169,12 @@ def render(gold: Gold, values: dict) -> list:
     return [cards, _active(daily), _versions(gold, period), _retention(gold, period)]
 
 
+def filters(gold: Gold) -> dict:
+    return ui.date_filters(*ui.default_period(gold.daily["date"], DEFAULT_DAYS))
+
+
 def page():
     """The whole dashboard as one widget; an empty state when gold has no rows yet."""
-    title, subtitle = "Mobile user analytics", "Active devices, retention, crashes and app versions (UTC days)"
-    ui.wait_for_request(PRODUCT)
-    gold = load()
-    if gold.daily.empty:
-        return ui.column(ui.header(title, subtitle), ui.empty_state("No mobile analytics data yet", NO_DATA_HINT))
-    first, last, default = ui.default_period(gold.daily["date"], DEFAULT_DAYS)
-    return ui.Page(title, subtitle, ui.date_filters(first, last, default), lambda values: render(gold, values)).widget
+    return ui.page(PRODUCT, "Mobile user analytics", "Active devices, retention, crashes and app versions (UTC days)",
+                   load, has_data=lambda gold: not gold.daily.empty,
+                   no_data=("No mobile analytics data yet", NO_DATA_HINT), filters=filters, render=render)

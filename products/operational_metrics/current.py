@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from products.operational_metrics import alerts
-from shared_lib import dashboard as ui
+from shared_lib import lake
 from shared_lib.paths import PLATFORM
 
 PRODUCT = "operational-metrics"
@@ -29,9 +29,9 @@ class Current:
 
 
 def load() -> Current:
-    return Current(status=ui.read_latest(PRODUCT, "sla_status", "evaluated_at"),
-                   evaluations=ui.read_latest(PRODUCT, "sla_evaluations", "evaluated_at"),
-                   freshness=ui.read_latest(PRODUCT, "table_freshness", "evaluated_at"),
-                   lag=ui.read_latest(PRODUCT, "consumer_lag", "evaluated_at"),
-                   alert_log=ui.read_table(PRODUCT, "alerts"),
-                   runs=ui.read_table(PLATFORM, "pipeline_runs"))
+    return Current(status=lake.read_latest(PRODUCT, "sla_status", "evaluated_at"),
+                   evaluations=lake.read_latest(PRODUCT, "sla_evaluations", "evaluated_at"),
+                   freshness=lake.read_latest(PRODUCT, "table_freshness", "evaluated_at"),
+                   lag=lake.read_latest(PRODUCT, "consumer_lag", "evaluated_at"),
+                   alert_log=lake.read_table(PRODUCT, "alerts"),
+                   runs=lake.read_table(PLATFORM, "pipeline_runs"))

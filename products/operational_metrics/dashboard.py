@@ -13,6 +13,7 @@ import pandas as pd
 from products.operational_metrics import current as current_lib
 from products.operational_metrics import sla
 from shared_lib import dashboard as ui
+from shared_lib import lake
 
 PRODUCT = current_lib.PRODUCT
 ALL_SERVICES = "All services"
@@ -23,6 +24,9 @@ STATE_STYLES = {"HEALTHY": (STATE_COLORS["HEALTHY"], 8), "WARNING": (STATE_COLOR
                 "DEGRADED": (STATE_COLORS["DEGRADED"], 12), "CRITICAL": (STATE_COLORS["CRITICAL"], 14)}
 STATES_SHOWN = 2000  # sla_status rows in the state history chart (one per product and evaluation)
 RUN_STYLES = {"succeeded": ("#1f9d74", 7), "skipped": ("#98a2b3", 9), "failed": ("#d92d20", 14)}
+# Each SLA metric in the unit of its thresholds (ui.KINDS).
+METRIC_KINDS = {"data_freshness_minutes": "min", "api_p99_latency_ms": "ms", "pipeline_success_rate": "fine_rate",
+                "data_quality_score": "fine_rate", "kafka_consumer_lag_seconds": "s"}
 METRIC_LABELS = {"data_freshness_minutes": "Data freshness", "api_p99_latency_ms": "API p99 latency",
                  "pipeline_success_rate": "Pipeline success rate", "data_quality_score": "Data quality",
                  "kafka_consumer_lag_seconds": "Consumer lag"}
@@ -45,23 +49,14 @@ class Data:
 
 
 def load() -> Data:
-    return Data(now=current_lib.load(), hourly=ui.read_table(PRODUCT, "service_hourly"),
-                status_history=ui.read_table(PRODUCT, "sla_status"), daily_runs=ui.read_table(PRODUCT, "pipeline_daily"))
+    return Data(now=current_lib.load(), hourly=lake.read_table(PRODUCT, "service_hourly"),
+                status_history=lake.read_table(PRODUCT, "sla_status"),
+                daily_runs=lake.read_table(PRODUCT, "pipeline_daily"))
 
 
 # --- numbers (pure) ------------------------------------------------------------------------
 
 
-def format_metric(metric: str, value) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    if metric == "data_freshness_minutes":
-        return f"{value:,.1f} min"
-    if metric == "api_p99_latency_ms":
-        return f"{value:,.0f} ms"
-    if metric == "kafka_consumer_lag_seconds":
-        return f"{value:,.0f} s"
-    return f"{value * 100:.2f}%"
 
 
 def board(status: pd.DataFrame, evaluations: pd.DataFrame) -> list[dict]:
@@ -107,9 +102,7 @@ def run_timeline(runs: pd.DataFrame, limit: int = RUNS_SHOWN) -> pd.DataFrame:
 
 # --- the page ------------------------------------------------------------------------------
 
-NO_DATA_HINT = ("<p>operational-metrics has evaluated nothing yet. Run <code>dp up</code>, "
-                "<code>dp generate operational-metrics</code> and <code>dp run</code> (or <code>make demo</code>), "
-                "then reload this page.</p>")
+NO_DATA_HINT = ui.build_hint("operational-metrics has evaluated nothing yet. Run", PRODUCT)
 
 
 def _board(data: Data):
@@ -121,14 +114,14 @@ def _board(data: Data):
         color = STATE_COLORS[entry["state"]]
         items = "".join(
             f"<li><span>{html.escape(METRIC_LABELS.get(m, m))}</span>"
-            f"<span style='color:{STATE_COLORS[s]}'>{format_metric(m, v)}</span></li>" for m, v, s in entry["metrics"])
+            f"<span style='color:{STATE_COLORS[s]}'>{ui.format_value(v, METRIC_KINDS[m])}</span></li>" for m, v, s in entry["metrics"])
         cards.append(f"<div class='ops-sla' data-product='{html.escape(entry['product'])}' data-state='{entry['state']}' "
                      f"style='border-left-color:{color}'><h3>{html.escape(entry['product'])}</h3>"
                      f"<span class='ops-state' style='color:{color}'>{entry['state']}</span>"
                      f"<ul>{items}</ul></div>")
     evaluated = data.now.status["evaluated_at"].max()
     changes = sla.transitions(data.status_history).tail(10).iloc[::-1]
-    changes = changes if changes.empty else changes.assign(when=changes["evaluated_at"].dt.strftime("%d %b %H:%M"),
+    changes = changes if changes.empty else changes.assign(when=changes["evaluated_at"].map(lambda t: ui.format_value(t, "time")),
                              change=changes["previous_state"].fillna("–") + " → " + changes["state"])
     history = data.status_history.sort_values("evaluated_at").tail(STATES_SHOWN)
     timeline = ui.timeline_chart(history, "evaluated_at", "product", "state", STATE_STYLES,
@@ -205,7 +198,7 @@ def _alerts(data: Data):
     rows = data.now.open_alerts()
     if rows.empty:
         return ui.section("Open alerts", ui.empty_state("No open alerts"))
-    rows = rows.assign(since=rows["at"].dt.strftime("%d %b %H:%M"))
+    rows = rows.assign(since=rows["at"].map(lambda t: ui.format_value(t, "time")))
     return ui.section("Open alerts", ui.table(rows[["since", "severity", "product", "rule", "message"]], {}))
 
 
@@ -213,13 +206,13 @@ def render(data: Data, values: dict) -> list:
     return [_board(data), _alerts(data), _requests(data, values["service"]), _runs(data), _freshness_and_lag(data)]
 
 
+def filters(data: Data) -> dict:
+    return {"service": ui.choice_filter("Service", [ALL_SERVICES, *sorted(data.hourly["service"].unique())])}
+
+
 def page():
     """The whole dashboard as one widget; an empty state before the first evaluation."""
-    title, subtitle = "Operational metrics", "SLAs, request latency and errors, pipeline runs, freshness and lag (UTC)"
-    ui.wait_for_request(PRODUCT)
-    data = load()
-    if data.now.status.empty and data.hourly.empty:
-        return ui.column(ui.header(title, subtitle), ui.empty_state("No operational metrics yet", NO_DATA_HINT))
-    services = [ALL_SERVICES, *sorted(data.hourly["service"].unique())]
-    filters = {"service": ui.choice_filter("Service", services)}
-    return ui.Page(title, subtitle, filters, lambda values: render(data, values)).widget
+    return ui.page(PRODUCT, "Operational metrics",
+                   "SLAs, request latency and errors, pipeline runs, freshness and lag (UTC)",
+                   load, has_data=lambda data: not (data.now.status.empty and data.hourly.empty),
+                   no_data=("No operational metrics yet", NO_DATA_HINT), filters=filters, render=render)

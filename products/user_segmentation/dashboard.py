@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from shared_lib import dashboard as ui
+from shared_lib import lake
 from shared_lib.dashboard import Kpi
 
 PRODUCT = "user-segmentation"
@@ -39,7 +40,7 @@ GOLD_TABLES = ("segment_profiles", "rfm_grid", "segment_movement", "cluster_prof
 
 
 def load() -> Gold:
-    return Gold(*(ui.read_table(PRODUCT, table) for table in GOLD_TABLES))
+    return Gold(*(lake.read_table(PRODUCT, table) for table in GOLD_TABLES))
 
 
 # --- numbers (pure) ------------------------------------------------------------------------
@@ -93,9 +94,8 @@ def customer_history(segments: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataF
 
 # --- the page ------------------------------------------------------------------------------
 
-NO_DATA_HINT = ("<p>user-segmentation has no segments yet. It needs purchases of logged-in users in web or "
-                "mobile silver: <code>dp up</code>, <code>dp generate web-user-analytics</code> and "
-                "<code>dp run</code> (or <code>make demo</code>), then reload this page.</p>")
+NO_DATA_HINT = ui.build_hint("user-segmentation has no segments yet. It needs purchases of logged-in users in "
+                             "web or mobile silver:", "web-user-analytics")
 PROFILE_FORMATS = {"customers": "count", "share": "rate", "avg recency (days)": "ratio",
                    "avg orders": "ratio", "avg revenue": "money", "avg R": "ratio", "avg F": "ratio",
                    "avg M": "ratio", "revenue share": "rate"}
@@ -155,15 +155,15 @@ def lookup(user_id: str) -> list:
     """One customer's segment history and cluster, as widgets."""
     if not user_id:
         return []
-    segments = ui.read_table(PRODUCT, "customer_segments", filters=[("user_id", "=", user_id)])
+    segments = lake.read_table(PRODUCT, "customer_segments", filters=[("user_id", "=", user_id)])
     if segments.empty:
         return [ui.empty_state(f"No customer {user_id}", "<p>Customers are users with an order before the snapshot date.</p>")]
-    clusters = ui.read_table(PRODUCT, "customer_clusters", filters=[("user_id", "=", user_id)])
+    clusters = lake.read_table(PRODUCT, "customer_clusters", filters=[("user_id", "=", user_id)])
     history = customer_history(segments, clusters)
     latest = history.iloc[0]
-    profiles = at(ui.read_table(PRODUCT, "segment_profiles"), latest["snapshot_date"])
+    profiles = at(lake.read_table(PRODUCT, "segment_profiles"), latest["snapshot_date"])
     action = profiles.loc[profiles["segment"] == latest["segment"], "recommended_action"]
-    described = at(ui.read_table(PRODUCT, "cluster_profiles"), latest["snapshot_date"])
+    described = at(lake.read_table(PRODUCT, "cluster_profiles"), latest["snapshot_date"])
     description = described.loc[described["cluster"] == latest["cluster"], "description"]
     summary = (f"<p class='dp-lookup'><b>{html.escape(user_id)}</b>: {html.escape(latest['segment'])} "
                f"(RFM {html.escape(latest['rfm'])}) on {latest['snapshot_date']}"
@@ -189,15 +189,16 @@ def render(gold: Gold, values: dict) -> list:
                        note="Numbered by centroid revenue, highest first; described by their centroids.")]
 
 
-def page():
-    """The whole dashboard as one widget; an empty state when gold has no segments yet."""
-    title, subtitle = "User segmentation", "RFM segments and behavioural clusters of web and mobile customers"
-    ui.wait_for_request(PRODUCT)
-    gold = load()
-    if gold.profiles.empty:
-        return ui.column(ui.header(title, subtitle), ui.empty_state("No segmentation data yet", NO_DATA_HINT))
+def filters(gold: Gold) -> dict:
     dates = snapshots(gold.profiles)
-    filters = {"snapshot": ui.choice_filter("Snapshot", dates, [d.isoformat() for d in dates])}
-    body = ui.Page(title, subtitle, filters, lambda values: render(gold, values)).widget
-    search = ui.text_search("Customer", "user_id, then Enter", lookup)
-    return ui.column(body, ui.section("Customer lookup", search))
+    return {"snapshot": ui.choice_filter("Snapshot", dates, [d.isoformat() for d in dates])}
+
+
+def page():
+    """The whole dashboard as one widget, the customer lookup under it; an empty state when gold
+    has no segments yet."""
+    return ui.page(PRODUCT, "User segmentation", "RFM segments and behavioural clusters of web and mobile customers",
+                   load, has_data=lambda gold: not gold.profiles.empty,
+                   no_data=("No segmentation data yet", NO_DATA_HINT), filters=filters, render=render,
+                   below=lambda gold: [ui.section("Customer lookup",
+                                                  ui.text_search("Customer", "user_id, then Enter", lookup))])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from shared_lib import dashboard as ui
+from shared_lib import lake
 from shared_lib.dashboard import Kpi, Period
 
 PRODUCT = "web-user-analytics"
@@ -50,7 +51,7 @@ GOLD_TABLES = ("daily_kpis", "daily_kpis_by_channel", "daily_kpis_by_device", "d
 
 
 def load() -> Gold:
-    return Gold(*(ui.read_table(PRODUCT, table) for table in GOLD_TABLES))
+    return Gold(*(lake.read_table(PRODUCT, table) for table in GOLD_TABLES))
 
 
 # --- numbers (pure) ------------------------------------------------------------------------
@@ -111,9 +112,7 @@ def funnel_steps(funnel: pd.DataFrame) -> pd.DataFrame:
 
 # --- the page ------------------------------------------------------------------------------
 
-NO_DATA_HINT = ("<p>The gold tables of web-user-analytics have no rows yet. Build them with "
-                "<code>dp up</code>, <code>dp generate web-user-analytics</code> and <code>dp run</code> "
-                "(or <code>make demo</code>), then reload this page.</p>")
+NO_DATA_HINT = ui.build_hint("The gold tables of web-user-analytics have no rows yet. Build them with", PRODUCT)
 ALL_CHANNELS_NOTE = "All channels: gold has no per-channel breakdown of these."
 
 
@@ -170,9 +169,9 @@ def _pages_and_funnel(gold: Gold, period: Period, channel: str):
 
 def render(gold: Gold, values: dict) -> list:
     """The page body for the filter ``values`` (start, end, channel)."""
-    if values["start"] is None or values["end"] is None or values["start"] > values["end"]:
-        return [ui.empty_state("No date range", "<p>Pick a start date on or before the end date.</p>")]
-    period, channel = Period(values["start"], values["end"]), values["channel"]
+    period, channel = ui.chosen_period(values), values["channel"]
+    if period is None:
+        return [ui.no_period()]
     daily = period.rows(_daily_for(gold, channel))
     if daily.empty:
         return [ui.empty_state(f"No sessions in {period.label()}", "<p>Pick another date range or channel.</p>")]
@@ -180,14 +179,14 @@ def render(gold: Gold, values: dict) -> list:
             _pages_and_funnel(gold, period, channel)]
 
 
-def page():
-    """The whole dashboard as one widget; an empty state when gold has no rows yet."""
-    title, subtitle = "Web user analytics", "Sessions, engagement and conversion of the website (UTC days)"
-    ui.wait_for_request(PRODUCT)
-    gold = load()
-    if gold.daily.empty:
-        return ui.column(ui.header(title, subtitle), ui.empty_state("No web analytics data yet", NO_DATA_HINT))
+def filters(gold: Gold) -> dict:
     first, last, default = ui.default_period(gold.daily["date"], DEFAULT_DAYS)
     channels = [ALL_CHANNELS, *sorted(gold.by_channel["channel"].unique())]
-    filters = {**ui.date_filters(first, last, default), "channel": ui.choice_filter("Channel", channels)}
-    return ui.Page(title, subtitle, filters, lambda values: render(gold, values)).widget
+    return {**ui.date_filters(first, last, default), "channel": ui.choice_filter("Channel", channels)}
+
+
+def page():
+    """The whole dashboard as one widget; an empty state when gold has no rows yet."""
+    return ui.page(PRODUCT, "Web user analytics", "Sessions, engagement and conversion of the website (UTC days)",
+                   load, has_data=lambda gold: not gold.daily.empty,
+                   no_data=("No web analytics data yet", NO_DATA_HINT), filters=filters, render=render)

@@ -3,11 +3,10 @@ topic, a run through the runner, tables read back with delta-rs, the accounting 
 from __future__ import annotations
 
 import pytest
-from deltalake import DeltaTable
 
 from runners import run as run_lib
 from shared_lib import kafka as kafka_lib
-from shared_lib import products
+from shared_lib import lake, products
 
 
 def produce(params, product: str, messages, key_field: str) -> int:
@@ -21,7 +20,7 @@ def run_pipeline(product: str):
 
 
 def table(product: str, name: str):
-    return DeltaTable(str(products.get(product).table(name).path)).to_pandas()
+    return lake.read_table(product, name)
 
 
 def approx(*values):
@@ -42,10 +41,9 @@ def assert_accounting_balances(product: str) -> None:
 def assert_rerun_changes_nothing(product: str) -> None:
     """A run without new data leaves every declared table at its version and content."""
     declared = products.get(product).tables
-    before = {t.name: (DeltaTable(str(t.path)).version(), DeltaTable(str(t.path)).to_pyarrow_table())
-              for t in declared}
+    before = {t.name: (lake.version(t), lake.delta_table(t).to_pyarrow_table()) for t in declared}
     run_pipeline(product)
     for t in declared:
         version, content = before[t.name]
-        assert DeltaTable(str(t.path)).version() == version, t.name
-        assert DeltaTable(str(t.path)).to_pyarrow_table().equals(content), t.name
+        assert lake.version(t) == version, t.name
+        assert lake.delta_table(t).to_pyarrow_table().equals(content), t.name

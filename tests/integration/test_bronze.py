@@ -13,7 +13,7 @@ from products.web_user_analytics import generator
 from runners import run as run_lib
 from runners import services
 from shared_lib import kafka as kafka_lib
-from shared_lib import products
+from shared_lib import lake, products
 from shared_lib import spark as spark_lib
 
 pytestmark = pytest.mark.integration
@@ -27,11 +27,10 @@ def bronze():
 
 def bronze_rows() -> tuple[int, int, list[str]]:
     """(rows, distinct (partition, offset) pairs, values) of the bronze table."""
-    from deltalake import DeltaTable
     table = bronze()
-    if not (table.path / "_delta_log").is_dir():
+    if not lake.exists(table):
         return 0, 0, []
-    df = DeltaTable(str(table.path)).to_pandas(columns=["partition", "offset", "value"])
+    df = lake.delta_table(table).to_pandas(columns=["partition", "offset", "value"])
     return len(df), len(df.drop_duplicates(["partition", "offset"])), list(df["value"])
 
 
@@ -104,5 +103,4 @@ def test_crash_mid_ingest_then_rerun_is_exactly_n(params):
 
 
 def _version():
-    from shared_lib import tables
-    return tables.version(bronze())
+    return lake.version(bronze())

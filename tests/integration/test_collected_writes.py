@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from shared_lib import tables
+from shared_lib import lake, tables
 from shared_lib.products import Column, Table
 
 pytestmark = pytest.mark.integration
@@ -33,8 +33,7 @@ def rows_spark(spark, table: Table) -> list[tuple]:
 
 
 def rows_delta_rs(table: Table) -> list[tuple]:
-    from deltalake import DeltaTable
-    return sorted(tuple(r.values()) for r in DeltaTable(str(table.path)).to_pyarrow_table(
+    return sorted(tuple(r.values()) for r in lake.delta_table(table).to_pyarrow_table(
         columns=["date", "service", "requests", "error_rate"]).to_pylist())
 
 
@@ -55,7 +54,7 @@ def test_replace_rewrites_only_the_partitions_of_where_and_counts_rows(spark):
     table = declared()
     writer = tables.Writer(spark, run_id="collected-1")
     assert writer.append_collected(spark.createDataFrame(FIRST, SCHEMA), table) == 6
-    appended = tables.version(table)
+    appended = lake.version(table)
 
     new = [(D2, "api", 31, 0.3), (D3, "api", 51, 0.0), (D3, "web", 61, 0.5), (D3, "auth", None, 0.75)]
     where = tables.in_predicate("date", [D2, D3])
@@ -64,7 +63,7 @@ def test_replace_rewrites_only_the_partitions_of_where_and_counts_rows(spark):
     expected = sorted([FIRST[0], FIRST[1]] + new)  # D1 as it was, D2 and D3 exactly the new rows
     assert rows_spark(spark, table) == expected
     assert rows_delta_rs(table) == expected
-    assert tables.version(table) == appended + 1  # one commit for the replace
+    assert lake.version(table) == appended + 1  # one commit for the replace
     assert writer.lineage.rows_written == 6 + 4
     assert writer.lineage.tables_written == {table.qualified_name: appended + 1}
     assert tables.rows_in_versions(table, appended, appended + 1) == 4  # delta-rs's num_added_rows
@@ -81,7 +80,7 @@ def test_replace_rewrites_only_the_partitions_of_where_and_counts_rows(spark):
 ])
 def test_a_row_breaking_the_declaration_fails_and_commits_nothing(spark, filled, bad_row, shown):
     writer = tables.Writer(spark, run_id="collected-2")
-    before = tables.version(filled)
+    before = lake.version(filled)
     good_then_bad = spark.createDataFrame([(D2, "web", 41, 0.4), bad_row], SCHEMA)
     with pytest.raises(ValueError, match=re.escape(f"cannot write {filled.qualified_name}: ")) as failure:
         writer.replace_collected(good_then_bad, filled, tables.in_predicate("date", [D2]))
@@ -92,20 +91,20 @@ def test_a_row_breaking_the_declaration_fails_and_commits_nothing(spark, filled,
     with pytest.raises(ValueError, match=re.escape(f"cannot write {filled.qualified_name}: ")):
         writer.append_collected(good_then_bad, filled)
 
-    assert tables.version(filled) == before  # nothing committed
+    assert lake.version(filled) == before  # nothing committed
     assert rows_delta_rs(filled) == sorted(FIRST)
     assert writer.lineage.rows_written == 0 and writer.lineage.tables_written == {}
 
 
 def test_a_row_outside_where_is_rejected(spark, filled):
     writer = tables.Writer(spark, run_id="collected-3")
-    before = tables.version(filled)
+    before = lake.version(filled)
     stray = spark.createDataFrame([(D2, "api", 32, 0.1), (D1, "api", 11, 0.1)], SCHEMA)
     with pytest.raises(ValueError, match=re.escape(f"cannot write {filled.qualified_name}: ")) as failure:
         writer.replace_collected(stray, filled, tables.in_predicate("date", [D2]))
     assert "| 2026-11-01 |" in str(failure.value)  # the stray row, shown by delta-rs
     assert "where `date` IN (DATE '2026-11-02')" in str(failure.value)
-    assert tables.version(filled) == before
+    assert lake.version(filled) == before
     assert rows_spark(spark, filled) == sorted(FIRST)  # and Spark still reads it
 
 
@@ -114,19 +113,17 @@ def test_ensure_brings_an_existing_table_to_its_declared_statistics_columns(spar
     ``ensure`` (one commit), and new files carry min/max for those columns only."""
     import dataclasses
 
-    from deltalake import DeltaTable
-
     table = declared()
     tables.ensure(spark, table)
-    assert tables.STATS_COLUMNS not in DeltaTable(str(table.path)).metadata().configuration
+    assert tables.STATS_COLUMNS not in lake.delta_table(table).metadata().configuration
     narrowed = dataclasses.replace(table, stats_columns=("service", "requests"))
     tables.ensure(spark, narrowed)
-    after = tables.version(table)
-    assert DeltaTable(str(table.path)).metadata().configuration[tables.STATS_COLUMNS] == "service,requests"
+    after = lake.version(table)
+    assert lake.delta_table(table).metadata().configuration[tables.STATS_COLUMNS] == "service,requests"
     tables.ensure(spark, narrowed)
-    assert tables.version(table) == after  # already as declared: nothing committed
+    assert lake.version(table) == after  # already as declared: nothing committed
 
     tables.Writer(spark, run_id="stats-1").append(spark.createDataFrame(FIRST, SCHEMA), narrowed)
     import pyarrow as pa
-    actions = pa.table(DeltaTable(str(table.path)).get_add_actions(flatten=False)).to_pylist()
+    actions = pa.table(lake.delta_table(table).get_add_actions(flatten=False)).to_pylist()
     assert actions and all(set(a["min"]) == {"service", "requests"} for a in actions)

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from runners import run as run_lib
-from shared_lib import dashboard as ui
+from shared_lib import lake
 from shared_lib import kafka as kafka_lib
 from shared_lib import products
 from tests import factories
@@ -65,7 +65,7 @@ def failed_run(params, receiver, tmp_path_factory):
 
 
 def table(name: str):
-    return ui.read_table(PRODUCT, name)
+    return lake.read_table(PRODUCT, name)
 
 
 def test_the_health_check_runs_after_a_failure_and_reports_it(failed_run, receiver):
@@ -114,7 +114,7 @@ def test_lag_of_unread_events_against_the_real_broker(failed_run, params):
     time.sleep(1.0)
     summary = run_lib.run(notebook=f"{PRODUCT}:health", run_id="test-ops-lag")
     assert summary.ok
-    lag = ui.read_latest(PRODUCT, "consumer_lag", "evaluated_at")
+    lag = lake.read_latest(PRODUCT, "consumer_lag", "evaluated_at")
     [row] = lag[lag["topic"] == params[PRODUCT]["topic"]].to_dict("records")
     assert row["lag_messages"] == 5
     assert row["end_offset"] - row["ingested_offset"] == 5

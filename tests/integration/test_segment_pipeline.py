@@ -13,11 +13,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from deltalake import DeltaTable
 
 from runners import run as run_lib
 from shared_lib import kafka as kafka_lib
-from shared_lib import products
+from shared_lib import lake
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +98,7 @@ EXPECTED_MOVEMENT = {("Loyal Customers", "Loyal Customers"): 1, ("New Customers"
 
 
 def table(name: str):
-    return DeltaTable(str(products.get(PRODUCT).table(name).path)).to_pandas()
+    return lake.read_table(PRODUCT, name)
 
 
 def at(df, snapshot, column="snapshot_date"):

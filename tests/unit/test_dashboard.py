@@ -40,6 +40,13 @@ def test_period_rows_include_both_ends():
     assert Period(D(2024, 3, 8), D(2024, 3, 14)).rows(df)["n"].tolist() == [2, 3]
 
 
+def test_chosen_period_of_the_date_filters_is_none_while_incomplete_or_reversed():
+    assert ui.chosen_period({"start": D(2024, 3, 1), "end": D(2024, 3, 7)}) == Period(D(2024, 3, 1), D(2024, 3, 7))
+    assert ui.chosen_period({"start": D(2024, 3, 1), "end": D(2024, 3, 1)}) == Period(D(2024, 3, 1), D(2024, 3, 1))
+    for start, end in ((D(2024, 3, 2), D(2024, 3, 1)), (None, D(2024, 3, 1)), (D(2024, 3, 1), None)):
+        assert ui.chosen_period({"start": start, "end": end}) is None
+
+
 # --- changes and formatting ----------------------------------------------------------------
 
 def test_relative_change():
@@ -62,6 +69,9 @@ def test_point_change_is_a_difference():
     (1234.567, "money", "1,234.57"), (0.0637, "rate", "6.4%"), (1, "rate", "100.0%"),
     (42, "seconds", "42s"), (65.4, "seconds", "1m 05s"), (59.6, "seconds", "1m 00s"),
     (3600, "seconds", "60m 00s"), (2.5, "ratio", "2.50"), (None, "count", "–"), (float("nan"), "rate", "–"),
+    (1234.5, "ms", "1,234 ms"), (61.6, "s", "62 s"), (12.34, "min", "12.3 min"), (0.9991, "fine_rate", "99.91%"),
+    (D(2024, 3, 5), "day", "05 Mar"), (D(2024, 3, 5), "date", "05 Mar 2024"),
+    (dt.datetime(2024, 3, 5, 14, 7, tzinfo=dt.timezone.utc), "time", "05 Mar 14:07"), (pd.NaT, "time", "–"),
 ])
 def test_format_value(value, kind, text):
     assert ui.format_value(value, kind) == text
@@ -191,3 +201,30 @@ def test_render_of_a_range_without_sessions_or_without_dates_says_so():
     for start, end in ((D(2024, 1, 2), D(2024, 1, 1)), (None, D(2024, 1, 1)), (D(2024, 1, 1), None)):
         [state] = web.render(gold, {"start": start, "end": end, "channel": web.ALL_CHANNELS})
         assert "No date range" in state.value
+
+
+def skeleton(rows: list, below=None):
+    """A page of ``ui.page`` over ``rows`` with one choice filter; its body lists the chosen value."""
+    return ui.page("web-user-analytics", "Title", "Sub", lambda: rows, has_data=bool,
+                   no_data=("Nothing yet", "<p>run it</p>"),
+                   filters=lambda data: {"pick": ui.choice_filter("Pick", data)},
+                   render=lambda data, values: [ui.callout("Picked", f"{values['pick']} of {len(data)}")],
+                   below=below)
+
+
+def test_page_skeleton_shows_header_filters_body_and_what_goes_below(tmp_path, monkeypatch):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    page = skeleton(["a", "b"], below=lambda data: [ui.empty_state(f"Below {len(data)}")])
+    body, below = page.children
+    assert "<h1>Title</h1><p>Sub</p>" in _texts(body) and "Picked</b> a of 2" in _texts(body)
+    assert "Below 2" in _texts(below)
+    filters = body.children[1].children
+    filters[0].value = "b"  # the body is redrawn for the new value
+    assert "Picked</b> b of 2" in _texts(body) and "a of 2" not in _texts(body)
+
+
+def test_page_skeleton_without_data_is_the_header_and_the_empty_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    text = _texts(skeleton([], below=lambda data: [ui.empty_state("Below")]))
+    assert "<h1>Title</h1>" in text and "<b>Nothing yet</b><p>run it</p>" in text
+    assert "Picked" not in text and "Below" not in text

@@ -1,0 +1,76 @@
+"""The lake reader: one meaning of "the table exists" (its first commit), declared tables read
+with delta-rs into pandas, the latest snapshot of a snapshot table, versions and row counts; and
+it loads no widget or chart library."""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+from shared_lib import lake, products
+from tests.browser import write_table
+
+PRODUCT = "operational-metrics"
+DAY1, DAY2 = dt.date(2024, 5, 1), dt.date(2024, 5, 2)
+
+
+def lag_row(at: dt.datetime, topic: str, lag_messages: int) -> dict:
+    return {"evaluated_at": at, "date": at.date(), "topic": topic, "product": "web", "end_offset": 10,
+            "ingested_offset": 10 - lag_messages, "lag_messages": lag_messages, "lag_seconds": 1.0}
+
+
+def at(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("module", ["shared_lib.lake", "products.operational_metrics.exporter"])
+def test_importing_the_reader_or_the_exporter_loads_no_widget_chart_or_ipython_library(module):
+    code = (f"import sys; import {module}; "
+            "print(sorted(m for m in ('ipywidgets', 'plotly', 'IPython') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_table_exists_from_its_first_commit_not_from_an_empty_log(home):
+    table = products.get(PRODUCT).table("consumer_lag")
+    assert not lake.exists(table) and lake.version(table) is None and lake.count_rows(table) == 0
+    (table.path / "_delta_log").mkdir(parents=True)  # a creation cut short
+    assert not lake.exists(table)
+    assert lake.read_table(PRODUCT, "consumer_lag").empty
+    write_table(PRODUCT, "consumer_lag", [lag_row(at(DAY1, 9), "a", 1), lag_row(at(DAY1, 9), "b", 2)])
+    assert lake.exists(table) and lake.version(table) == 0 and lake.count_rows(table) == 2
+
+
+def test_a_table_never_written_reads_as_an_empty_frame_with_the_declared_columns(home):
+    rows = lake.read_table(PRODUCT, "consumer_lag")
+    assert rows.empty
+    assert list(rows.columns) == ["evaluated_at", "date", "topic", "product", "end_offset", "ingested_offset",
+                                  "lag_messages", "lag_seconds"]
+
+
+def test_read_table_applies_the_filters(home):
+    write_table(PRODUCT, "consumer_lag", [lag_row(at(DAY1, 9), "a", 1), lag_row(at(DAY1, 9), "b", 2)])
+    rows = lake.read_table(PRODUCT, "consumer_lag", filters=[("topic", "=", "b")])
+    assert rows[["topic", "lag_messages"]].values.tolist() == [["b", 2]]
+
+
+def test_read_latest_gives_the_rows_of_the_latest_time_of_the_newest_partition(home):
+    write_table(PRODUCT, "consumer_lag", [
+        lag_row(at(DAY1, 23), "a", 9),
+        lag_row(at(DAY2, 8), "a", 5), lag_row(at(DAY2, 8), "b", 6),
+        lag_row(at(DAY2, 9), "a", 1), lag_row(at(DAY2, 9), "b", 2)])
+    rows = lake.read_latest(PRODUCT, "consumer_lag", "evaluated_at").sort_values("topic")
+    assert rows[["topic", "lag_messages"]].values.tolist() == [["a", 1], ["b", 2]]
+    assert set(rows["evaluated_at"]) == {at(DAY2, 9)}
+
+
+def test_read_latest_of_a_table_never_written_is_empty(home):
+    assert lake.read_latest(PRODUCT, "consumer_lag", "evaluated_at").empty
