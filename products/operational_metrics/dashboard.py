@@ -114,15 +114,17 @@ def _board(data: Data):
         color = STATE_COLORS[entry["state"]]
         items = "".join(
             f"<li><span>{html.escape(METRIC_LABELS.get(m, m))}</span>"
-            f"<span style='color:{STATE_COLORS[s]}'>{ui.format_value(v, METRIC_KINDS[m])}</span></li>" for m, v, s in entry["metrics"])
+            f"<span style='color:{STATE_COLORS[s]}'>{ui.format_value(v, METRIC_KINDS[m])}</span></li>"
+            for m, v, s in entry["metrics"])
         cards.append(f"<div class='ops-sla' data-product='{html.escape(entry['product'])}' data-state='{entry['state']}' "
                      f"style='border-left-color:{color}'><h3>{html.escape(entry['product'])}</h3>"
                      f"<span class='ops-state' style='color:{color}'>{entry['state']}</span>"
                      f"<ul>{items}</ul></div>")
     evaluated = data.now.status["evaluated_at"].max()
     changes = sla.transitions(data.status_history).tail(10).iloc[::-1]
-    changes = changes if changes.empty else changes.assign(when=changes["evaluated_at"].map(lambda t: ui.format_value(t, "time")),
-                             change=changes["previous_state"].fillna("–") + " → " + changes["state"])
+    changes = changes if changes.empty else changes.assign(
+        when=changes["evaluated_at"].map(lambda t: ui.format_value(t, "time")),
+        change=changes["previous_state"].fillna("–") + " → " + changes["state"])
     history = data.status_history.sort_values("evaluated_at").tail(STATES_SHOWN)
     timeline = ui.timeline_chart(history, "evaluated_at", "product", "state", STATE_STYLES,
                                  "SLA state at each evaluation", hover="worst_metric",

@@ -9,9 +9,9 @@ T = pd.Timestamp("2024-05-02 12:00", tz="UTC")
 
 
 def test_each_sla_metric_reads_in_the_unit_of_its_thresholds():
-    assert [ui.format_value(v, ops.METRIC_KINDS[m]) for m, v in (("data_freshness_minutes", 12.34), ("api_p99_latency_ms", 1234.5),
-                                                 ("pipeline_success_rate", 0.9991), ("data_quality_score", 1.0),
-                                                 ("kafka_consumer_lag_seconds", 61.6), ("api_p99_latency_ms", None))] == [
+    values = (("data_freshness_minutes", 12.34), ("api_p99_latency_ms", 1234.5), ("pipeline_success_rate", 0.9991),
+              ("data_quality_score", 1.0), ("kafka_consumer_lag_seconds", 61.6), ("api_p99_latency_ms", None))
+    assert [ui.format_value(v, ops.METRIC_KINDS[m]) for m, v in values] == [
         "12.3 min", "1,234 ms", "99.91%", "100.00%", "62 s", "–"]
 
 
