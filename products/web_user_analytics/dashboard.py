@@ -180,9 +180,9 @@ def render(gold: Gold, values: dict) -> list:
 
 
 def filters(gold: Gold) -> dict:
-    first, last, default = ui.default_period(gold.daily["date"], DEFAULT_DAYS)
     channels = [ALL_CHANNELS, *sorted(gold.by_channel["channel"].unique())]
-    return {**ui.date_filters(first, last, default), "channel": ui.choice_filter("Channel", channels)}
+    return {**ui.date_filters(*ui.default_period(gold.daily["date"], DEFAULT_DAYS)),
+            "channel": ui.choice_filter("Channel", channels)}
 
 
 def page():
