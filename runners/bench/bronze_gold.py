@@ -7,13 +7,13 @@ DuckDB floor and the gold columns it must match."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from runners.bench import duckdb_floor, kafka_bronze, reads, steps
-from runners.bench.measure import Message, ServerWatch, progress, spark_server, timed, warm_up, \
-    warm_up_messages, with_prefix, write_jsonl
+from runners.bench.measure import (Message, ServerWatch, progress, spark_server, timed, warm_up, warm_up_messages,
+                                    with_prefix, write_jsonl)
 from runners.bench.report import figure, notebook_figures, server_rss_figure
 from runners.bench.workspace import BenchError, Setup
 from shared_lib import kafka as kafka_lib

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TypeVar
 
 import psutil
 
@@ -16,9 +17,10 @@ from runners.bench.workspace import Setup
 from shared_lib import kafka as kafka_lib
 
 Message = tuple[bytes | None, bytes]  # a Kafka (key, value)
+T = TypeVar("T")
 
 
-def timed(func: Callable) -> tuple[float, object]:
+def timed(func: Callable[[], T]) -> tuple[float, T]:
     started = time.perf_counter()
     result = func()
     return time.perf_counter() - started, result
@@ -68,7 +70,8 @@ class ServerWatch:
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self.cpu_s = self._cpu() - self._cpu_start
 
 

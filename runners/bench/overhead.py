@@ -3,8 +3,8 @@ Connect server up), against plain papermill with a fresh local SparkSession."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from runners.bench import steps
 from runners.bench.measure import timed

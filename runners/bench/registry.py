@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from runners.bench import bronze_gold, dashboard, kafka_bronze, overhead, report, segmentation, steps
 from runners.bench.sizes import Sizes
@@ -43,7 +44,7 @@ def select(only: list[str] | None, names=BENCHMARKS) -> list[str]:
 
 def run_benchmarks(setup: Setup, chosen: list[str]) -> list[dict]:
     """The ``chosen`` benchmarks, one after the other; one that crashes does not stop the others."""
-    results = []
+    results: list[dict[str, Any]] = []
     for name in chosen:
         setup.log(f"bench: {name} ...")
         started = time.perf_counter()

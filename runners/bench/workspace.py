@@ -8,9 +8,9 @@ import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from runners.bench.sizes import Sizes
 from shared_lib import paths

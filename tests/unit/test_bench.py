@@ -98,15 +98,15 @@ def test_the_report_renders_each_figure_as_a_row_and_says_what_was_missed():
     assert markdown.splitlines() == [
         "# dp bench (quick)",
         "",
-        "2026-01-02T03:04:05+00:00 · 2 CPUs, 23.4 GiB (20.1 GiB free), load 1.5 at start, 2.25 at end · "
-        "Python 3.11.9, Java 17, Spark 4.2.0, Delta 4.4.0 · Linux",
+        ("2026-01-02T03:04:05+00:00 · 2 CPUs, 23.4 GiB (20.1 GiB free), load 1.5 at start, 2.25 at end · "
+         "Python 3.11.9, Java 17, Spark 4.2.0, Delta 4.4.0 · Linux"),
         "",
         "| benchmark | figure | value | target | met | notes |",
         "|---|---|---:|---|---|---|",
         "| runner overhead | runner, empty notebook (median) | 1.50 s | <= 2 s | yes | warm kernels |",
         "| runner overhead | baseline / runner | 6.25 x | – | – |  |",
-        "| kafka -> bronze | Kafka -> bronze, cold (20,000 events) | 12,345.68 events/s | >= 25000 events/s "
-        "| **no** |  |",
+        ("| kafka -> bronze | Kafka -> bronze, cold (20,000 events) | 12,345.68 events/s | >= 25000 events/s "
+         "| **no** |  |"),
         "| segmentation | **crashed** | | | | BenchError: run x did not succeed |",
         "",
         "Targets missed: Kafka -> bronze, cold (20,000 events).",
