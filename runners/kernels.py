@@ -1,7 +1,7 @@
 """Warm kernels: while one notebook runs, the next one's kernel starts in the background and
 imports what every platform notebook imports (pyspark's Connect client, pandas, the shared
 library). A notebook then starts in a fraction of a second instead of paying for a kernel start
-and those imports (about 2 s together).
+and those imports.
 
 Each kernel serves exactly one notebook execution and is shut down after it (in the background):
 no state leaks from one notebook into the next, as with papermill's own fresh kernels.
@@ -48,8 +48,7 @@ async def _start(kernel_name: str, cwd: Path, warm_up: str) -> AsyncKernelManage
 
 def _close(kc) -> None:
     """Stop a client's channels and close the ZeroMQ context it made for itself now, rather
-    than whenever the garbage collector gets to it (one test run once hit "Too many open files"
-    in a client's thread; a 12-kernel check showed no descriptor growth either way)."""
+    than whenever the garbage collector gets to it (its sockets are file descriptors)."""
     kc.stop_channels()
     kc.context.destroy(linger=0)
 
@@ -108,9 +107,8 @@ class KernelPool:
         future.add_done_callback(lambda f: f.exception() is None and _shutdown(f.result()))
 
 
-# Run in a used kernel before it is shut down: the notebook's Spark Connect session is released,
-# so the server drops what the session held (checkpoints, cached plans) now. A killed kernel
-# never releases it, and the server kept it, with a silver batch's 1.2 GB, for its idle timeout.
+# Run in a used kernel before it is shut down: the server drops what the notebook's Spark Connect
+# session held (checkpoints, cached plans) now, not at the session's idle timeout.
 RELEASE = ("import sys\n"
            "if 'shared_lib.spark' in sys.modules:\n"
            "    sys.modules['shared_lib.spark'].stop_all()")

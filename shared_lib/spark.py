@@ -45,14 +45,10 @@ def spark_confs(params: dict) -> dict[str, str]:
         "spark.databricks.delta.snapshotPartitions": "2",
         # Spark's scratch files (artifacts, shuffle spill) stay in the workspace, not in /tmp.
         "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={work / 'tmp' / 'spark'} {s['java_options']}".strip(),
-        # The plan cache of a Connect session keeps resolved plans, and with them the rows of
-        # every checkpoint they read, after the client has released the checkpoint: a silver
-        # batch would stay in memory until 16 newer plans pushed it out (see ``checkpoints``).
+        # The Connect plan cache holds the rows of released checkpoints (see ``checkpoints``).
         "spark.connect.session.planCache.enabled": "false",
-        # Spark frees a released checkpoint's blocks only after a JVM collection has found it
-        # unreferenced, and batch work leaves a big heap few full collections: 1.3 GB of the
-        # last runs' released checkpoints were still held when the next run started, which
-        # then had to push them to disk. Once a minute; Spark's default is 30.
+        # Released checkpoints are freed only by a JVM collection, which batch work seldom
+        # triggers: once a minute (Spark's default is 30).
         "spark.cleaner.periodicGC.interval": "1min",
         # Tables stay readable by delta-rs (dashboards, APIs): no deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
@@ -112,18 +108,10 @@ def checkpoints():
     local checkpoint); it returns the DataFrame to use instead of ``df``. The block's checkpoints
     are released when it ends.
 
-    A checkpoint, not ``persist``: Spark's cache stores columnar compressed batches, and building
-    them made gold's events of sessions (1M web events) cost 6 s instead of 2 s. A checkpoint
-    also cuts the plan, so later queries on it are analysed from its rows, not from the whole
-    plan again.
-
-    Release: ``unpersist`` does not free a checkpoint. The client asks the server to forget one
-    when its last DataFrame is garbage-collected (the server frees it at its next JVM
-    collection, with its plan cache off: see ``spark_confs``), so the block must let go of
-    them: keep the DataFrames in a function called inside it. (Kept into the next run, a silver batch of 1M
-    web events held 1.2 GB of the server's memory, which spilled the next run to disk. A failed
-    block's checkpoints stay referenced by its traceback; the runner's release of the kernel's
-    session frees them: ``runners.kernels.RELEASE``.)"""
+    A checkpoint, not ``persist``: cheaper to build than the cache's compressed batches, and it
+    cuts the plan. ``unpersist`` does not free one: the server frees it once the client has
+    garbage-collected its last DataFrame, so keep the DataFrames in a function called inside
+    the block. Measurements: docs/performance.md."""
     held = []
 
     def keep(df):

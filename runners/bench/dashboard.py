@@ -1,0 +1,108 @@
+"""Dashboard time to first render: the web dashboard in headless Chromium, cold and warm."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from runners.bench import steps
+from runners.bench.bronze_gold import WEB
+from runners.bench.measure import timed
+from runners.bench.report import figure, spread
+from runners.bench.workspace import BenchError, Setup
+
+TARGET_S = 4.0
+WARM_RENDERS = 3
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# What "rendered" means: the KPI cards, or the empty state when gold has no rows.
+RENDERED = ".dp-kpi, .dp-empty"
+CHARTS = ".js-plotly-plot"
+RENDER_TIMEOUT_MS = 120_000
+# Marks, in the page, the first frame painted after the KPI cards (or the empty state) entered
+# the page, and when the last chart of the page was drawn. Measured in the page: Playwright's own
+# "visible" check runs in the page's main thread too, and while the charts are drawn it sees the
+# cards up to seconds after the browser has shown them.
+PAINT_MARKS = """
+window.__dp = {};
+new MutationObserver(() => {
+  if (!window.__dp.inserted && document.querySelector(%r)) {
+    window.__dp.inserted = performance.now();
+    requestAnimationFrame(() => setTimeout(() => { window.__dp.painted = performance.now(); }, 0));
+  }
+  window.__dp.charts = document.querySelectorAll(%r).length;
+  window.__dp.lastChart = performance.now();
+}).observe(document, {childList: true, subtree: true});
+""" % (RENDERED, CHARTS)
+
+
+@dataclass
+class Render:
+    first_render_s: float  # navigation start -> first frame painted with the KPI cards
+    charts_s: float | None  # navigation start -> the page's last chart drawn (None: no chart)
+    with_data: bool  # the KPI cards (False: the empty state)
+
+
+def _first_render(browser, url: str) -> Render:
+    """A new page at ``url``: when it showed the KPI cards, and when its charts were all drawn."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.add_init_script(PAINT_MARKS)
+        page.goto(url, timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_function("window.__dp && window.__dp.painted", timeout=RENDER_TIMEOUT_MS)
+        with_data = page.locator(".dp-kpi").count() > 0
+        charts_ms = None
+        if with_data:  # the charts come after the cards; done when their count stops growing
+            page.wait_for_function(f"document.querySelectorAll({CHARTS!r}).length > 0 && "
+                                   "performance.now() - window.__dp.lastChart > 1000", timeout=RENDER_TIMEOUT_MS,
+                                   polling=250)
+            charts_ms = page.evaluate("window.__dp.lastChart")
+        return Render(page.evaluate("window.__dp.painted") / 1000,
+                      charts_ms / 1000 if charts_ms is not None else None, with_data)
+    finally:
+        page.close()
+
+
+def bench(setup: Setup) -> list[dict]:
+    """The web dashboard in headless Chromium, served as `dp serve` serves it, on the gold tables
+    the web benchmark left (its empty state if there are none). Cold: the first page after the
+    server started; warm: the next ones. Times from the page's navigation start (as the browser's
+    own paint timings are), until the first frame painted with the KPI cards; the charts follow.
+    Where a page's time goes: docs/performance.md."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        raise BenchError(f"{CHROMIUM} is missing: install Debian's chromium with `make browser`")
+    setup.log("  starting the dashboards server (as dp serve does) ...")
+    start_s, _ = timed(lambda: steps.start_dashboards(setup))
+    try:
+        url = steps.dashboard_address(setup, WEB.product)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                cold = _first_render(browser, url)
+                setup.log(f"  cold: {cold.first_render_s:.2f} s" + ("" if cold.with_data else " (empty state)"))
+                warm = []
+                for i in range(WARM_RENDERS):
+                    warm.append(_first_render(browser, url))
+                    setup.log(f"  warm {i + 1}/{WARM_RENDERS}: {warm[-1].first_render_s:.2f} s")
+            finally:
+                browser.close()
+    finally:
+        steps.stop_dashboards()
+    shown = "KPI cards painted" if cold.with_data else "empty state painted (gold had no rows)"
+    warm_s = [r.first_render_s for r in warm]
+    figures = [
+        figure("dashboard first render, cold", cold.first_render_s, "s", at_most=TARGET_S,
+               notes=f"first page after the server started ({start_s:.1f} s to start); until the {shown}"),
+        figure("dashboard first render, warm (median)", statistics.median(warm_s), "s",
+               at_most=TARGET_S, notes=f"new page each time; {spread(warm_s)}", samples=warm_s),
+    ]
+    charts = [r.charts_s for r in [cold, *warm] if r.charts_s is not None]
+    if charts:
+        figures.append(figure("dashboard charts drawn (median)", statistics.median(charts), "s",
+                              notes="until the last chart is drawn; the charts follow the cards: "
+                                    + spread(charts), samples=charts))
+    return figures

@@ -1,0 +1,94 @@
+"""The registry of benchmarks and ``main``, what `dp bench` calls.
+
+``BENCHMARKS`` maps each name (`dp bench --only NAME`) to a function of the ``Setup`` that
+returns a list of figures (``report.figure``); a new benchmark is one module and one entry here.
+``main`` runs the chosen ones in registry order in a workspace of their own; a benchmark that
+crashes is reported as such and the others still run. A missed target is a result, not a crash:
+the exit code is 0 unless a benchmark could not measure.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from runners.bench import bronze_gold, dashboard, kafka_bronze, overhead, report, segmentation, steps
+from runners.bench.sizes import Sizes
+from runners.bench.workspace import Setup, isolated_workspace
+
+Benchmark = Callable[[Setup], list[dict]]
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "runner overhead": overhead.bench,
+    "kafka -> bronze": kafka_bronze.bench,
+    **{name: functools.partial(bronze_gold.bench, spec) for name, spec in bronze_gold.SPECS.items()},
+    "segmentation": segmentation.bench,
+    "dashboard first render": dashboard.bench,
+}
+
+
+class UnknownBenchmark(ValueError):
+    """`--only` named a benchmark that the registry does not have."""
+
+
+def select(only: list[str] | None, names=BENCHMARKS) -> list[str]:
+    """The names of ``only`` in registry order (every name when ``only`` is empty); an unknown
+    name raises ``UnknownBenchmark`` listing the known ones."""
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise UnknownBenchmark(f"unknown benchmark(s) {', '.join(unknown)}: expected {', '.join(names)}")
+    return [name for name in names if not only or name in only]
+
+
+def run_benchmarks(setup: Setup, chosen: list[str]) -> list[dict]:
+    """The ``chosen`` benchmarks, one after the other; one that crashes does not stop the others."""
+    results: list[dict[str, Any]] = []
+    for name in chosen:
+        setup.log(f"bench: {name} ...")
+        started = time.perf_counter()
+        try:
+            results.append({"benchmark": name, "figures": BENCHMARKS[name](setup), "error": None})
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            setup.log(f"bench: {name} FAILED: {type(exc).__name__}: {exc}")
+            results.append({"benchmark": name, "figures": [], "error": f"{type(exc).__name__}: {exc}"})
+        results[-1]["duration_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def _run_isolated(sizes: Sizes, chosen: list[str], log) -> list[dict]:
+    with isolated_workspace() as home:
+        params = steps.load_params()
+        log(f"bench: starting services in {home} ...")
+        try:
+            steps.services_up(params, log)
+            return run_benchmarks(Setup(params, home, sizes, log=log), chosen)
+        finally:
+            steps.services_down(log)
+
+
+def main(quick: bool = False, events: int | None = None, web_events: int | None = None,
+         customers: int | None = None, only: list[str] | None = None, log=print,
+         mobile_events: int | None = None, warm_up_events: int | None = None) -> int:
+    try:
+        sizes = Sizes.of(quick, events=events, web_events=web_events, customers=customers,
+                         mobile_events=mobile_events, warm_up_events=warm_up_events)
+        chosen = select(only)
+    except ValueError as exc:
+        print(f"dp bench: {exc}", file=sys.stderr)
+        return 2
+    machine = report.machine_info()
+    results = _run_isolated(sizes, chosen, log)
+    # Other work on the machine skews every timing: the load on both sides of the run says how much.
+    full = {"machine": machine, "load_avg_1m_end": report.load(), "quick": quick, "events": sizes.events,
+            "web_events": sizes.web_events, "customers": sizes.customers, "mobile_events": sizes.mobile_events,
+            "warm_up_events": sizes.warm_up_events, "only": only or None, "results": results}
+    out = report.write_reports(full)
+    log("\n" + report.to_markdown(full))
+    log(f"bench: reports in {out / 'bench.json'} and {out / 'bench.md'}")
+    if report.crashed(results):
+        return 1
+    if report.missed(results):
+        log("bench: ran to the end; some targets were missed (see above)")
+    return 0
