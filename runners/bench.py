@@ -33,6 +33,7 @@ from typing import Callable
 import psutil
 
 from runners import bench_duckdb, execute, jars, services
+from runners import run as run_lib
 from runners.kernels import KernelPool
 from shared_lib import ingest, notebook, paths, products
 from shared_lib import kafka as kafka_lib
@@ -120,7 +121,7 @@ def _run_ours(setup: Setup, tag: int | str, pool: KernelPool | None = None) -> f
     elapsed, outcome = _timed(lambda: execute.execute(
         EMPTY_NOTEBOOK, output, {"env": setup.params["env"]}, kernel=runner["kernel"],
         timeout_s=runner["timeout_s"], retries=0, html=runner["html"], log=setup.log,
-        pool=pool, prefetch=EMPTY_NOTEBOOK.parent if pool else None))
+        lease=run_lib.lease(pool, EMPTY_NOTEBOOK.parent, EMPTY_NOTEBOOK.parent) if pool else None))
     if outcome.status != "succeeded":
         raise BenchError(f"the empty notebook failed under the runner: {outcome.error} (see {output})")
     return elapsed

@@ -13,14 +13,15 @@ from pathlib import Path
 
 from shared_lib import kafka as kafka_lib
 from shared_lib import paths, products
+from shared_lib.errors import UserError
 
 
-class GenerateError(ValueError):
+class GenerateError(UserError, ValueError):
     """Bad input to generate or produce; the message says what to fix."""
 
 
 def _generator(product: str):
-    products.get(product)  # unknown product: clear KeyError listing the known ones
+    products.get(product)  # unknown product: a UserError listing the known ones
     try:
         return importlib.import_module(f"products.{paths.package_name(product)}.generator")
     except ModuleNotFoundError as exc:

@@ -90,7 +90,7 @@ class KernelPool:
 
     def release(self, km: AsyncKernelManager) -> None:
         """Shut a used kernel down without making the run wait for it."""
-        self._executor.submit(_shutdown, km)
+        self._executor.submit(shut_down, km)
 
     def close(self) -> None:
         with self._lock:
@@ -105,7 +105,7 @@ class KernelPool:
     @staticmethod
     def _release_future(future: Future) -> None:
         """Shut down a spare nobody will use, once it has started (in the thread that started it)."""
-        future.add_done_callback(lambda f: f.exception() is None and _shutdown(f.result()))
+        future.add_done_callback(lambda f: f.exception() is None and shut_down(f.result()))
 
 
 # Run in a used kernel before it is shut down: the notebook's Spark Connect session is released,
@@ -116,7 +116,7 @@ RELEASE = ("import sys\n"
            "    sys.modules['shared_lib.spark'].stop_all()")
 
 
-def _shutdown(km: AsyncKernelManager) -> None:
+def shut_down(km: AsyncKernelManager) -> None:
     try:
         asyncio.run(_release_and_shutdown(km))
     except Exception:

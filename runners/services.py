@@ -18,15 +18,16 @@ from pathlib import Path
 
 import psutil
 
-from runners import jars
+from shared_lib import jars
 from shared_lib import paths
 from shared_lib import kafka as kafka_lib
 from shared_lib import spark as spark_session
+from shared_lib.errors import UserError
 
 SERVICES = ("kafka", "spark")
 
 
-class ServiceError(RuntimeError):
+class ServiceError(UserError, RuntimeError):
     """A service cannot start or be reached; the message says which, why, and where its log is."""
 
 

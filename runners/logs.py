@@ -1,0 +1,102 @@
+"""What the runner, the scheduler and the services say while they work: stdlib ``logging``, one
+timestamped line per event on stderr (a command's own output, such as ``dp catalog``'s table,
+stays on stdout). On a terminal, ``dp run`` also draws a live bar per notebook (cell i of n,
+elapsed); without one (cron, CI, a pipe) the same run is plain lines only.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from typing import TextIO
+
+# The platform's own loggers; other libraries' (papermill, py4j, kafka) stay at WARNING.
+OWN = ("runners", "shared_lib", "products")
+LINE = "%(asctime)s %(levelname)s %(message)s"
+TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def formatter() -> logging.Formatter:
+    """``2026-05-01T12:00:03Z INFO message``: UTC, like the run ids and the run records."""
+    fmt = logging.Formatter(LINE, TIME)
+    fmt.converter = time.gmtime
+    return fmt
+
+
+class _BarSafeHandler(logging.StreamHandler):
+    """Writes through tqdm, so a log line appears above a live bar instead of through it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:
+            self.handleError(record)
+
+
+def on_terminal(stream: TextIO | None = None) -> bool:
+    stream = stream or sys.stderr
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def setup(debug: bool = False, stream: TextIO | None = None) -> None:
+    """One handler on the root logger; the platform's loggers at INFO (DEBUG with ``debug``)."""
+    stream = stream or sys.stderr
+    handler = _BarSafeHandler(stream) if on_terminal(stream) else logging.StreamHandler(stream)
+    handler.setFormatter(formatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for name in OWN:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+class _Lines:
+    """Progress without a terminal: each cell start is a DEBUG line (shown with ``dp --debug``)."""
+
+    def __init__(self, label: str, logger: logging.Logger):
+        self.label, self.logger, self.started = label, logger, time.monotonic()
+
+    def cell(self, index: int, total: int) -> None:
+        self.logger.debug("%s: cell %d of %d (%.1f s)", self.label, index, total,
+                          time.monotonic() - self.started)
+
+    def close(self) -> None:
+        pass
+
+
+class _Bar:
+    """A tqdm bar, redrawn every second so that the elapsed time moves during a long cell."""
+
+    def __init__(self, label: str, stream: TextIO):
+        from tqdm import tqdm
+        self.bar = tqdm(total=0, desc=label, file=stream, leave=False, dynamic_ncols=True,
+                        bar_format="{desc}: cell {n_fmt} of {total_fmt} {bar:20} {elapsed}")
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="dp-progress", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            self.bar.refresh()
+
+    def cell(self, index: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.n = index
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._ticker.join()
+        self.bar.close()
+
+
+def notebook_progress(label: str, logger: logging.Logger, stream: TextIO | None = None):
+    """Progress of one notebook: ``.cell(i, n)`` as cell i of n starts, ``.close()`` at the end."""
+    stream = stream or sys.stderr
+    if on_terminal(stream) and logger.isEnabledFor(logging.INFO):
+        return _Bar(label, stream)
+    return _Lines(label, logger)
