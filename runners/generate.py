@@ -9,11 +9,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import logging
 from pathlib import Path
 
 from shared_lib import kafka as kafka_lib
 from shared_lib import paths, products
 from shared_lib.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 
 class GenerateError(UserError, ValueError):
@@ -30,7 +33,7 @@ def _generator(product: str):
 
 
 def generate(params: dict, product: str, events: int | None = None, seed: int | None = None,
-             log=print) -> int:
+             log=logger.info) -> int:
     module = _generator(product)
     settings = dict(params[product]["generate"])
     events = settings.pop("events") if events is None else events
@@ -58,7 +61,7 @@ def read_jsonl(path: Path):
                 yield line
 
 
-def produce(params: dict, product: str, file: Path, log=print) -> int:
+def produce(params: dict, product: str, file: Path, log=logger.info) -> int:
     products.get(product)
     if not file.is_file():
         raise GenerateError(f"no such file: {file}")

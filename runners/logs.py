@@ -24,10 +24,26 @@ def formatter() -> logging.Formatter:
     return fmt
 
 
-class _BarSafeHandler(logging.StreamHandler):
-    """Writes through tqdm, so a log line appears above a live bar instead of through it."""
+class _Handler(logging.StreamHandler):
+    """Writes to ``stream``, or to whatever ``sys.stderr`` is at the time (pytest swaps it); on a
+    terminal through tqdm, so that a log line appears above a live bar instead of through it."""
+
+    def __init__(self, stream: TextIO | None = None):
+        super().__init__()
+        self._fixed = stream
+        self.bars = on_terminal(self.stream)
+
+    @property
+    def stream(self) -> TextIO:
+        return self._fixed or sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler's own __init__ and setStream assign it
+        self._fixed = value
 
     def emit(self, record: logging.LogRecord) -> None:
+        if not self.bars:
+            return super().emit(record)
         from tqdm import tqdm
         try:
             tqdm.write(self.format(record), file=self.stream)
@@ -41,13 +57,13 @@ def on_terminal(stream: TextIO | None = None) -> bool:
 
 
 def setup(debug: bool = False, stream: TextIO | None = None) -> None:
-    """One handler on the root logger; the platform's loggers at INFO (DEBUG with ``debug``)."""
-    stream = stream or sys.stderr
-    handler = _BarSafeHandler(stream) if on_terminal(stream) else logging.StreamHandler(stream)
-    handler.setFormatter(formatter())
+    """A handler on the root logger (replacing one that an earlier call added); the platform's
+    loggers at INFO, DEBUG with ``debug``."""
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)
+    handler = _Handler(stream)
+    handler.setFormatter(formatter())
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     for name in OWN:

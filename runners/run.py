@@ -123,19 +123,19 @@ def plan(products: list[str] | None = None, layer: str | None = None, notebook: 
 def run(products: list[str] | None = None, layer: str | None = None, notebook: str | None = None,
         env: str | None = None, overrides=(), force: bool = False, run_id: str | None = None,
         declared: dict | None = None, log: Callable[[str], None] | None = None) -> RunSummary:
-    chosen = plan(products, layer, notebook, env, overrides, declared)
-    needed = ["kafka"] + (["spark"] if chosen.params["platform"]["services"]["spark"]["mode"] == "connect" else [])
-    services.require_running(chosen.params, needed)
+    planned = plan(products, layer, notebook, env, overrides, declared)
+    needed = ["kafka"] + (["spark"] if planned.params["platform"]["services"]["spark"]["mode"] == "connect" else [])
+    services.require_running(planned.params, needed)
     # Kernels must be this environment's Python, whatever PATH the caller had.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     summary = RunSummary(run_id or new_run_id())
     log = log or logger.info
     out_dir = paths.run_reports_dir(summary.run_id)
-    log(f"run {summary.run_id} (env {chosen.env}): {len(chosen.chosen)} notebook(s); reports in {out_dir}")
-    state = _Run(chosen, summary.run_id, out_dir, force, KernelPool(chosen.runner["kernel"]), log)
-    state.pool.prefetch(chosen.folder(0))
+    log(f"run {summary.run_id} (env {planned.env}): {len(planned.chosen)} notebook(s); reports in {out_dir}")
+    state = _Run(planned, summary.run_id, out_dir, force, KernelPool(planned.runner["kernel"]), log)
+    state.pool.prefetch(planned.folder(0))
     try:
-        for i, node_id in enumerate(chosen.chosen):
+        for i, node_id in enumerate(planned.chosen):
             record = _run_node(state, i)
             state.status[node_id] = record["status"]
             summary.records.append(record)

@@ -7,6 +7,7 @@ marker names this workspace, so two workspaces side by side never stop each othe
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -23,6 +24,8 @@ from shared_lib import paths
 from shared_lib import kafka as kafka_lib
 from shared_lib import spark as spark_session
 from shared_lib.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 SERVICES = ("kafka", "spark")
 
@@ -119,7 +122,7 @@ def spawn(name: str, cmd: list[str], env: dict | None = None) -> psutil.Process:
     return psutil.Process(proc.pid)
 
 
-def wait_ready(name: str, proc: psutil.Process, ready, timeout_s: float, progress=print) -> None:
+def wait_ready(name: str, proc: psutil.Process, ready, timeout_s: float, progress=logger.info) -> None:
     deadline = time.time() + timeout_s
     last_note = time.time()
     while time.time() < deadline:
@@ -193,7 +196,7 @@ def _java_cmd(params: dict, *args: str, heap_mb: int | None = None) -> list[str]
     return cmd + [f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{jars.jar_dir('kafka')}/*", *args]
 
 
-def start_kafka(params: dict, progress=print) -> str:
+def start_kafka(params: dict, progress=logger.info) -> str:
     k = params["platform"]["services"]["kafka"]
     if our_process("kafka"):
         return f"kafka: already running on {k['host']}:{k['port']}"
@@ -239,7 +242,7 @@ def ensure_topics(params: dict) -> str:
 
 # --- Spark Connect -------------------------------------------------------------------------
 
-def start_spark(params: dict, progress=print) -> str:
+def start_spark(params: dict, progress=logger.info) -> str:
     s = params["platform"]["services"]["spark"]
     if our_process("spark"):
         return f"spark: already running on sc://{s['host']}:{s['port']}"
@@ -278,7 +281,7 @@ def _names(only: list[str] | None) -> list[str]:
     return [s for s in SERVICES if not only or s in only]
 
 
-def up(params: dict, only: list[str] | None = None, progress=print) -> list[str]:
+def up(params: dict, only: list[str] | None = None, progress=logger.info) -> list[str]:
     names = _names(only)
     lines = [STARTERS[name](params, progress) for name in names]
     if "kafka" in names:
