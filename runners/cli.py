@@ -158,6 +158,16 @@ def cmd_not_yet(args) -> int:
     return 2
 
 
+def _product_names(**_) -> list[str]:
+    from shared_lib import products
+    return sorted(products.all_products())
+
+
+def _notebook_ids(**_) -> list[str]:
+    from shared_lib import products
+    return [nb.id for product in products.all_products().values() for nb in product.notebooks]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dp", description="Run the data platform: services, events, "
                                      "notebooks, catalog.", epilog=EPILOG,
@@ -187,16 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_env(add("status", cmd_status, "show the services (exit 1 unless all are running)"))
     p.add_argument("--json", action="store_true")
     p = with_env(add("generate", cmd_generate, "synthetic events for a product into its topic"))
-    p.add_argument("product")
+    p.add_argument("product").completer = _product_names
     p.add_argument("--events", type=int, help="how many (default: the product's generate.events)")
     p.add_argument("--seed", type=int, help="random seed (default: the product's generate.seed)")
     p = with_env(add("produce", cmd_produce, "a JSON-lines file of events into the product's topic"))
-    p.add_argument("product")
+    p.add_argument("product").completer = _product_names
     p.add_argument("--file", required=True, help="one JSON event per line")
     p = with_env(add("run", cmd_run, "run the notebook DAG, or the part named"))
-    p.add_argument("--product", action="append", help="only this product (repeatable)")
+    p.add_argument("--product", action="append", help="only this product (repeatable)").completer = _product_names
     p.add_argument("--layer", choices=list(paths.LAYERS))
-    p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME")
+    p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME").completer = _notebook_ids
     p.add_argument("--force", action="store_true",
                    help="run notebooks even when an upstream notebook failed in this run")
     p = add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)")

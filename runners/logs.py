@@ -6,6 +6,7 @@ elapsed); without one (cron, CI, a pipe) the same run is plain lines only.
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import threading
 import time
@@ -85,29 +86,38 @@ class _Lines:
 
 
 class _Bar:
-    """A tqdm bar, redrawn every second so that the elapsed time moves during a long cell."""
+    """A tqdm bar from the first cell on, redrawn every second so that the elapsed time (since
+    the notebook started) moves during a long cell."""
 
     def __init__(self, label: str, stream: TextIO):
-        from tqdm import tqdm
-        self.bar = tqdm(total=0, desc=label, file=stream, leave=False, dynamic_ncols=True,
-                        bar_format="{desc}: cell {n_fmt} of {total_fmt} {bar:20} {elapsed}")
+        self.label, self.stream, self.started, self.bar = label, stream, time.time(), None
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="dp-progress", daemon=True)
         self._ticker.start()
 
     def _tick(self) -> None:
         while not self._stop.wait(1.0):
-            self.bar.refresh()
+            if self.bar is not None:
+                self.bar.refresh()
 
     def cell(self, index: int, total: int) -> None:
-        self.bar.total = total
-        self.bar.n = index
+        if self.bar is None:
+            from tqdm import tqdm
+            # a terminal that reports no width (some ptys) would get no bar at all
+            size = shutil.get_terminal_size((0, 0))
+            width = {} if size.columns and size.lines else {"ncols": 100, "nrows": 30}
+            self.bar = tqdm(total=total, initial=index, desc=self.label, file=self.stream, leave=False,
+                            dynamic_ncols=not width, **width,
+                            bar_format="{desc}: cell {n_fmt} of {total_fmt} {bar:20} {elapsed}")
+            self.bar.start_t = self.started
+        self.bar.total, self.bar.n = total, index
         self.bar.refresh()
 
     def close(self) -> None:
         self._stop.set()
         self._ticker.join()
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def notebook_progress(label: str, logger: logging.Logger, stream: TextIO | None = None):
