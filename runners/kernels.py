@@ -4,7 +4,8 @@ library). A notebook then starts in a fraction of a second instead of paying for
 and those imports (about 2 s together).
 
 Each kernel serves exactly one notebook execution and is shut down after it (in the background):
-no state leaks from one notebook into the next, as with papermill's own fresh kernels.
+no state leaks from one notebook into the next, as with papermill's own fresh kernels. The
+runner owns the pool (``runners.run.lease``); ``runners.execute`` only runs in what it is given.
 """
 from __future__ import annotations
 

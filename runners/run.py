@@ -1,9 +1,11 @@
 """``dp run``: validate everything, then execute the selected notebooks in DAG order.
 
 Before any kernel starts: parameters load for the environment (overrides included), the DAG is
-valid, and the services answer. Then each notebook runs through papermill; a failure keeps its
-output notebook, names notebook and cell, and every notebook downstream of it is skipped (unless
-``force``). Every notebook, run or skipped, gets a run record.
+valid, and the services answer (``plan`` returns a ``Plan``). Then each notebook runs through
+papermill (``runners.execute``) in a kernel of the run's pool: taken warm, while the next
+notebook's kernel warms up. A failure keeps its output notebook, names notebook and cell (counted
+in the source notebook), and every notebook downstream of it is skipped (unless ``force``).
+Every notebook, run or skipped, gets a run record.
 """
 from __future__ import annotations
 

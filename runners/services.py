@@ -19,8 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from shared_lib import jars
-from shared_lib import paths
+from shared_lib import jars, paths
 from shared_lib import kafka as kafka_lib
 from shared_lib import spark as spark_session
 from shared_lib.errors import UserError
