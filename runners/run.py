@@ -27,7 +27,6 @@ from shared_lib import params as params_lib
 from shared_lib import paths, products as products_lib
 from shared_lib.errors import UserError
 
-
 logger = logging.getLogger(__name__)
 
 
