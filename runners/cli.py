@@ -1,10 +1,13 @@
 """The ``dp`` command. Each subcommand is a thin shell over a module of ``runners`` or
-``shared_lib``; errors that a user can fix end as one line on stderr and exit code 2."""
+``shared_lib``. Errors that a user can fix (``shared_lib.errors.UserError``) end as one line on
+stderr and exit code 2; anything else is a bug and shows its traceback (exit code 1)."""
+# PYTHON_ARGCOMPLETE_OK
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
 from shared_lib import params as params_lib
@@ -153,15 +156,30 @@ def cmd_not_yet(args) -> int:
     return 2
 
 
+def _product_names(**_) -> list[str]:
+    from shared_lib import products
+    return sorted(products.all_products())
+
+
+def _notebook_ids(**_) -> list[str]:
+    from shared_lib import products
+    return [nb.id for product in products.all_products().values() for nb in product.notebooks]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dp", description="Run the data platform: services, events, "
                                      "notebooks, catalog.", epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"dp {version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="full tracebacks for every error, and debug log lines (each cell as it starts)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, func, help_text):
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
+        # also after the command (dp run --debug); SUPPRESS keeps a `dp --debug run` as it is
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return p
 
     def with_env(p):
@@ -177,16 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_env(add("status", cmd_status, "show the services (exit 1 unless all are running)"))
     p.add_argument("--json", action="store_true")
     p = with_env(add("generate", cmd_generate, "synthetic events for a product into its topic"))
-    p.add_argument("product")
+    p.add_argument("product").completer = _product_names
     p.add_argument("--events", type=int, help="how many (default: the product's generate.events)")
     p.add_argument("--seed", type=int, help="random seed (default: the product's generate.seed)")
     p = with_env(add("produce", cmd_produce, "a JSON-lines file of events into the product's topic"))
-    p.add_argument("product")
+    p.add_argument("product").completer = _product_names
     p.add_argument("--file", required=True, help="one JSON event per line")
     p = with_env(add("run", cmd_run, "run the notebook DAG, or the part named"))
-    p.add_argument("--product", action="append", help="only this product (repeatable)")
+    p.add_argument("--product", action="append", help="only this product (repeatable)").completer = _product_names
     p.add_argument("--layer", choices=list(paths.LAYERS))
-    p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME")
+    p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME").completer = _notebook_ids
     p.add_argument("--force", action="store_true",
                    help="run notebooks even when an upstream notebook failed in this run")
     p = add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)")
@@ -226,26 +244,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BUG_HINT = ("this is a bug in the platform, not a mistake of yours: please report it with the "
+            "traceback above and the command you ran")
+
+
+def version() -> str:
+    """The installed package's version; from pyproject.toml in a checkout that is not installed."""
+    from importlib import metadata
+    try:
+        return metadata.version("dataplatform")
+    except metadata.PackageNotFoundError:
+        import tomllib
+        return tomllib.loads((paths.PROJECT_ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from runners.dag import DagError
-    from runners.generate import GenerateError
-    from runners.jars import SetupError
-    from runners.run import RunError
-    from runners.services import ServiceError
-    from shared_lib.products import DeclarationError
-    from shared_lib.spark import SparkUnavailable
-    user_errors = (params_lib.ParameterError, DagError, RunError, ServiceError, SetupError,
-                   GenerateError, DeclarationError, SparkUnavailable, KeyError, FileNotFoundError)
+    parser = build_parser()
+    _complete(parser)
+    args = parser.parse_args(argv)
+    from runners import logs
+    from shared_lib.errors import UserError
+    logs.setup(debug=args.debug)
     try:
         return args.func(args)
-    except user_errors as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"dp {args.command}: {message}", file=sys.stderr)
+    except UserError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"dp {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"dp {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        traceback.print_exc()
+        print(f"dp {args.command}: {BUG_HINT}", file=sys.stderr)
+        return 1
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Shell completion (argcomplete): answers and exits when the shell asks, else does nothing."""
+    try:
+        import argcomplete
+    except ImportError:  # completion is a convenience: dp works without it
+        return
+    argcomplete.autocomplete(parser)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,18 @@ those that say ``"*"`` themselves).
 """
 from __future__ import annotations
 
+import graphlib
 from dataclasses import dataclass
 
 from shared_lib import products as products_lib
+from shared_lib.errors import UserError
 from shared_lib.products import Notebook
 
 # What the runner injects into every notebook's parameters cell.
 INJECTED = ("env", "run_id", "overrides")
 
 
-class DagError(ValueError):
+class DagError(UserError, ValueError):
     """The declared DAG cannot run; the message names the product file and notebook."""
 
 
@@ -91,26 +93,32 @@ def _runs_after(nodes: dict[str, Notebook]) -> dict[str, tuple[str, ...]]:
 
 
 def _toposort(nodes: dict[str, Notebook], products, after: dict[str, tuple[str, ...]]) -> list[str]:
-    before = {n: (*nb.depends_on, *after[n]) for n, nb in nodes.items()}
-    indegree = {n: len(deps) for n, deps in before.items()}
-    dependents: dict[str, list[str]] = {n: [] for n in nodes}
-    for n, deps in before.items():
-        for dep in deps:
-            dependents[dep].append(n)
-    ready = [n for n in nodes if indegree[n] == 0]
-    order = []
+    """Predecessors first; among notebooks ready together, the one declared first."""
+    sorter = graphlib.TopologicalSorter()
+    for n in nodes:  # every node first, so that readiness follows declaration order
+        sorter.add(n)
+    for n, nb in nodes.items():
+        sorter.add(n, *nb.depends_on, *after[n])
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = _from_first_declared(exc.args[1][:-1], list(nodes))
+        files = sorted({str(products[nodes[n].product].source) for n in cycle})
+        raise DagError(f"the notebook DAG has a cycle: {' -> '.join([*cycle, cycle[0]])} (each runs "
+                       f"before the next; see depends_on and runs_after in {', '.join(files)})") from None
+    order, ready = [], list(sorter.get_ready())
     while ready:
         n = ready.pop(0)
         order.append(n)
-        for d in dependents[n]:
-            indegree[d] -= 1
-            if indegree[d] == 0:
-                ready.append(d)
-    if len(order) != len(nodes):
-        stuck = sorted(n for n in nodes if n not in order)
-        raise DagError(f"the notebook DAG has a cycle through {', '.join(stuck)} "
-                       f"(see depends_on and runs_after in {', '.join(sorted({str(products[nodes[n].product].source) for n in stuck}))})")
+        sorter.done(n)
+        ready.extend(sorter.get_ready())
     return order
+
+
+def _from_first_declared(cycle: list[str], declared: list[str]) -> list[str]:
+    """The cycle rotated to start at its first-declared member (graphlib may start anywhere)."""
+    start = min(range(len(cycle)), key=lambda i: declared.index(cycle[i]))
+    return cycle[start:] + cycle[:start]
 
 
 def select(dag: Dag, products: list[str] | None = None, layer: str | None = None,

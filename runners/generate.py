@@ -9,18 +9,22 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import logging
 from pathlib import Path
 
 from shared_lib import kafka as kafka_lib
 from shared_lib import paths, products
+from shared_lib.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 
-class GenerateError(ValueError):
+class GenerateError(UserError, ValueError):
     """Bad input to generate or produce; the message says what to fix."""
 
 
 def _generator(product: str):
-    products.get(product)  # unknown product: clear KeyError listing the known ones
+    products.get(product)  # unknown product: a UserError listing the known ones
     try:
         return importlib.import_module(f"products.{paths.package_name(product)}.generator")
     except ModuleNotFoundError as exc:
@@ -29,7 +33,7 @@ def _generator(product: str):
 
 
 def generate(params: dict, product: str, events: int | None = None, seed: int | None = None,
-             log=print) -> int:
+             log=logger.info) -> int:
     module = _generator(product)
     settings = dict(params[product]["generate"])
     events = settings.pop("events") if events is None else events
@@ -57,7 +61,7 @@ def read_jsonl(path: Path):
                 yield line
 
 
-def produce(params: dict, product: str, file: Path, log=print) -> int:
+def produce(params: dict, product: str, file: Path, log=logger.info) -> int:
     products.get(product)
     if not file.is_file():
         raise GenerateError(f"no such file: {file}")

@@ -5,11 +5,12 @@ that pyspark already ships, so set-up needs nothing but Java 17+ and the Python 
 jar set lands in the machine-wide cache under a folder named by a hash of its coordinates, with
 a marker written last: a second set-up (or a clean clone) finds the marker and downloads nothing.
 
-Run as ``python -m runners.jars`` (the Makefile does).
+Where they go and which they are: ``shared_lib.jars``. Run as ``python -m runners.jars`` (the
+Makefile does).
 """
 from __future__ import annotations
 
-import hashlib
+import logging
 import re
 import shutil
 import subprocess
@@ -18,29 +19,10 @@ import tempfile
 from pathlib import Path
 
 from shared_lib import paths
+from shared_lib.jars import DELTA, JAR_SETS, SetupError, set_dir, spark_home  # noqa: F401 (DELTA: bench)
 
-# delta-spark 4.4.1 (the pip package) is not published for Spark 4.2 on Maven Central: the
-# artifact delta-spark_4.2_2.13 exists at 4.4.0 only, so the server runs the 4.4.0 jar.
-DELTA = ("io.delta", "delta-spark_4.2_2.13", "4.4.0")
-SPARK_KAFKA = ("org.apache.spark", "spark-sql-kafka-0-10_2.13", "4.2.0")
-KAFKA_VERSION = "4.1.1"
-
-JAR_SETS: dict[str, list[tuple[str, str, str]]] = {
-    "spark": [DELTA, SPARK_KAFKA],
-    "kafka": [
-        ("org.apache.kafka", "kafka_2.13", KAFKA_VERSION),
-        # Declared by kafka_2.13 at runtime scope but packaged as an OSGi bundle; named so
-        # that it is never missed.
-        ("com.typesafe.scala-logging", "scala-logging_2.13", "3.9.5"),
-        ("org.apache.logging.log4j", "log4j-core", "2.24.3"),
-        ("org.apache.logging.log4j", "log4j-slf4j2-impl", "2.24.3"),
-    ],
-}
 MIN_JAVA = 17
-
-
-class SetupError(RuntimeError):
-    """Set-up cannot go on; the message says what to do."""
+logger = logging.getLogger(__name__)
 
 
 def java_major() -> int:
@@ -62,29 +44,6 @@ def check_java() -> int:
         raise SetupError(f"Java {major} found; Spark 4.2 and Kafka 4 need Java {MIN_JAVA}+. "
                          f"Install a newer JDK and put it first on PATH.")
     return major
-
-
-def _set_dir(name: str) -> Path:
-    digest = hashlib.sha256(repr(JAR_SETS[name]).encode()).hexdigest()[:12]
-    return paths.jars_dir(f"{name}-{digest}")
-
-
-def jar_dir(name: str) -> Path:
-    """Folder of a fetched jar set; a clear error when set-up has not fetched it."""
-    folder = _set_dir(name)
-    if not (folder / ".complete").exists():
-        raise SetupError(f"the {name} jars are not in {folder}: run `make demo` or "
-                         f"`.venv/bin/python -m runners.jars` first")
-    return folder
-
-
-def jars(name: str) -> list[Path]:
-    return sorted(jar_dir(name).glob("*.jar"))
-
-
-def spark_home() -> Path:
-    import pyspark
-    return Path(pyspark.__file__).parent
 
 
 def _ivy_jar() -> Path:
@@ -116,8 +75,8 @@ def _drop_what_spark_ships(folder: Path) -> None:
             jar.unlink()
 
 
-def fetch(name: str, log=print) -> Path:
-    target = _set_dir(name)
+def fetch(name: str, log=logger.info) -> Path:
+    target = set_dir(name)
     if (target / ".complete").exists():
         log(f"  {name} jars: cached in {target}")
         return target
@@ -153,14 +112,16 @@ def fetch(name: str, log=print) -> Path:
 def main() -> int:
     try:
         major = check_java()
-        print(f"set-up: Java {major} found")
+        logger.info(f"set-up: Java {major} found")
         for name in JAR_SETS:
             fetch(name)
     except SetupError as exc:
-        print(f"set-up failed: {exc}", file=sys.stderr)
+        logger.error(f"set-up failed: {exc}")
         return 1
     return 0
 
 
 if __name__ == "__main__":
+    from runners import logs
+    logs.setup()
     sys.exit(main())

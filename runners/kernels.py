@@ -4,7 +4,8 @@ library). A notebook then starts in a fraction of a second instead of paying for
 and those imports.
 
 Each kernel serves exactly one notebook execution and is shut down after it (in the background):
-no state leaks from one notebook into the next, as with papermill's own fresh kernels.
+no state leaks from one notebook into the next, as with papermill's own fresh kernels. The
+runner owns the pool (``runners.run.lease``); ``runners.execute`` only runs in what it is given.
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ class KernelPool:
 
     def release(self, km: AsyncKernelManager) -> None:
         """Shut a used kernel down without making the run wait for it."""
-        self._executor.submit(_shutdown, km)
+        self._executor.submit(shut_down, km)
 
     def close(self) -> None:
         with self._lock:
@@ -104,7 +105,7 @@ class KernelPool:
     @staticmethod
     def _release_future(future: Future) -> None:
         """Shut down a spare nobody will use, once it has started (in the thread that started it)."""
-        future.add_done_callback(lambda f: f.exception() is None and _shutdown(f.result()))
+        future.add_done_callback(lambda f: f.exception() is None and shut_down(f.result()))
 
 
 # Run in a used kernel before it is shut down: the server drops what the notebook's Spark Connect
@@ -114,7 +115,7 @@ RELEASE = ("import sys\n"
            "    sys.modules['shared_lib.spark'].stop_all()")
 
 
-def _shutdown(km: AsyncKernelManager) -> None:
+def shut_down(km: AsyncKernelManager) -> None:
     try:
         asyncio.run(_release_and_shutdown(km))
     except Exception:

@@ -1,28 +1,36 @@
 """``dp run``: validate everything, then execute the selected notebooks in DAG order.
 
 Before any kernel starts: parameters load for the environment (overrides included), the DAG is
-valid, and the services answer. Then each notebook runs through papermill; a failure keeps its
-output notebook, names notebook and cell, and every notebook downstream of it is skipped (unless
-``force``). Every notebook, run or skipped, gets a run record.
+valid, and the services answer (``plan`` returns a ``Plan``). Then each notebook runs through
+papermill (``runners.execute``) in a kernel of the run's pool: taken warm, while the next
+notebook's kernel warms up. A failure keeps its output notebook, names notebook and cell (counted
+in the source notebook), and every notebook downstream of it is skipped (unless ``force``).
+Every notebook, run or skipped, gets a run record.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import secrets
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, ContextManager
 
 from runners import dag as dag_lib
-from runners import execute, runlog, services
+from runners import execute, logs, runlog, services
 from runners.kernels import KernelPool
 from shared_lib import params as params_lib
 from shared_lib import paths, products as products_lib
+from shared_lib.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 
-class RunError(RuntimeError):
+class RunError(UserError, RuntimeError):
     """The run cannot start; nothing was executed."""
 
 
@@ -44,9 +52,61 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a run will do, checked before any kernel starts."""
+    params: dict
+    dag: dag_lib.Dag
+    chosen: list[str]  # node ids, in DAG order
+    overrides: dict
+
+    @property
+    def env(self) -> str:
+        return self.params["env"]
+
+    @property
+    def runner(self) -> dict:
+        return self.params["platform"]["runner"]
+
+    def folder(self, i: int) -> Path:
+        """Working directory of the i-th chosen notebook (where its kernel starts)."""
+        return self.dag.nodes[self.chosen[i]].path.parent
+
+
+@dataclass
+class _Run:
+    """One run in progress: its plan, where it writes, its kernels and each notebook's status."""
+    plan: Plan
+    run_id: str
+    out_dir: Path
+    force: bool
+    pool: KernelPool
+    log: Callable[[str], None]
+    status: dict[str, str] = field(default_factory=dict)
+
+    def lease(self, i: int) -> Callable[[], ContextManager]:
+        following = self.plan.folder(i + 1) if i + 1 < len(self.plan.chosen) else None
+        return lease(self.pool, self.plan.folder(i), following)
+
+
+def lease(pool: KernelPool, cwd: Path, following: Path | None = None) -> Callable[[], ContextManager]:
+    """Kernels for one notebook's attempts: the pool's warm one first (in ``cwd``); while it runs,
+    the next notebook's kernel warms up (in ``following``). Each kernel goes back to the pool,
+    which shuts it down."""
+    @contextlib.contextmanager
+    def kernel():
+        km = pool.take(cwd)
+        if following:
+            pool.prefetch(following)
+        try:
+            yield km
+        finally:
+            pool.release(km)
+    return kernel
+
+
 def plan(products: list[str] | None = None, layer: str | None = None, notebook: str | None = None,
-         env: str | None = None, overrides=(), declared: dict | None = None
-         ) -> tuple[dict, dag_lib.Dag, list[str], dict]:
+         env: str | None = None, overrides=(), declared: dict | None = None) -> Plan:
     """Everything that is checked before a kernel starts; raises with a clear message.
     ``declared`` replaces the products' declarations (tests run made-up DAGs this way)."""
     overrides = dict(params_lib.parse_overrides(overrides))
@@ -58,35 +118,31 @@ def plan(products: list[str] | None = None, layer: str | None = None, notebook: 
     if layer and layer not in paths.LAYERS:
         raise RunError(f"unknown layer {layer!r}: expected one of {', '.join(paths.LAYERS)}")
     dag = dag_lib.build(declared)
-    chosen = dag_lib.select(dag, products, layer, notebook)
-    return params, dag, chosen, overrides
+    return Plan(params, dag, dag_lib.select(dag, products, layer, notebook), overrides)
 
 
 def run(products: list[str] | None = None, layer: str | None = None, notebook: str | None = None,
         env: str | None = None, overrides=(), force: bool = False, run_id: str | None = None,
-        declared: dict | None = None, log=print) -> RunSummary:
-    params, dag, chosen, overrides = plan(products, layer, notebook, env, overrides, declared)
-    needed = ["kafka"] + (["spark"] if params["platform"]["services"]["spark"]["mode"] == "connect" else [])
-    services.require_running(params, needed)
+        declared: dict | None = None, log: Callable[[str], None] | None = None) -> RunSummary:
+    planned = plan(products, layer, notebook, env, overrides, declared)
+    needed = ["kafka"] + (["spark"] if planned.params["platform"]["services"]["spark"]["mode"] == "connect" else [])
+    services.require_running(planned.params, needed)
     # Kernels must be this environment's Python, whatever PATH the caller had.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     summary = RunSummary(run_id or new_run_id())
+    log = log or logger.info
     out_dir = paths.run_reports_dir(summary.run_id)
-    log(f"run {summary.run_id} (env {params['env']}): {len(chosen)} notebook(s); reports in {out_dir}")
-    pool = KernelPool(params["platform"]["runner"]["kernel"])
-    pool.prefetch(dag.nodes[chosen[0]].path.parent)
-    status: dict[str, str] = {}
+    log(f"run {summary.run_id} (env {planned.env}): {len(planned.chosen)} notebook(s); reports in {out_dir}")
+    state = _Run(planned, summary.run_id, out_dir, force, KernelPool(planned.runner["kernel"]), log)
+    state.pool.prefetch(planned.folder(0))
     try:
-        for i, node_id in enumerate(chosen):
-            prefix = f"[{i + 1}/{len(chosen)}] {node_id}"
-            following = dag.nodes[chosen[i + 1]].path.parent if i + 1 < len(chosen) else None
-            record = _run_node(dag, node_id, params, overrides, force, status, summary.run_id,
-                               out_dir, pool, following, prefix, log)
-            status[node_id] = record["status"]
+        for i, node_id in enumerate(planned.chosen):
+            record = _run_node(state, i)
+            state.status[node_id] = record["status"]
             summary.records.append(record)
             runlog.append([record])
     finally:
-        pool.close()
+        state.pool.close()
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "run.json").write_text(json.dumps(summary.records, indent=2, default=str))
     counts = {s: sum(r["status"] == s for r in summary.records) for s in ("succeeded", "failed", "skipped")}
@@ -95,16 +151,16 @@ def run(products: list[str] | None = None, layer: str | None = None, notebook: s
     return summary
 
 
-def _run_node(dag, node_id, params, overrides, force, status, run_id, out_dir, pool, following,
-              prefix, log) -> dict:
-    """Run (or skip) one notebook; returns its run record."""
-    nb = dag.nodes[node_id]
-    runner = params["platform"]["runner"]
-    injected = {**nb.parameters, "env": params["env"], "run_id": run_id, "overrides": overrides}
-    record = {"run_id": run_id, "env": params["env"], "product": nb.product, "notebook": nb.name,
+def _run_node(run: _Run, i: int) -> dict:
+    """Run (or skip) the i-th chosen notebook; returns its run record."""
+    plan, node_id, log = run.plan, run.plan.chosen[i], run.log
+    nb = plan.dag.nodes[node_id]
+    prefix = f"[{i + 1}/{len(plan.chosen)}] {node_id}"
+    injected = {**nb.parameters, "env": plan.env, "run_id": run.run_id, "overrides": plan.overrides}
+    record = {"run_id": run.run_id, "env": plan.env, "product": nb.product, "notebook": nb.name,
               "layer": nb.layer, "parameters": json.dumps(injected, default=str)}
-    bad_upstream = sorted(d for d in dag.upstream(node_id) if status.get(d) in ("failed", "skipped"))
-    if bad_upstream and not force:
+    bad_upstream = sorted(d for d in plan.dag.upstream(node_id) if run.status.get(d) in ("failed", "skipped"))
+    if bad_upstream and not run.force:
         now = time.time()
         record.update(status="skipped", attempts=0, started_at=now, ended_at=now, duration_s=0.0,
                       error=f"skipped: upstream {', '.join(bad_upstream)} did not succeed")
@@ -112,11 +168,15 @@ def _run_node(dag, node_id, params, overrides, force, status, run_id, out_dir, p
         return record
     shown = nb.path.relative_to(paths.PROJECT_ROOT) if nb.path.is_relative_to(paths.PROJECT_ROOT) else nb.path
     log(f"{prefix}: running {shown} ...")
-    output = out_dir / nb.product / nb.path.name
-    outcome = execute.execute(nb.path, output, injected, kernel=runner["kernel"],
-                              timeout_s=runner["timeout_s"], retries=runner["retries"],
-                              retry_delay_s=runner["retry_delay_s"], html=runner["html"], log=log,
-                              pool=pool, prefetch=following)
+    output = run.out_dir / nb.product / nb.path.name
+    progress = logs.notebook_progress(prefix, logger)
+    try:
+        outcome = execute.execute(nb.path, output, injected, kernel=plan.runner["kernel"],
+                                  timeout_s=plan.runner["timeout_s"], retries=plan.runner["retries"],
+                                  retry_delay_s=plan.runner["retry_delay_s"], html=plan.runner["html"],
+                                  log=log, lease=run.lease(i), on_cell=progress.cell)
+    finally:
+        progress.close()
     lineage = outcome.records.get("dp.lineage", {})
     record.update(status=outcome.status, attempts=outcome.attempts, started_at=outcome.started_at,
                   ended_at=outcome.ended_at, duration_s=round(outcome.duration_s, 3),
@@ -130,6 +190,7 @@ def _run_node(dag, node_id, params, overrides, force, status, run_id, out_dir, p
         log(f"{prefix}: succeeded in {outcome.duration_s:.1f} s" + (f", {rows} rows written" if rows is not None else ""))
     else:
         first_line = (outcome.error or "").splitlines()[0][:300]
-        log(f"{prefix}: FAILED in cell {outcome.failing_cell} after {outcome.duration_s:.1f} s "
-            f"({outcome.attempts} attempt(s)): {first_line}\n    output notebook: {output}")
+        where = f" in cell {outcome.failing_cell}" if outcome.failing_cell else ""
+        log(f"{prefix}: FAILED{where} after {outcome.duration_s:.1f} s ({outcome.attempts} attempt(s)): "
+            f"{first_line}\n    output notebook: {output}")
     return record

@@ -8,11 +8,14 @@ scheduler keeps running until interrupted.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
 from shared_lib import params as params_lib
 from shared_lib import paths
+
+logger = logging.getLogger(__name__)
 
 
 def state_file() -> Path:
@@ -43,7 +46,7 @@ def seconds_until_next(schedules: dict, last_started: dict[str, float], now: flo
     return max(0.0, min(waits)) if waits else 60.0
 
 
-def run_due(env: str | None, log=print, now: float | None = None) -> list[tuple[str, bool]]:
+def run_due(env: str | None, log=logger.info, now: float | None = None) -> list[tuple[str, bool]]:
     from runners import run
 
     params = params_lib.load(env)
@@ -61,7 +64,7 @@ def run_due(env: str | None, log=print, now: float | None = None) -> list[tuple[
     return results
 
 
-def loop(env: str | None, log=print) -> None:
+def loop(env: str | None, log=logger.info) -> None:
     while True:
         run_due(env, log)
         params = params_lib.load(env)

@@ -11,6 +11,7 @@ running until ``dp serve --stop``.
 """
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import time
@@ -24,6 +25,8 @@ import psutil
 from runners import services
 from shared_lib import params as params_lib
 from shared_lib import paths
+
+logger = logging.getLogger(__name__)
 
 # Pre-heating four dashboard kernels at once takes 10-30 s on 2 busy cores.
 START_TIMEOUT_S = 120
@@ -136,7 +139,7 @@ def ready(url: str, server: Server) -> bool:
     return answers(url) and not server.warming()
 
 
-def start(params: dict, server: Server, progress=print) -> list[str]:
+def start(params: dict, server: Server, progress=logger.info) -> list[str]:
     """Start ``server`` unless it already runs for this workspace; returns the lines to print."""
     url = base_url(params, server)
     proc = services.our_process(server.name)
@@ -186,7 +189,7 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def serve(params: dict, background: bool = False, progress=print) -> int:
+def serve(params: dict, background: bool = False, progress=logger.info) -> int:
     """Start every server and print its addresses. In the foreground, wait until Ctrl-C (or until
     a server dies), then stop the servers this call started; one that was already running in the
     background is left alone."""

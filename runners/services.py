@@ -7,6 +7,7 @@ marker names this workspace, so two workspaces side by side never stop each othe
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -18,15 +19,17 @@ from pathlib import Path
 
 import psutil
 
-from runners import jars
-from shared_lib import paths
+from shared_lib import jars, paths
 from shared_lib import kafka as kafka_lib
 from shared_lib import spark as spark_session
+from shared_lib.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 SERVICES = ("kafka", "spark")
 
 
-class ServiceError(RuntimeError):
+class ServiceError(UserError, RuntimeError):
     """A service cannot start or be reached; the message says which, why, and where its log is."""
 
 
@@ -118,7 +121,7 @@ def spawn(name: str, cmd: list[str], env: dict | None = None) -> psutil.Process:
     return psutil.Process(proc.pid)
 
 
-def wait_ready(name: str, proc: psutil.Process, ready, timeout_s: float, progress=print) -> None:
+def wait_ready(name: str, proc: psutil.Process, ready, timeout_s: float, progress=logger.info) -> None:
     deadline = time.time() + timeout_s
     last_note = time.time()
     while time.time() < deadline:
@@ -192,7 +195,7 @@ def _java_cmd(params: dict, *args: str, heap_mb: int | None = None) -> list[str]
     return cmd + [f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{jars.jar_dir('kafka')}/*", *args]
 
 
-def start_kafka(params: dict, progress=print) -> str:
+def start_kafka(params: dict, progress=logger.info) -> str:
     k = params["platform"]["services"]["kafka"]
     if our_process("kafka"):
         return f"kafka: already running on {k['host']}:{k['port']}"
@@ -238,7 +241,7 @@ def ensure_topics(params: dict) -> str:
 
 # --- Spark Connect -------------------------------------------------------------------------
 
-def start_spark(params: dict, progress=print) -> str:
+def start_spark(params: dict, progress=logger.info) -> str:
     s = params["platform"]["services"]["spark"]
     if our_process("spark"):
         return f"spark: already running on sc://{s['host']}:{s['port']}"
@@ -277,7 +280,7 @@ def _names(only: list[str] | None) -> list[str]:
     return [s for s in SERVICES if not only or s in only]
 
 
-def up(params: dict, only: list[str] | None = None, progress=print) -> list[str]:
+def up(params: dict, only: list[str] | None = None, progress=logger.info) -> list[str]:
     names = _names(only)
     lines = [STARTERS[name](params, progress) for name in names]
     if "kafka" in names:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from shared_lib import paths
+from shared_lib.errors import UserError
 
 DEFAULT_ENV = "dev"
 
@@ -31,7 +32,7 @@ ENV_VAR_OVERRIDES = {
 }
 
 
-class ParameterError(ValueError):
+class ParameterError(UserError, ValueError):
     """A parameter file, key or value that cannot be used; the message names file and key."""
 
 

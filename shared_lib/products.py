@@ -15,11 +15,12 @@ from pathlib import Path
 import yaml
 
 from shared_lib import paths
+from shared_lib.errors import UnknownName, UserError
 
 PII_TAGS = ("none", "subject_id", "personal", "raw")
 
 
-class DeclarationError(ValueError):
+class DeclarationError(UserError, ValueError):
     """A product.yaml that cannot be used; the message names the file and the entry."""
 
 
@@ -91,13 +92,13 @@ class Product:
         for table in self.tables:
             if table.name == name:
                 return table
-        raise KeyError(f"{self.name} declares no table {name!r} (see {self.source})")
+        raise UnknownName(f"{self.name} declares no table {name!r} (see {self.source})")
 
     def notebook(self, name: str) -> Notebook:
         for nb in self.notebooks:
             if nb.name == name:
                 return nb
-        raise KeyError(f"{self.name} declares no notebook {name!r} (see {self.source})")
+        raise UnknownName(f"{self.name} declares no notebook {name!r} (see {self.source})")
 
 
 def _require(entry: dict, key: str, where: str):
@@ -191,7 +192,7 @@ def all_products(root: Path | None = None) -> dict[str, Product]:
 def get(name: str, root: Path | None = None) -> Product:
     products = all_products(root)
     if name not in products:
-        raise KeyError(f"unknown product {name!r}: expected one of {', '.join(sorted(products))}")
+        raise UnknownName(f"unknown product {name!r}: expected one of {', '.join(sorted(products))}")
     return products[name]
 
 
@@ -202,4 +203,4 @@ def find_table(qualified_or_name: str, product: str | None = None) -> Table:
             if qualified_or_name in (table.qualified_name,) or (
                     prod.name == product and table.name == qualified_or_name):
                 return table
-    raise KeyError(f"no declared table {qualified_or_name!r}" + (f" in {product}" if product else ""))
+    raise UnknownName(f"no declared table {qualified_or_name!r}" + (f" in {product}" if product else ""))

@@ -16,11 +16,12 @@ import gc
 import socket
 
 from shared_lib import paths
+from shared_lib.errors import UserError
 
 _sessions: dict[tuple, object] = {}
 
 
-class SparkUnavailable(RuntimeError):
+class SparkUnavailable(UserError, RuntimeError):
     """No Spark to talk to; the message says how to get one."""
 
 
@@ -91,7 +92,7 @@ def _connect(params: dict):
 def _classic(params: dict):
     from pyspark.sql import SparkSession
 
-    from runners import jars  # set-up knows where the jars are
+    from shared_lib import jars
 
     s = params["platform"]["services"]["spark"]
     (paths.workspace() / "tmp" / "spark").mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from shared_lib import lake
+from shared_lib.errors import MissingFile
 from shared_lib.lake import exists, version  # defined there; callers may ask tables too
 from shared_lib.products import Table
 
@@ -118,7 +119,7 @@ class Writer:
     def read(self, table: Table):
         v = version(table)
         if v is None:
-            raise FileNotFoundError(f"table {table.qualified_name} does not exist yet at {table.path}: "
+            raise MissingFile(f"table {table.qualified_name} does not exist yet at {table.path}: "
                                     f"run the notebook that writes it first")
         self.lineage.tables_read[table.qualified_name] = v
         return self.spark.read.format("delta").option("versionAsOf", v).load(str(table.path))

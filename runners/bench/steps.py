@@ -44,7 +44,7 @@ def execute_notebook(setup: Setup, source: Path, output: Path, pool: KernelPool 
     runner = setup.params["platform"]["runner"]
     outcome = execute.execute(source, output, {"env": setup.params["env"]}, kernel=runner["kernel"],
                               timeout_s=runner["timeout_s"], retries=0, html=runner["html"], log=setup.log,
-                              pool=pool, prefetch=source.parent if pool else None)
+                              lease=run_lib.lease(pool, source.parent, source.parent) if pool else None)
     if outcome.status != "succeeded":
         raise BenchError(f"{source.name} failed under the runner: {outcome.error} (see {output})")
 

@@ -35,7 +35,8 @@ def test_failure_skips_downstream_and_everything_is_recorded(tmp_path):
         "ok": "succeeded", "boom": "failed", "after": "skipped", "independent": "succeeded"}
     assert not summary.ok
     boom = status["boom"]
-    # cell 0 parameters, 1 papermill's injected parameters, 2 "x = 1", 3 the assertion
+    # counted in the source notebook, from 1: parameters, "x = 1", the assertion (papermill's
+    # injected parameters, cell 2 of the executed notebook, are not counted)
     assert boom["failing_cell"] == 3
     assert boom["error"] == "AssertionError: deliberate failure"
     assert boom["attempts"] == 1  # a failing assertion is never retried
@@ -78,7 +79,7 @@ def test_notebook_timeout(tmp_path):
     record = summary.records[0]
     assert record["status"] == "failed"
     assert record["error"].startswith("NotebookTimeout: still running after 4 s")
-    assert record["failing_cell"] == 2
+    assert record["failing_cell"] == 2  # parameters, then the sleep
     assert record["duration_s"] < 60
 
 

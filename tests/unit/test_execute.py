@@ -1,7 +1,8 @@
-"""Which failures the runner retries: a dead kernel or an unreachable service, never a failing cell."""
+"""Which failures the runner retries (a dead kernel or an unreachable service, never a failing
+cell), and which cell of the source notebook a cell of the executed one is."""
 import pytest
 
-from runners.execute import is_transient
+from runners.execute import is_transient, source_position
 
 
 @pytest.mark.parametrize("ename,evalue,expected", [
@@ -17,3 +18,21 @@ from runners.execute import is_transient
 ])
 def test_transient_classification(ename, evalue, expected):
     assert is_transient(ename, evalue) is expected
+
+
+def cell(tag=None):
+    return {"cell_type": "code", "source": "", "metadata": {"tags": [tag] if tag else []}}
+
+
+# As papermill runs a notebook of 4 cells: its injected parameters after the parameters cell.
+EXECUTED = [cell("parameters"), cell("injected-parameters"), cell(), cell(), cell()]
+
+
+@pytest.mark.parametrize("index,expected", [(0, (1, 4)), (2, (2, 4)), (4, (4, 4)), (1, None), (5, None)])
+def test_cells_are_counted_in_the_source_notebook(index, expected):
+    assert source_position(EXECUTED, index) == expected
+
+
+def test_papermills_error_notes_are_not_counted_either():
+    failed = [cell("papermill-error-cell-tag"), *EXECUTED[:4], cell("papermill-error-cell-tag"), EXECUTED[4]]
+    assert source_position(failed, 6) == (4, 4)
