@@ -246,9 +246,9 @@ def _ingest(setup: Setup, run_id: str, expected_rows: int) -> tuple[float, float
     creating the table (first pass only). Checks the table ends with ``expected_rows`` rows,
     else the throughput would be meaningless."""
     ctx = notebook.open_context(PRODUCT, "bronze", setup.params["env"], run_id)
-    # run_bronze would create the table itself; doing it first only separates the one-off cost.
+    # ingest would create the table itself; doing it first only separates the one-off cost.
     create_s, _ = _timed(lambda: ctx.writer.ensure(ctx.table("events_raw")))
-    stream_s, added = _timed(lambda: ingest.run_bronze(ctx))
+    stream_s, added = _timed(lambda: ingest.ingest(ctx))
     rows = _bronze_rows()
     if rows != expected_rows:
         raise BenchError(f"bronze holds {rows} rows after {run_id}, expected {expected_rows} "
