@@ -17,8 +17,11 @@ DataFrames; the product's silver step does the reads and writes.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable, Sequence
 
 from pyspark.sql import DataFrame, functions as F
+
+from shared_lib.step_report import QUARANTINE_BY_REASON
 
 COORDINATES = ("topic", "partition", "offset")
 OUTCOMES = ("clean", "quarantined", "duplicate", "consent_excluded")
@@ -115,13 +118,20 @@ def batch_row(run_id: str, bronze_version: int, partitions: list[dict],
     }
 
 
-def summary(row: dict | None) -> dict:
-    """The counts and affected dates of a ``batch_row`` (zeros for no batch), as plain JSON
-    values for the run record."""
+def reason_counts(quarantined: DataFrame) -> dict[str, int]:
+    """{reason: rows} of a batch's quarantined rows, the most frequent first (one small job)."""
+    rows = quarantined.groupBy("reason").count().collect()
+    return dict(sorted(((r["reason"], int(r["count"])) for r in rows), key=lambda kv: (-kv[1], kv[0])))
+
+
+def summary(row: dict | None, reasons: dict[str, int] | None = None) -> dict:
+    """The counts and affected dates of a ``batch_row`` (zeros for no batch) and the quarantined
+    rows by reason (``reason_counts``), as plain JSON values for the run record."""
     counts = {"bronze_rows": 0, **{f"{o}_rows": 0 for o in OUTCOMES}}
     if row is None:
-        return {**counts, "affected_dates": []}
-    return {**{k: row[k] for k in counts}, "affected_dates": [d.isoformat() for d in row["affected_dates"]]}
+        return {**counts, "affected_dates": [], QUARANTINE_BY_REASON: {}}
+    return {**{k: row[k] for k in counts}, "affected_dates": [d.isoformat() for d in row["affected_dates"]],
+            QUARANTINE_BY_REASON: dict(reasons or {})}
 
 
 BATCH_SCHEMA = ("run_id string, processed_at timestamp, bronze_version bigint, "
@@ -151,3 +161,27 @@ def refresh_rows(pending: list, run_id: str) -> list[tuple]:
     """The ``refreshes`` rows (``REFRESH_SCHEMA``) that mark ``pending`` as consumed by ``run_id``."""
     now = dt.datetime.now(dt.timezone.utc)
     return [(row["run_id"], run_id, list(row["affected_dates"]), now) for row in pending]
+
+
+def refresh(ctx, tables: Sequence[str], write_dates: Callable[[list[dt.date]], dict | None],
+            rewrite: bool = False) -> dict:
+    """The gold step's skeleton, the same for every product: ensure ``tables`` and ``refreshes``,
+    find the silver batches no gold run has consumed, ``write_dates(the dates they affected)``,
+    then their ``refreshes`` rows, last (a run that dies before is redone whole). With no pending
+    batch nothing is written, unless ``rewrite`` (a parameter changed what gold holds): then
+    ``write_dates([])`` runs too. Returns ``dates_refreshed`` and ``silver_batches``, updated by
+    what ``write_dates`` returns."""
+    writer = ctx.writer
+    for name in dict.fromkeys((*tables, "refreshes")):
+        writer.ensure(ctx.table(name))
+    pending = pending_batches(ctx.read("batches"), ctx.read("refreshes"))
+    dates = pending_dates(pending)
+    result = {"dates_refreshed": [d.isoformat() for d in dates], "silver_batches": len(pending)}
+    if not pending and not rewrite:
+        return result
+    if dates or rewrite:
+        result.update(write_dates(dates) or {})
+    rows = refresh_rows(pending, ctx.run_id)
+    if rows:
+        writer.append_collected(ctx.spark.createDataFrame(rows, REFRESH_SCHEMA), ctx.table("refreshes"))
+    return result

@@ -55,8 +55,9 @@ def to_bronze(kafka_df: DataFrame, run_id: str) -> DataFrame:
     )
 
 
-def run_bronze(ctx, table_name: str = "events_raw") -> int:
-    """Ingest everything the product's topic holds now into its bronze table; returns rows added."""
+def ingest(ctx, table_name: str = "events_raw") -> int:
+    """Ingest everything the product's topic holds now into its bronze table; returns rows added.
+    Each event product's ``bronze`` step (``products/<package>/bronze.py``) calls it."""
     table = ctx.product.table(table_name)
     own = ctx.params[ctx.product.name]
     source = kafka_source(ctx.spark, ctx.params, own["topic"], own["bronze"]["starting_offsets"],

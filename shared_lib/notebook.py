@@ -2,8 +2,8 @@
 
 The context holds the product's declaration, the loaded parameters, the Spark session (created
 on first use) and the table writer; ``ctx.finish(**results)`` records the run's lineage and any
-small results for the runner. With the parameters cell's defaults it works the same in
-JupyterLab as under ``dp run``.
+small results for the runner, and shows what the step did. With the parameters cell's defaults
+it works the same in JupyterLab as under ``dp run``.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from shared_lib import params as params_lib
-from shared_lib import products, recorder, tables
+from shared_lib import products, recorder, step_report, tables
 from shared_lib.spark import get_spark
 from shared_lib.tables import Writer
 
@@ -65,14 +65,19 @@ class Context:
             return None
         return self.writer.read(table)
 
-    def finish(self, **results) -> dict:
-        """Record lineage and ``results`` (small JSON values) for the runner; returns them."""
+    def finish(self, **results) -> None:
+        """Record lineage and ``results`` (small JSON values) for the runner, and show what the
+        step did (``step_report``): the last cell of every pipeline notebook."""
         lineage = self.writer.lineage.as_record() if self._writer else {
             "tables_read": {}, "tables_written": {}, "rows_written": 0}
         recorder.record(LINEAGE_RECORD, lineage)
         for name, value in results.items():
             recorder.record(name, value)
-        return {**lineage, **results}
+        from IPython.display import display
+
+        rows_by_table = self.writer.lineage.rows_by_table if self._writer else {}
+        display(step_report.build(f"{self.product.name} · {self.notebook} · run {self.run_id}",
+                                  lineage, rows_by_table, results))
 
 
 def open_context(product: str, notebook: str, env: str | None = None, run_id: str = "interactive",

@@ -104,7 +104,7 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, k
     row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes),
                                 session_dates + event_dates)
     ctx.writer.append_collected(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
-    return incremental.summary(row)
+    return incremental.summary(row, incremental.reason_counts(outcomes["quarantined"]))
 
 
 def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float, keep) -> list:
@@ -171,4 +171,4 @@ def _process_events(ctx, event_contract: contract.Contract, enrich: Callable[[Da
                 "duplicate": classified.where(F.col("outcome") == "duplicate")}
     row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes), dates)
     ctx.writer.append_collected(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
-    return incremental.summary(row)
+    return incremental.summary(row, incremental.reason_counts(outcomes["quarantined"]))

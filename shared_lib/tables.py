@@ -27,6 +27,8 @@ class Lineage:
     tables_read: dict[str, int] = field(default_factory=dict)
     tables_written: dict[str, int] = field(default_factory=dict)
     rows_written: int = 0
+    # Per table, for the step's summary in the notebook (the run record keeps the total only).
+    rows_by_table: dict[str, int] = field(default_factory=dict)
 
     def as_record(self) -> dict:
         return {"tables_read": self.tables_read, "tables_written": self.tables_written,
@@ -130,6 +132,8 @@ class Writer:
         with self._lock:
             if after is not None and after != before:
                 self.lineage.tables_written[table.qualified_name] = after
+                by_table = self.lineage.rows_by_table
+                by_table[table.qualified_name] = by_table.get(table.qualified_name, 0) + rows
             self.lineage.rows_written += rows
         return rows
 

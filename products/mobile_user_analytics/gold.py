@@ -14,10 +14,10 @@ Which dates change (``plan``), for the dates A whose events or sessions a batch 
   by which the last day with data moved (their retention stops being null); all cohorts when
   the parameter's list of N changed.
 
-Progress: one ``refreshes`` row per silver batch consumed, written last. Writes are ordered so
-that a run that dies half-way is redone whole to the same result: ``devices`` (which the plan
-compares against) is written after every table that the plan's moved cohorts feed, and
-``daily_kpis`` (whose span the plan starts from) after ``retention``.
+Progress: one ``refreshes`` row per silver batch consumed, written last (``incremental.refresh``).
+Writes are ordered so that a run that dies half-way is redone whole to the same result:
+``devices`` (which the plan compares against) is written after every table that the plan's moved
+cohorts feed, and ``daily_kpis`` (whose span the plan starts from) after ``retention``.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from products.mobile_user_analytics import metrics
 from shared_lib import incremental, tables
 from shared_lib import spark as spark_lib
 
-TABLES = ("device_activity", "devices", "daily_kpis", "daily_by_version", "retention", "refreshes")
+TABLES = ("device_activity", "devices", "daily_kpis", "daily_by_version", "retention")
 LOOKBACK_DAYS = metrics.MAU_DAYS - 1
 DAY = dt.timedelta(days=1)
 
@@ -75,29 +75,27 @@ def retention_days_of(own: dict) -> list[int]:
     return sorted(set(days))
 
 
-def run_gold(ctx) -> dict:
+def run(ctx) -> dict:
     """Refresh what the silver batches since the last gold run changed; returns what was refreshed."""
     days = retention_days_of(ctx.own)  # a bad parameter fails before anything is read
-    writer = ctx.writer
-    for name in TABLES:
-        writer.ensure(ctx.table(name))
-    pending = incremental.pending_batches(ctx.read("batches"), ctx.read("refreshes"))
-    known_days = sorted(r[0] for r in ctx.read("retention").select("day_n").distinct().collect())
-    days_changed = bool(known_days) and known_days != days
-    if not pending and not days_changed:
-        return {"dates_refreshed": [], "cohorts_refreshed": 0, "silver_batches": 0}
-    affected = incremental.pending_dates(pending)
-    done = _refresh(ctx, affected, days, days_changed)
-    rows = incremental.refresh_rows(pending, ctx.run_id)
-    if rows:
-        writer.append_collected(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
-    return {"dates_refreshed": [d.isoformat() for d in done.kpi_dates] if done else [],
-            "cohorts_refreshed": len(done.cohort_dates) if done else 0, "silver_batches": len(pending)}
+    changed = _days_changed(ctx, days)
+    return {"cohorts_refreshed": 0, **incremental.refresh(
+        ctx, TABLES, lambda affected: _refresh(ctx, affected, days, changed), rewrite=changed)}
 
 
-def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -> Plan | None:
+def _days_changed(ctx, days: list[int]) -> bool:
+    """The parameter's retention days differ from those ``retention`` holds: every cohort is redone."""
+    if not tables.exists(ctx.table("retention")):
+        return False
+    known = sorted(r[0] for r in ctx.read("retention").select("day_n").distinct().collect())
+    return bool(known) and known != days
+
+
+def _refresh(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool) -> dict:
     with spark_lib.checkpoints() as keep:
-        return _write_plan(ctx, affected, days, all_cohorts, keep)
+        done = _write_plan(ctx, affected, days, all_cohorts, keep)
+    return {"dates_refreshed": [d.isoformat() for d in done.kpi_dates] if done else [],
+            "cohorts_refreshed": len(done.cohort_dates) if done else 0}
 
 
 def _write_plan(ctx, affected: list[dt.date], days: list[int], all_cohorts: bool, keep) -> Plan | None:

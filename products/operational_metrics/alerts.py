@@ -14,7 +14,7 @@ import datetime as dt
 import operator
 from dataclasses import dataclass
 
-from products.operational_metrics.sla import METRICS
+from products.operational_metrics.service_levels import METRICS
 
 COMPARISONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SEVERITIES = ("info", "warning", "critical")

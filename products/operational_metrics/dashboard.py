@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from products.operational_metrics import current as current_lib
-from products.operational_metrics import sla
+from products.operational_metrics import service_levels as sla
 from shared_lib import dashboard as ui
 from shared_lib import lake
 

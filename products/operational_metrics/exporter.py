@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
 from products.operational_metrics import current as current_lib
-from products.operational_metrics.sla import STATES
+from products.operational_metrics.service_levels import STATES
 
 
 def _number(value) -> float | None:

@@ -8,7 +8,7 @@
 - ``quality``: per silver table and run, rows that passed the contract / rows checked, from the
   products' ``batches`` rows.
 
-The row builders are pure functions; ``run_health`` does the reads and writes.
+The row builders are pure functions; ``run`` does the reads and writes.
 """
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def new_quality(ctx) -> DataFrame | None:
     return found.join(ctx.read("quality").select("table_name", "run_id"), ["table_name", "run_id"], "left_anti")
 
 
-def run_health(ctx, now: dt.datetime | None = None) -> dict:
+def run(ctx, now: dt.datetime | None = None) -> dict:
     """Gather pipeline health at ``now`` (default: the wall clock); returns what was written."""
     writer, own = ctx.writer, ctx.own["health"]
     for name in ("pipeline_daily", "table_freshness", "consumer_lag", "quality"):

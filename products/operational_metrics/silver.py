@@ -7,6 +7,6 @@ from products.operational_metrics.contract import REQUEST_CONTRACT
 from shared_lib import silver
 
 
-def run_silver(ctx) -> dict:
+def run(ctx) -> dict:
     """Process every new bronze row; returns the batch's counts (all zero when nothing was new)."""
     return silver.run_events(ctx, REQUEST_CONTRACT, requests.enrich)

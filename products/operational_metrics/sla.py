@@ -1,158 +1,96 @@
-"""SLA evaluation (metrics.md): each product's metrics against its target, warning and critical
-thresholds, four states, a product's state = its worst metric's. Pure functions on plain values
-and small pandas frames; the ``sla`` notebook's step (``alerting.run_sla``) reads and writes.
-
-A value *meets* a threshold when it is <= it (lower is better) or >= it (higher is better):
-meets target -> HEALTHY; else meets warning -> WARNING; else meets critical -> DEGRADED; else
-CRITICAL. A metric without a value (no runs in the window, no event table...) is not evaluated.
+"""The ``sla`` notebook's step: the metric values of every product from the health tables,
+their SLA states (``service_levels``), each product's state with the one before it, and the
+alerts that fire or resolve (``alerts``), notified (``notify``). Everything is appended, so the
+tables keep the whole history: when a product went from HEALTHY to CRITICAL and back, and why.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pandas as pd
+from pyspark.sql import functions as F
 
-STATES = ("HEALTHY", "WARNING", "DEGRADED", "CRITICAL")  # best to worst
-METRICS = ("data_freshness_minutes", "api_p99_latency_ms", "pipeline_success_rate", "data_quality_score",
-           "kafka_consumer_lag_seconds")
+from products.operational_metrics import alerts, notify, service_levels
+from shared_lib import products, tables
+from shared_lib.paths import PLATFORM
 
-
-@dataclass(frozen=True)
-class Threshold:
-    target: float
-    warning: float
-    critical: float
-    better: str  # "lower" or "higher"
-
-    def __post_init__(self):
-        if self.better not in ("lower", "higher"):
-            raise ValueError(f"better must be 'lower' or 'higher', got {self.better!r}")
-        ordered = (self.target <= self.warning <= self.critical if self.better == "lower"
-                   else self.target >= self.warning >= self.critical)
-        if not ordered:
-            raise ValueError(f"thresholds out of order for better={self.better}: target {self.target}, "
-                             f"warning {self.warning}, critical {self.critical}")
-
-    def meets(self, value: float, limit: float) -> bool:
-        return value <= limit if self.better == "lower" else value >= limit
+EVALUATION_SCHEMA = ("evaluated_at timestamp, date date, product string, metric string, value double, "
+                     "target double, warning double, critical double, better string, state string, detail string")
+STATUS_SCHEMA = ("evaluated_at timestamp, date date, product string, state string, previous_state string, "
+                 "worst_metric string, metrics_evaluated int")
+HISTORY_DAYS = 30
+ALERT_SCHEMA = ("at timestamp, date date, alert_id string, event string, rule string, product string, "
+                "metric string, severity string, comparison string, threshold double, value double, "
+                "message string, notified string")
 
 
-@dataclass(frozen=True)
-class MetricValue:
-    product: str
-    metric: str
-    value: float
-    detail: str = ""
+def _latest(df):
+    """The rows of the latest evaluation of a health snapshot table, as pandas."""
+    last = df.agg(F.max("evaluated_at")).first()[0]
+    return df.where(F.col("evaluated_at") == F.lit(last)).toPandas() if last is not None else df.limit(0).toPandas()
 
 
-def thresholds(sla_params: dict, product: str) -> dict[str, Threshold]:
-    """The product's thresholds: the defaults, with the metrics its entry names replaced."""
-    merged = {**sla_params["defaults"], **((sla_params.get("products") or {}).get(product) or {})}
-    unknown = sorted(set(merged) - set(METRICS))
-    if unknown:
-        raise ValueError(f"operational-metrics.sla: unknown metric(s) {unknown} for {product}; expected {METRICS}")
-    return {m: Threshold(float(t["target"]), float(t["warning"]), float(t["critical"]), t["better"])
-            for m, t in merged.items()}
+def metric_values(ctx, now: dt.datetime) -> list[service_levels.MetricValue]:
+    since = now - dt.timedelta(hours=ctx.own["health"]["window_hours"])
+    values = []
+    if tables.exists(products.get(PLATFORM).table("pipeline_runs")):
+        runs = ctx.read("pipeline_runs", PLATFORM).where(F.col("started_at") >= F.lit(since))
+        values += service_levels.success_rates(runs.select("product", "status", "started_at").toPandas(), since)
+    values += service_levels.freshness_minutes(_latest(ctx.read("table_freshness")))
+    values += service_levels.lag_seconds(_latest(ctx.read("consumer_lag")))
+    quality = ctx.read("quality").where(F.col("processed_at") >= F.lit(since))
+    values += service_levels.quality_scores(quality.toPandas(), since)
+    hourly = ctx.read("service_hourly")
+    last_date = hourly.agg(F.max("date")).first()[0]
+    if last_date is not None:
+        latest = hourly.where(F.col("date") == F.lit(last_date)).toPandas()
+        values += service_levels.api_latency(latest, ctx.product.name)
+    return values
 
 
-def state(value: float, t: Threshold) -> str:
-    for name, limit in zip(STATES, (t.target, t.warning, t.critical)):
-        if t.meets(value, limit):
-            return name
-    return STATES[-1]
+def run(ctx, now: dt.datetime | None = None, log=None) -> dict:
+    """Evaluate every product's SLA at ``now`` and fire or resolve alerts; returns a summary."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    writer = ctx.writer
+    for name in ("sla_evaluations", "sla_status", "alerts", "service_hourly", "table_freshness",
+                 "consumer_lag", "quality"):
+        writer.ensure(ctx.table(name))
+    rules = alerts.rules(ctx.own["alerts"]["rules"])  # a bad rule fails before anything is written
+    evaluations = service_levels.evaluate(metric_values(ctx, now), ctx.own["sla"], now)
+    # A streak of breaches older than this cannot matter to a rule (dates prune the partitions).
+    recent = F.col("date") >= F.lit(now.date() - dt.timedelta(days=HISTORY_DAYS))
+    history = (ctx.read("sla_evaluations").where(recent)
+               .select("evaluated_at", "product", "metric", "value").toPandas())
+    previous = _previous_states(ctx.read("sla_status").select("evaluated_at", "product", "state").toPandas())
+    status = service_levels.product_status(evaluations, previous, now)
+    if evaluations:
+        writer.append_collected(ctx.spark.createDataFrame(evaluations, EVALUATION_SCHEMA), ctx.table("sla_evaluations"))
+        writer.append_collected(ctx.spark.createDataFrame(status, STATUS_SCHEMA), ctx.table("sla_status"))
+    log_rows = ctx.read("alerts").select("at", "alert_id", "event", "rule", "product").toPandas().to_dict("records")
+    events = alerts.evaluate(rules, _series(history, evaluations), alerts.states_from_log(log_rows),
+                             {(e["product"], e["metric"]) for e in evaluations}, now)
+    cfg = ctx.own["alerts"]
+    for event, where in zip(events, notify.notify(events, cfg["webhook_url"], cfg["webhook_timeout_s"], log)):
+        event["notified"] = where
+    if events:
+        writer.append_collected(ctx.spark.createDataFrame(events, ALERT_SCHEMA), ctx.table("alerts"))
+    return {"evaluated_at": now.isoformat(), "states": {s["product"]: s["state"] for s in status},
+            "alerts_fired": sum(e["event"] == alerts.FIRED for e in events),
+            "alerts_resolved": sum(e["event"] == alerts.RESOLVED for e in events)}
 
 
-def worst(states) -> str:
-    return max(states, key=STATES.index)
+def _previous_states(status: pd.DataFrame) -> dict[str, str]:
+    if status.empty:
+        return {}
+    last = status.sort_values("evaluated_at").groupby("product").tail(1)
+    return dict(zip(last["product"], last["state"]))
 
 
-def evaluate(values: list[MetricValue], sla_params: dict, now: dt.datetime) -> list[dict]:
-    """One ``sla_evaluations`` row per metric value."""
-    rows = []
-    for v in sorted(values, key=lambda v: (v.product, METRICS.index(v.metric))):
-        t = thresholds(sla_params, v.product)[v.metric]
-        rows.append({"evaluated_at": now, "date": now.date(), "product": v.product, "metric": v.metric,
-                     "value": float(v.value), "target": t.target, "warning": t.warning, "critical": t.critical,
-                     "better": t.better, "state": state(v.value, t), "detail": v.detail})
-    return rows
-
-
-def product_status(evaluations: list[dict], previous: dict[str, str], now: dt.datetime) -> list[dict]:
-    """One ``sla_status`` row per product evaluated: its worst metric's state (the first such
-    metric in METRICS order names it) and its state at the previous evaluation."""
-    by_product: dict[str, list[dict]] = {}
+def _series(history: pd.DataFrame, evaluations: list[dict]) -> dict[tuple[str, str], list[float]]:
+    """(product, metric) -> values at every evaluation, oldest first, ending with this one's."""
+    out: dict[tuple[str, str], list[float]] = {}
+    for row in history.sort_values("evaluated_at").itertuples():
+        out.setdefault((row.product, row.metric), []).append(row.value)
     for row in evaluations:
-        by_product.setdefault(row["product"], []).append(row)
-    out = []
-    for product, rows in sorted(by_product.items()):
-        worst_state = worst(r["state"] for r in rows)
-        culprit = next(r["metric"] for r in rows if r["state"] == worst_state)
-        out.append({"evaluated_at": now, "date": now.date(), "product": product, "state": worst_state,
-                    "previous_state": previous.get(product), "worst_metric": culprit,
-                    "metrics_evaluated": len(rows)})
+        out.setdefault((row["product"], row["metric"]), []).append(row["value"])
     return out
-
-
-def transitions(status: pd.DataFrame) -> pd.DataFrame:
-    """The ``sla_status`` rows where a product's state changed (its first evaluation included)."""
-    changed = status["previous_state"].isna() | (status["state"] != status["previous_state"])
-    return status[changed].sort_values(["evaluated_at", "product"], ignore_index=True)
-
-
-# --- metric values from the health tables (pure, on small pandas frames) --------------------
-
-def success_rates(runs: pd.DataFrame, since: dt.datetime) -> list[MetricValue]:
-    """Per product: succeeded / notebook runs (skipped ones included) started since ``since``."""
-    recent = runs[pd.to_datetime(runs["started_at"], utc=True) >= pd.Timestamp(since)]
-    out = []
-    for product, group in recent.groupby("product"):
-        ok, total = int((group["status"] == "succeeded").sum()), len(group)
-        out.append(MetricValue(product, "pipeline_success_rate", ok / total,
-                               f"{ok} of {total} notebook runs succeeded"))
-    return out
-
-
-def freshness_minutes(freshness: pd.DataFrame) -> list[MetricValue]:
-    """Per product: minutes since its gold data last changed (the newest commit among its gold tables)."""
-    gold = freshness[(freshness["layer"] == "gold") & freshness["freshness_s"].notna()]
-    out = []
-    for product, group in gold.groupby("product"):
-        newest = group.loc[group["freshness_s"].idxmin()]
-        out.append(MetricValue(product, "data_freshness_minutes", float(newest["freshness_s"]) / 60,
-                               f"{newest['table_name']} last written"))
-    return out
-
-
-def quality_scores(quality: pd.DataFrame, since: dt.datetime) -> list[MetricValue]:
-    """Per product: valid rows / rows checked over its silver batches processed since ``since``."""
-    recent = quality[pd.to_datetime(quality["processed_at"], utc=True) >= pd.Timestamp(since)]
-    out = []
-    for product, group in recent.groupby("product"):
-        checked, valid = int(group["rows_checked"].sum()), int(group["valid_rows"].sum())
-        if checked:
-            out.append(MetricValue(product, "data_quality_score", valid / checked,
-                                   f"{valid} of {checked} rows valid in {len(group)} batch(es)"))
-    return out
-
-
-def lag_seconds(lag: pd.DataFrame) -> list[MetricValue]:
-    """Per product: the largest consumer lag (seconds) of its topics."""
-    out = []
-    for product, group in lag.groupby("product"):
-        top = group.loc[group["lag_seconds"].idxmax()]
-        out.append(MetricValue(product, "kafka_consumer_lag_seconds", float(top["lag_seconds"]),
-                               f"{top['topic']}: {int(top['lag_messages'])} unread"))
-    return out
-
-
-def api_latency(hourly: pd.DataFrame, product: str) -> list[MetricValue]:
-    """For ``product`` (the one that owns the request logs): the highest p99 latency of any
-    service in the latest hour with requests."""
-    if hourly.empty:
-        return []
-    last = hourly[hourly["hour"] == hourly["hour"].max()]
-    top = last.loc[last["latency_p99_ms"].idxmax()]
-    hour = pd.Timestamp(top["hour"]).strftime("%Y-%m-%d %H:00")
-    return [MetricValue(product, "api_p99_latency_ms", float(top["latency_p99_ms"]),
-                        f"{top['service']}, hour {hour} UTC")]

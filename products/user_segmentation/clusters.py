@@ -1,5 +1,5 @@
 """Behavioural clusters beside RFM (metrics.md, user-segmentation): Spark MLlib k-means on
-standardized customer features, with a fixed seed.
+standardized customer features, with a fixed seed; the ``clusters`` notebook's step is ``run``.
 
 Features: log1p of recency_days, frequency and monetary (long-tailed: a few big spenders would
 otherwise pull every centroid), sessions_30d, engaged_sessions_30d and web_share, each scaled to
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, functions as F
 
+from products.user_segmentation import snapshots
 from products.user_segmentation.rfm import share_of
 from shared_lib.aggregates import exact_sum
 
@@ -141,3 +142,27 @@ def profiles(clustering: Clustering, snapshot: dt.date, k: int) -> DataFrame:
 
 def customer_clusters(clustering: Clustering, snapshot: dt.date) -> DataFrame:
     return clustering.assignments.select(F.lit(snapshot).alias("snapshot_date"), "user_id", "cluster")
+
+
+TABLES = ("customer_clusters", "cluster_profiles")
+
+
+def run(ctx) -> dict:
+    """k-means clusters of the snapshot's customers and the clusters' profiles."""
+    settings = ctx.own["clusters"]
+    writer = ctx.writer
+    for name in ("customer_features", *TABLES):
+        writer.ensure(ctx.table(name))
+    snapshot, current = snapshots.current_features(ctx)
+    if snapshot is None or current.isEmpty():
+        print("customer_features has no customers for the snapshot: no clusters, nothing written")
+        return {"snapshot_date": snapshot.isoformat() if snapshot else None, "customers": 0, "clusters": 0}
+    clustering = fit(current, settings["k"], settings["seed"], settings["max_iter"])
+    found = len(clustering.centroids)
+    try:
+        where = snapshots.where(snapshot)
+        customers = writer.replace(customer_clusters(clustering, snapshot), ctx.table("customer_clusters"), where)
+        writer.replace_collected(profiles(clustering, snapshot, settings["k"]), ctx.table("cluster_profiles"), where)
+    finally:
+        release(clustering)  # while the session works, not at the kernel's exit
+    return {"snapshot_date": snapshot.isoformat(), "customers": customers, "clusters": found}

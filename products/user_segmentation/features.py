@@ -1,10 +1,14 @@
-"""Customer features from web and mobile silver (metrics.md, user-segmentation), as pure
-functions on DataFrames.
+"""Customer features from web and mobile silver (metrics.md, user-segmentation): pure functions
+on DataFrames, and the ``features`` notebook's step ``run``.
 
 An order is a distinct ``order_id`` across both sources: a purchase sent twice, or seen on the
 website and in the app, counts once, with the user, time, source and revenue of its first event
 (by ``event_ts``, then source, then ``event_id``). Bot events and purchases without a
 ``user_id`` belong to no customer and are left out.
+
+The inputs are other products' silver tables. One that is not there yet (its product not run, or
+not installed in this checkout) is read as empty, with a printed note, so that segmentation runs
+on whatever sources exist.
 """
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ import datetime as dt
 
 from pyspark.sql import DataFrame, functions as F
 
+from products.user_segmentation import snapshots
 from shared_lib.aggregates import exact_sum
 
-SOURCES = ("web", "mobile")
+SOURCES = {"web": "web-user-analytics", "mobile": "mobile-user-analytics"}
 SESSION_WINDOW_DAYS = 30  # "sessions and engaged sessions in the last 30 days"
 # The silver columns read; the same names in web and mobile silver.
 EVENT_COLUMNS = {"event_id": "string", "event_type": "string", "event_ts": "timestamp",
@@ -83,3 +88,28 @@ def customer_features(orders_df: DataFrame, sessions: DataFrame, snapshot: dt.da
                     F.datediff(snap, "last_order_date").alias("recency_days"), "frequency", "monetary",
                     "web_orders", "mobile_orders", (F.col("web_orders") / F.col("frequency")).alias("web_share"),
                     *counts, F.lit(run_id).alias("run_id")))
+
+
+def source(ctx, product: str, table: str, columns: dict[str, str]) -> DataFrame:
+    """``columns`` of another product's table, or an empty frame of them when it is not there."""
+    df = ctx.read_if_exists(table, product)
+    if df is None:
+        return ctx.spark.createDataFrame([], schema(columns))
+    return df.select(*[F.col(c).cast(t) for c, t in columns.items()])
+
+
+def run(ctx) -> dict:
+    """``customer_features`` of the snapshot date (parameter, else the day after the last purchase)."""
+    table = ctx.table("customer_features")
+    ctx.writer.ensure(table)
+    bought = [purchases(source(ctx, product, "events", EVENT_COLUMNS), name) for name, product in SOURCES.items()]
+    all_orders = orders(*bought)
+    snapshot = snapshots.parse_date(ctx.own["snapshot_date"], "snapshot_date") or default_snapshot(all_orders)
+    if snapshot is None:
+        print("no purchases by logged-in users in web or mobile silver yet: no customers, nothing written")
+        return {"snapshot_date": None, "customers": 0}
+    sessions = [recent_sessions(source(ctx, product, "sessions", SESSION_COLUMNS), name, snapshot)
+                for name, product in SOURCES.items()]
+    rows = customer_features(all_orders, sessions[0].unionByName(sessions[1]), snapshot, ctx.run_id)
+    customers = ctx.writer.replace(rows, table, snapshots.where(snapshot))
+    return {"snapshot_date": snapshot.isoformat(), "customers": customers}

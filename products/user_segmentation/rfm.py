@@ -1,5 +1,5 @@
-"""RFM scores, segments, segment profiles and segment movement (metrics.md, user-segmentation),
-as pure functions on DataFrames of ``customer_features`` rows.
+"""RFM scores, segments, segment profiles and segment movement (metrics.md, user-segmentation):
+pure functions on DataFrames of ``customer_features`` rows, and the ``rfm`` notebook's step ``run``.
 
 Scores are quintiles by ``ntile(5)`` within each snapshot, ties broken by ``user_id`` so that
 the same customers always get the same scores:
@@ -12,6 +12,8 @@ import datetime as dt
 
 from pyspark.sql import DataFrame, Window, functions as F
 
+from products.user_segmentation import snapshots
+from shared_lib import tables
 from shared_lib.aggregates import exact_sum
 
 # The segment grid of metrics.md: (segment, R scores, F scores). The ten cells cover all 25
@@ -121,3 +123,34 @@ def movement(segments: DataFrame, from_snapshot: dt.date, to_snapshot: dt.date) 
     return (pairs.groupBy("from_segment", "to_segment").agg(F.count("*").alias("customers"))
             .select(F.lit(from_snapshot).alias("from_snapshot"), F.lit(to_snapshot).alias("to_snapshot"),
                     "from_segment", "to_segment", "customers"))
+
+
+TABLES = ("customer_segments", "segment_profiles", "rfm_grid", "segment_movement")
+
+
+def run(ctx) -> dict:
+    """RFM scores and segments of the snapshot, its profiles and R x F grid, and the movement
+    from the previous snapshot (or the parameter movement.from_snapshot)."""
+    actions = check_actions(ctx.own["segments"]["actions"])  # a bad parameter fails first
+    writer = ctx.writer
+    for name in ("customer_features", *TABLES):
+        writer.ensure(ctx.table(name))
+    snapshot, current = snapshots.current_features(ctx)
+    if snapshot is None or current.isEmpty():
+        print(f"customer_features has no customers for snapshot {snapshot or '(none yet)'}: nothing written")
+        return {"snapshot_date": snapshot.isoformat() if snapshot else None, "customers": 0, "moved_from": None}
+    where = snapshots.where(snapshot)
+    customers = writer.replace(scores(current), ctx.table("customer_segments"), where)
+    history = ctx.read("customer_segments")
+    scored = history.where(F.col("snapshot_date") == F.lit(snapshot))
+    writer.replace_collected(profiles(scored, snapshot, actions), ctx.table("segment_profiles"), where)
+    writer.replace_collected(grid(scored, snapshot), ctx.table("rfm_grid"), where)
+    earlier = (snapshots.parse_date(ctx.own["movement"]["from_snapshot"], "movement.from_snapshot")
+               or history.where(F.col("snapshot_date") < F.lit(snapshot)).agg(F.max("snapshot_date")).first()[0])
+    if earlier is None:
+        print(f"{snapshot} is the first snapshot: no segment movement yet")
+    else:
+        where_pair = f"{tables.in_predicate('to_snapshot', [snapshot])} AND {tables.in_predicate('from_snapshot', [earlier])}"
+        writer.replace_collected(movement(history, earlier, snapshot), ctx.table("segment_movement"), where_pair)
+    return {"snapshot_date": snapshot.isoformat(), "customers": customers,
+            "moved_from": earlier.isoformat() if earlier else None}

@@ -3,8 +3,8 @@ not yet refreshed have touched, and replace those dates in every gold table (``r
 the ``date`` partition). A gold table's content for a date is a function of silver alone, so a
 rerun gives the same tables; with no new silver batch nothing is written at all.
 
-Progress: one ``refreshes`` row per silver batch consumed, written after the gold tables (a run
-that dies before it is redone whole, to the same result).
+Progress: one ``refreshes`` row per silver batch consumed, written after the gold tables
+(``incremental.refresh``: a run that dies before it is redone whole, to the same result).
 """
 from __future__ import annotations
 
@@ -18,24 +18,13 @@ from shared_lib import spark as spark_lib
 
 KPI_TABLES = {"daily_kpis": (), "daily_kpis_by_channel": ("channel",),
               "daily_kpis_by_device": ("device_type",), "daily_kpis_by_country": ("country",)}
-TABLES = (*KPI_TABLES, "page_metrics", "funnel", "refreshes")
+TABLES = (*KPI_TABLES, "page_metrics", "funnel")
 
 
-def run_gold(ctx) -> dict:
+def run(ctx) -> dict:
     """Refresh the dates touched since the last gold run; returns the dates refreshed."""
-    writer = ctx.writer
     steps = funnel.steps_from_params(ctx.own["gold"]["funnel_steps"])  # a bad parameter fails first
-    for name in TABLES:
-        writer.ensure(ctx.table(name))
-    pending = incremental.pending_batches(ctx.read("batches"), ctx.read("refreshes"))
-    if not pending:
-        return {"dates_refreshed": [], "silver_batches": 0}
-    dates = incremental.pending_dates(pending)
-    if dates:
-        _refresh(ctx, dates, steps)
-    rows = incremental.refresh_rows(pending, ctx.run_id)
-    writer.append_collected(ctx.spark.createDataFrame(rows, incremental.REFRESH_SCHEMA), ctx.table("refreshes"))
-    return {"dates_refreshed": [d.isoformat() for d in dates], "silver_batches": len(pending)}
+    return incremental.refresh(ctx, TABLES, lambda dates: _refresh(ctx, dates, steps))
 
 
 def _refresh(ctx, dates: list[dt.date], steps: list[funnel.Step]) -> None:

@@ -16,6 +16,6 @@ SPEC = silver.SilverSpec(
 )
 
 
-def run_silver(ctx) -> dict:
+def run(ctx) -> dict:
     """Process every new bronze row; returns the batch's counts (all zero when nothing was new)."""
     return silver.run(ctx, SPEC)

@@ -56,7 +56,7 @@ def open_context(setup: Setup, product: str, layer: str, run_id: str):
 
 def bronze_step(ctx) -> int:
     """The bronze notebook's step: what the topic holds into bronze; the rows added."""
-    return ingest.run_bronze(ctx)
+    return ingest.ingest(ctx)
 
 
 def run(setup: Setup, product: str, layer: str | None = None, overrides=()):

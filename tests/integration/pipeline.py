@@ -1,6 +1,10 @@
 """Helpers of the end-to-end product tests (test_*_pipeline.py): events into the product's
-topic, a run through the runner, tables read back with delta-rs, the accounting and rerun checks."""
+topic, a run through the runner, tables read back with delta-rs, the accounting and rerun checks,
+the step reports of the executed notebooks' HTML."""
 from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +51,44 @@ def assert_rerun_changes_nothing(product: str) -> None:
         version, content = before[t.name]
         assert lake.version(t) == version, t.name
         assert lake.delta_table(t).to_pyarrow_table().equals(content), t.name
+
+
+class _ReportTables(HTMLParser):
+    """The step report's tables of an HTML page: {heading: [row cells as text]}."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._heading = self._cell = None
+        self._in_h4 = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "h4":
+            self._in_h4, self._heading = True, ""
+        elif tag == "tr" and self._heading is not None:
+            self.tables.setdefault(self._heading, []).append([])
+        elif tag in ("td", "th") and self._heading is not None:
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "h4":
+            self._in_h4 = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[self._heading][-1].append(self._cell.strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._in_h4:
+            self._heading += data
+        elif self._cell is not None:
+            self._cell += data
+
+
+def step_report(summary, notebook: str) -> dict[str, list[list[str]]]:
+    """The step report in the HTML of ``notebook``'s executed copy under reports/runs/<id>/: each
+    section's rows (header row first) by heading."""
+    record = next(r for r in summary.records if r["notebook"] == notebook)
+    page = Path(record["output_notebook"]).with_suffix(".html")
+    parser = _ReportTables()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.tables

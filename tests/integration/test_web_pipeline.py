@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from shared_lib import paths
 from tests.integration import pipeline
 
 pytestmark = pytest.mark.integration
@@ -157,6 +159,25 @@ def test_late_events_change_yesterdays_kpis(second_run):
     assert (last["bronze_rows"], last["clean_rows"], last["duplicate_rows"], list(last["affected_dates"])) == (
         3, 2, 1, [D1])
     assert_accounting_balances()
+
+
+def test_executed_notebooks_show_what_each_step_wrote(first_run, second_run):
+    """The HTML report of each executed notebook ends with the step's summary: the second run's
+    bronze wrote exactly the three messages of batch 2, silver two events (one duplicate)."""
+    reports = paths.run_reports_dir(second_run.run_id)
+    assert all(reports in Path(r["output_notebook"]).parents for r in second_run.records)
+    lineage = {r["notebook"]: json.loads(r["tables_written"]) for r in second_run.records}
+    bronze = pipeline.step_report(second_run, "bronze")
+    assert bronze["Tables written"] == [["table", "rows written", "Delta version"], [
+        "web-user-analytics.bronze.events_raw", "3", str(lineage["bronze"]["web-user-analytics.bronze.events_raw"])]]
+    assert ["new_messages", "3"] in bronze["Key figures"]
+    silver = pipeline.step_report(second_run, "silver")
+    written = {row[0]: row[1] for row in silver["Tables written"][1:]}
+    assert (written["web-user-analytics.silver.events"], written["web-user-analytics.silver.batches"]) == ("2", "1")
+    assert "Quarantine by reason" not in silver  # batch 2 had no bad message
+    assert ["duplicate_rows", "1"] in silver["Key figures"]
+    first_silver = pipeline.step_report(first_run, "silver")
+    assert {row[0] for row in first_silver["Quarantine by reason"][1:]} >= set(QUARANTINED.values())
 
 
 def test_rerun_without_new_data_changes_nothing(second_run):

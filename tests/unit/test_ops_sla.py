@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from products.operational_metrics import sla
+from products.operational_metrics import service_levels as sla
 from shared_lib import paths
 
 NOW = dt.datetime(2024, 5, 2, 12, 0, tzinfo=dt.timezone.utc)

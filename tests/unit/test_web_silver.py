@@ -71,9 +71,9 @@ def test_tally_counts_every_bronze_row_once_per_partition(spark):
         "offsets": [{"topic": "web.events", "partition": 0, "from_offset": 3, "to_offset": 5},
                     {"topic": "web.events", "partition": 1, "from_offset": 7, "to_offset": 8}],
         "affected_dates": [dt.date(2024, 3, 1), dt.date(2024, 3, 2)]}
-    assert incremental.summary(row) == {"bronze_rows": 5, "clean_rows": 2, "quarantined_rows": 1,
-                                        "duplicate_rows": 2, "consent_excluded_rows": 0,
-                                        "affected_dates": ["2024-03-01", "2024-03-02"]}
+    assert incremental.summary(row, {"malformed_json": 1}) == {
+        "bronze_rows": 5, "clean_rows": 2, "quarantined_rows": 1, "duplicate_rows": 2, "consent_excluded_rows": 0,
+        "affected_dates": ["2024-03-01", "2024-03-02"], "quarantine_by_reason": {"malformed_json": 1}}
     assert incremental.summary(None)["bronze_rows"] == 0
 
 
@@ -105,3 +105,11 @@ def test_consent_latest_decision_at_or_before_the_event_wins(spark):
     assert sorted(r["event_id"] for r in excluded.collect()) == ["at_refusal", "refused", "user_refused"]
     kept, _ = consent.split(events, consents.limit(0), ["anonymous_id", "user_id"], default_granted=False)
     assert kept.count() == 0
+
+
+@pytest.mark.integration
+def test_reason_counts_are_most_frequent_first_then_by_name(spark):
+    quarantined = spark.createDataFrame([(r,) for r in ("bad_type:revenue", "malformed_json", "malformed_json",
+                                                        "bad_timestamp", "too_large", "too_large")], "reason string")
+    assert list(incremental.reason_counts(quarantined).items()) == [
+        ("malformed_json", 2), ("too_large", 2), ("bad_timestamp", 1), ("bad_type:revenue", 1)]
