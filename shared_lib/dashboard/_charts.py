@@ -138,7 +138,7 @@ def _draw(out: widgets.Output, bundle: dict) -> None:
 
 class _Browser:
     """Whether the browser has loaded the page's widgets, and the charts that wait for that: sent
-    after the other widgets, the charts no longer hold back the KPI cards (docs/performance-dashboards.md).
+    after the other widgets, the charts no longer hold back the KPI cards (docs/performance.md, Dashboards).
 
     How the kernel hears it: ``jslink`` between two number widgets that differ. The browser-side
     link copies the source's value into the target as soon as it loads them, and that change
@@ -168,6 +168,6 @@ class _Browser:
                 _draw(out, bundle)
 
 
-# How long the charts wait for the cards to be painted (docs/performance-dashboards.md).
+# How long the charts wait for the cards to be painted (docs/performance.md, Dashboards).
 PAINT_GRACE_S = 0.25
 _browser = _Browser()

@@ -1,6 +1,6 @@
 """Pre-heated pages: a dashboard kernel that runs its notebook before anyone asks for the page,
 then waits for the request (``runners.serve.PREHEAT``; why it is off, and what it saves, in
-docs/performance-dashboards.md)."""
+docs/performance.md, Dashboards)."""
 from __future__ import annotations
 
 import datetime as dt
