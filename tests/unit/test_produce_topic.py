@@ -45,3 +45,22 @@ def test_every_declared_topic_is_created_once(params):
     topics = kafka_lib.all_topics(params)
     assert {"compliance.audit", "compliance.consent", "web.events"} <= set(topics)
     assert len(topics) == len(set(topics))
+
+
+def test_dp_generate_routes_each_event_to_the_topic_of_its_role(params, monkeypatch):
+    from products.compliance_auditing import generator
+    from runners import generate
+
+    sent = {}
+
+    def produce(_params, topic, messages, progress=None):
+        sent[topic] = [value for _, value in messages]
+        return len(sent[topic])
+
+    monkeypatch.setattr(kafka_lib, "produce", produce)
+    monkeypatch.setattr(generator, "demo_subjects", lambda now: ["anon-000001", "dev-00000000abcd"])
+    assert generate.generate(params, "compliance-auditing", events=200, seed=1, log=lambda _: None) == 200
+    assert set(sent) == {"compliance.audit", "compliance.consent"}
+    assert all(b'"granted"' in v for v in sent["compliance.consent"])
+    assert not any(b'"granted"' in v for v in sent["compliance.audit"])
+    assert len(sent["compliance.consent"]) >= 0.2 * 190
