@@ -31,6 +31,7 @@ demo: setup
 	@$(DP) generate web-user-analytics --events $(DEMO_EVENTS) --seed 42
 	@$(DP) generate operational-metrics --events $(DEMO_EVENTS) --seed 7
 	@$(DP) generate mobile-user-analytics --events $(DEMO_EVENTS) --seed 42
+	@$(DP) generate compliance-auditing --seed 42
 	@$(DP) run
 	@$(DP) catalog
 	@$(DP) demo-summary

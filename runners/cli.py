@@ -69,8 +69,9 @@ def cmd_generate(args) -> int:
 def cmd_produce(args) -> int:
     from runners import generate, services
     params = _params(args)
+    topic = generate.choose_topic(params, args.product, args.topic)  # a wrong --topic fails first
     services.require_running(params, ["kafka"])
-    generate.produce(params, args.product, Path(args.file))
+    generate.produce(params, args.product, Path(args.file), topic=topic)
     return 0
 
 
@@ -201,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_env(add("produce", cmd_produce, "a JSON-lines file of events into the product's topic"))
     p.add_argument("product").completer = _product_names
     p.add_argument("--file", required=True, help="one JSON event per line")
+    p.add_argument("--topic", help="which of the product's topics (a topic or its role, e.g. audit); "
+                                   "required when the product has several")
     p = with_env(add("run", cmd_run, "run the notebook DAG, or the part named"))
     p.add_argument("--product", action="append", help="only this product (repeatable)").completer = _product_names
     p.add_argument("--layer", choices=list(paths.LAYERS))

@@ -2,7 +2,8 @@
 
 Generators are found by convention: ``products.<package>.generator`` with ``generate(events, seed,
 **product generate parameters)`` and ``KEY_FIELD``. A product without one cannot be generated
-for, and says so.
+for, and says so. A product with several topics (its ``topic`` parameter a mapping {role: topic})
+has a generator with ``topic_role(event)``, which names the role each event goes to.
 """
 from __future__ import annotations
 
@@ -43,12 +44,43 @@ def generate(params: dict, product: str, events: int | None = None, seed: int | 
         raise GenerateError(f"--events must be >= 0, got {events}")
     accepted = inspect.signature(module.generate).parameters
     stream = module.generate(events, seed, **{k: v for k, v in settings.items() if k in accepted})
+    topics = kafka_lib.topics_of(params, product)
+    if len(topics) > 1:
+        return _generate_routed(params, product, module, stream, topics, log)
     topic = kafka_lib.topic_of(params, product)
     log(f"generating {events} {product} events (seed {seed}) into topic {topic} ...")
     sent = kafka_lib.produce(params, topic, kafka_lib.encode_events(stream, module.KEY_FIELD),
                              progress=lambda n: log(f"  {n}/{events} sent") if n % 50000 == 0 else None)
     log(f"sent {sent} events to {topic}")
     return sent
+
+
+def _generate_routed(params: dict, product: str, module, stream, topics: dict[str, str], log) -> int:
+    """Each event of ``stream`` to the topic of its role (``module.topic_role``), in stream order."""
+    by_role: dict[str, list] = {role: [] for role in topics}
+    for event in stream:
+        by_role[module.topic_role(event)].append(event)
+    sent = 0
+    for role, events in by_role.items():
+        n = kafka_lib.produce(params, topics[role], kafka_lib.encode_events(iter(events), module.KEY_FIELD))
+        log(f"sent {n} {product} events to {topics[role]}")
+        sent += n
+    return sent
+
+
+def choose_topic(params: dict, product: str, topic: str | None) -> str:
+    """The topic ``dp produce --topic`` names (a topic or its role), or the product's only one."""
+    products.get(product)
+    topics = kafka_lib.topics_of(params, product)
+    if topic is None:
+        if len(topics) > 1:
+            raise GenerateError(f"{product} has several topics: name one with --topic "
+                                f"({', '.join(topics.values())})")
+        return next(iter(topics.values()))
+    for role, name in topics.items():
+        if topic in (role, name) and topic:
+            return name
+    raise GenerateError(f"{product} has no topic {topic!r}: expected one of {', '.join(topics.values())}")
 
 
 def read_jsonl(path: Path):
@@ -61,11 +93,11 @@ def read_jsonl(path: Path):
                 yield line
 
 
-def produce(params: dict, product: str, file: Path, log=logger.info) -> int:
+def produce(params: dict, product: str, file: Path, log=logger.info, topic: str | None = None) -> int:
     products.get(product)
+    topic = choose_topic(params, product, topic)
     if not file.is_file():
         raise GenerateError(f"no such file: {file}")
-    topic = kafka_lib.topic_of(params, product)
     key_field = getattr(_maybe_generator(product), "KEY_FIELD", None)
 
     def pairs():

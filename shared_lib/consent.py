@@ -2,7 +2,8 @@
 
     an analytics event of a subject whose latest consent event for purpose ``analytics`` at or
     before the event's time has ``granted = false`` is excluded from silver and gold, and counted.
-    With no consent event the default applies (default: granted).
+    With no consent event the default applies: the compliance product's parameter
+    ``consent.default_granted`` (``default_granted``; granted while that product is absent).
 
 Silver calls ``split`` on its clean, de-duplicated events and counts what it excludes. The
 consent events come from ``consent_events``: the table ``CONSENT_TABLE`` once the compliance
@@ -16,7 +17,15 @@ from typing import Sequence
 from pyspark.sql import DataFrame, Window, functions as F
 
 CONSENT_TABLE = "compliance-auditing.silver.consent_events"
+CONSENT_PRODUCT = "compliance-auditing"
 ANALYTICS = "analytics"
+
+
+def default_granted(ctx) -> bool:
+    """Whether a subject without a consent event counts as granted (parameter
+    ``compliance-auditing.consent.default_granted``; True when the product is not installed)."""
+    own = ctx.params.get(CONSENT_PRODUCT) or {}
+    return bool((own.get("consent") or {}).get("default_granted", True))
 
 
 def consent_events(ctx) -> DataFrame | None:

@@ -27,7 +27,7 @@ from pyspark.sql.types import StringType, StructField, StructType, VariantType
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 FUTURE_TOLERANCE_HOURS = 24
-KINDS = ("string", "integer", "number", "timestamp", "object", "boolean")
+KINDS = ("string", "integer", "number", "timestamp", "object", "boolean", "string_array")
 
 # The closed list of quarantine reasons (events.md); field reasons carry ":<field>".
 TOO_LARGE, MALFORMED_JSON = "too_large", "malformed_json"
@@ -199,6 +199,9 @@ def _typed(fld: Field, raw: Column, vtype: Column, text: Column) -> tuple[Column
     if fld.kind == "boolean":
         value = F.when(vtype == "BOOLEAN", F.try_variant_get(raw, "$", "boolean"))
         return value, vtype == "BOOLEAN"
+    if fld.kind == "string_array":  # a JSON array of strings only ([] is ARRAY<VOID>)
+        ok = vtype.isin("ARRAY<STRING>", "ARRAY<VOID>")
+        return F.when(ok, F.try_variant_get(raw, "$", "array<string>")), ok
     if fld.kind == "timestamp":
         value = _timestamp(raw, vtype, text)
         return value, value.isNotNull()

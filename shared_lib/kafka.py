@@ -21,6 +21,13 @@ def topic_of(params: dict, product: str) -> str:
     return params[product]["topic"]
 
 
+def topics_of(params: dict, product: str) -> dict[str, str]:
+    """{role: topic} of a product: its ``topic`` parameter is one topic (role ``""``) or, for a
+    product with several topics, a mapping such as ``{audit: compliance.audit, ...}``."""
+    topic = params[product]["topic"]
+    return dict(topic) if isinstance(topic, dict) else {"": topic}
+
+
 @contextlib.contextmanager
 def _admin(params: dict):
     """An admin client of the broker, closed afterwards."""
@@ -66,7 +73,7 @@ def all_topics(params: dict) -> list[str]:
     for name, product in products.all_products().items():
         topics += product.topics
         if (params.get(name) or {}).get("topic"):
-            topics.append(params[name]["topic"])
+            topics += topics_of(params, name).values()
     return list(dict.fromkeys(topics))
 
 

@@ -48,6 +48,8 @@ class Table:
     # (the first 32). Statistics on long strings (URLs, user agents, raw JSON) cost a quarter
     # of a big write's time and no query filters on them.
     stats_columns: tuple[str, ...] = ()
+    # Delta table properties set at creation, e.g. {"delta.appendOnly": "true"} for an audit trail.
+    properties: tuple[tuple[str, str], ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -146,7 +148,9 @@ def parse(path: Path) -> Product:
             owner=entry.get("owner", owner), retention_days=int(_require(entry, "retention_days", where)),
             partitioned_by=partitioned_by,
             checks=tuple((k, v) for k, v in (entry.get("checks") or {}).items()),
-            stats_columns=stats_columns))
+            stats_columns=stats_columns,
+            properties=tuple((str(k), str(v).lower() if isinstance(v, bool) else str(v))
+                             for k, v in (entry.get("properties") or {}).items())))
     return Product(name=name, owner=owner, description=raw.get("description", ""),
                    topics=tuple(raw.get("topics") or ()), notebooks=tuple(notebooks),
                    tables=tuple(tables), source=path)

@@ -83,7 +83,8 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, k
     # written, the sessions and the counts all read this checkpoint.
     classified = keep(incremental.classify(spec.enrich(contract.clean(validated)), ctx.read("events")))
     kept, excluded = consent.split(classified.where(F.col("outcome") == "clean"),
-                                   consent.consent_events(ctx), spec.subjects)
+                                   consent.consent_events(ctx), spec.subjects,
+                                   default_granted=consent.default_granted(ctx))
     kept = kept.withColumn("run_id", run_id)
     if excluded is not None:  # the consent joins, once
         kept, excluded = keep(kept), keep(excluded)

@@ -61,6 +61,7 @@ def create_ddl(table: Table) -> str:
     # while ALTER TABLE ADD CONSTRAINT runs a validating job (10-25 s on this machine).
     props = {f"delta.constraints.{name.lower()}": expr for name, expr in table.checks}
     props.update(_stats_property(table))
+    props.update(table.properties)
     if props:
         ddl += "\nTBLPROPERTIES (" + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in props.items()) + ")"
     return ddl
@@ -77,16 +78,17 @@ def ensure(spark, table: Table) -> None:
         table.path.parent.mkdir(parents=True, exist_ok=True)
         spark.sql(create_ddl(table))
         return
-    if not (table.checks or table.stats_columns):
+    if not (table.checks or table.stats_columns or table.properties):
         return
     present = lake.delta_table(table).metadata().configuration
     for name, expr in table.checks:
         if f"delta.constraints.{name.lower()}" not in present:
             spark.sql(f"ALTER TABLE {ident(table.path)} ADD CONSTRAINT {name} CHECK ({expr})")
-    stats = _stats_property(table)
-    if stats and present.get(STATS_COLUMNS) != stats[STATS_COLUMNS]:
-        spark.sql(f"ALTER TABLE {ident(table.path)} SET TBLPROPERTIES "
-                  f"({_sql_string(STATS_COLUMNS)} = {_sql_string(stats[STATS_COLUMNS])})")
+    wanted = {**_stats_property(table), **dict(table.properties)}
+    changed = {k: v for k, v in wanted.items() if present.get(k) != v}
+    if changed:
+        spark.sql(f"ALTER TABLE {ident(table.path)} SET TBLPROPERTIES ("
+                  + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in changed.items()) + ")")
 
 
 def rows_in_versions(table: Table, after: int | None, upto: int | None) -> int:

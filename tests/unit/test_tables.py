@@ -28,6 +28,15 @@ def test_create_ddl_from_declaration(monkeypatch, tmp_path):
         "TBLPROPERTIES ('delta.constraints.rate_is_share' = 'rate BETWEEN 0 AND 1')")
 
 
+def test_declared_properties_are_set_at_creation_beside_the_checks(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = Table(product="shop", name="trail", layer="silver", description="", owner="o", retention_days=1,
+                  columns=(Column("id", "string"),), checks=(("id_set", "id IS NOT NULL"),),
+                  properties=(("delta.appendOnly", "true"),))
+    assert tables.create_ddl(table).endswith(
+        "TBLPROPERTIES ('delta.constraints.id_set' = 'id IS NOT NULL', 'delta.appendOnly' = 'true')")
+
+
 def test_lineage_record_shape():
     lineage = tables.Lineage()
     lineage.tables_read["a.bronze.t"] = 3

@@ -1,0 +1,25 @@
+"""The gold step of compliance-auditing: recompute, from silver, the dates that silver batches
+not yet refreshed have touched, and replace those dates in ``daily_compliance_kpis``
+(``replaceWhere`` on the date). A date's rows are a function of silver alone, so a rerun gives
+the same table; with no new silver batch nothing is written at all. One ``refreshes`` row per
+silver batch consumed, written last (a run that dies before it is redone whole)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import functions as F
+
+from products.compliance_auditing import kpis
+from shared_lib import incremental, products, tables
+
+def run(ctx) -> dict:
+    """Refresh the dates touched since the last gold run; returns the dates refreshed."""
+    return incremental.refresh(ctx, ("daily_compliance_kpis",), lambda dates: _write_dates(ctx, dates))
+
+
+def _write_dates(ctx, dates: list[dt.date]) -> None:
+    audit = ctx.read("audit_trail").where(F.col("event_date").isin(dates))
+    history = ctx.read("consent_events").where(F.col("event_date") <= max(dates))
+    personal = kpis.personal_columns_of(products.all_products().values())
+    rows = kpis.audit_kpis(audit, personal).unionByName(kpis.consent_kpis(history, dates))
+    ctx.writer.replace_collected(rows, ctx.table("daily_compliance_kpis"), tables.in_predicate("date", dates))
