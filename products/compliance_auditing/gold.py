@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from products.compliance_auditing import kpis
 from shared_lib import incremental, products, tables
 
+
 def run(ctx) -> dict:
     """Refresh the dates touched since the last gold run; returns the dates refreshed."""
     return incremental.refresh(ctx, ("daily_compliance_kpis",), lambda dates: _write_dates(ctx, dates))
