@@ -26,7 +26,8 @@ def timestamp(message) -> dt.datetime | None:
 
 
 def test_the_event_products_have_generators():
-    assert WITH_GENERATOR == ["mobile-user-analytics", "operational-metrics", "web-user-analytics"]
+    assert WITH_GENERATOR == ["compliance-auditing", "mobile-user-analytics", "operational-metrics",
+                              "web-user-analytics"]
 
 
 @pytest.mark.parametrize("product", WITH_GENERATOR)
