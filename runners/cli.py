@@ -132,8 +132,8 @@ def cmd_serve(args) -> int:
 
 
 def cmd_demo_summary(args) -> int:
-    from shared_lib import lake, products
     from runners import runlog
+    from shared_lib import lake, products
     print("\n== demo ==")
     for table in (t for product in products.all_products().values() for t in product.tables):
         if lake.exists(table):

@@ -60,7 +60,7 @@ def build(products: dict[str, products_lib.Product] | None = None, check_paramet
             if nb.id in nodes:
                 raise DagError(f"{product.source}: notebook {nb.name!r} is declared twice")
             nodes[nb.id] = nb
-    for node_id, nb in nodes.items():
+    for nb in nodes.values():
         source = products[nb.product].source
         for dep in nb.depends_on:
             if dep not in nodes:
@@ -94,7 +94,7 @@ def _runs_after(nodes: dict[str, Notebook]) -> dict[str, tuple[str, ...]]:
 
 def _toposort(nodes: dict[str, Notebook], products, after: dict[str, tuple[str, ...]]) -> list[str]:
     """Predecessors first; among notebooks ready together, the one declared first."""
-    sorter = graphlib.TopologicalSorter()
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
     for n in nodes:  # every node first, so that readiness follows declaration order
         sorter.add(n)
     for n, nb in nodes.items():

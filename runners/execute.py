@@ -159,7 +159,7 @@ def execute(source: Path, output: Path, parameters: dict, kernel: str = "python3
         transient = ename is not None and is_transient(ename, error)
         if ename is None or not transient or attempts > retries:
             break
-        log(f"    transient failure ({error.splitlines()[0][:200]}); retrying in {retry_delay_s:g} s "
+        log(f"    transient failure ({(error or '').splitlines()[0][:200]}); retrying in {retry_delay_s:g} s "
             f"(attempt {attempts + 1} of {retries + 1})")
         time.sleep(retry_delay_s)
     outcome = Outcome(status="succeeded" if ename is None else "failed", attempts=attempts,

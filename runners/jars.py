@@ -82,8 +82,8 @@ def fetch(name: str, log=logger.info) -> Path:
         return target
     log(f"  {name} jars: resolving {', '.join(':'.join(c) for c in JAR_SETS[name])} from Maven Central ...")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp_name:
+        tmp = Path(tmp_name)
         (tmp / "ivy.xml").write_text(_ivy_xml(JAR_SETS[name]))
         out = tmp / "jars"
         cmd = ["java", "-jar", str(_ivy_jar()), "-ivy", str(tmp / "ivy.xml"), "-confs", "default",

@@ -105,7 +105,11 @@ class KernelPool:
     @staticmethod
     def _release_future(future: Future) -> None:
         """Shut down a spare nobody will use, once it has started (in the thread that started it)."""
-        future.add_done_callback(lambda f: f.exception() is None and shut_down(f.result()))
+        def shut_down_started(f: Future) -> None:
+            if f.exception() is None:
+                shut_down(f.result())
+
+        future.add_done_callback(shut_down_started)
 
 
 # Run in a used kernel before it is shut down: the server drops what the notebook's Spark Connect

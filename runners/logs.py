@@ -10,7 +10,7 @@ import shutil
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 # The platform's own loggers; other libraries' (papermill, py4j, kafka) stay at WARNING.
 OWN = ("runners", "shared_lib", "products")
@@ -90,7 +90,8 @@ class _Bar:
     the notebook started) moves during a long cell."""
 
     def __init__(self, label: str, stream: TextIO):
-        self.label, self.stream, self.started, self.bar = label, stream, time.time(), None
+        self.label, self.stream, self.started = label, stream, time.time()
+        self.bar: Any = None  # tqdm, created at the first cell
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="dp-progress", daemon=True)
         self._ticker.start()

@@ -18,13 +18,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ContextManager
+from typing import Any, Callable, ContextManager
 
 from runners import dag as dag_lib
 from runners import execute, logs, runlog, services
 from runners.kernels import KernelPool
 from shared_lib import params as params_lib
-from shared_lib import paths, products as products_lib
+from shared_lib import paths
+from shared_lib import products as products_lib
 from shared_lib.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ def _run_node(run: _Run, i: int) -> dict:
     nb = plan.dag.nodes[node_id]
     prefix = f"[{i + 1}/{len(plan.chosen)}] {node_id}"
     injected = {**nb.parameters, "env": plan.env, "run_id": run.run_id, "overrides": plan.overrides}
-    record = {"run_id": run.run_id, "env": plan.env, "product": nb.product, "notebook": nb.name,
+    record: dict[str, Any] = {"run_id": run.run_id, "env": plan.env, "product": nb.product, "notebook": nb.name,
               "layer": nb.layer, "parameters": json.dumps(injected, default=str)}
     bad_upstream = sorted(d for d in plan.dag.upstream(node_id) if run.status.get(d) in ("failed", "skipped"))
     if bad_upstream and not run.force:

@@ -7,6 +7,7 @@ marker names this workspace, so two workspaces side by side never stop each othe
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ import psutil
 
 from shared_lib import jars, paths
 from shared_lib import kafka as kafka_lib
+from shared_lib import params as params_lib
 from shared_lib import spark as spark_session
 from shared_lib.errors import UserError
 
@@ -319,3 +321,20 @@ def require_running(params: dict, names=SERVICES) -> None:
         if not _port_open(host, port):
             raise ServiceError(f"{name} is not reachable on {host}:{port}: start the services with `dp up` "
                                f"(workspace {paths.workspace()})")
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 now (all sockets stay bound until every port is
+    picked, so the ports differ)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+def free_port_environment() -> dict[str, str]:
+    """A free port for every port variable (``DP_*_PORT``): a workspace whose services run beside
+    a developer's (tests, the bench)."""
+    names = [var for var in params_lib.ENV_VAR_OVERRIDES if var.endswith("_PORT")]
+    return dict(zip(names, map(str, free_ports(len(names)))))

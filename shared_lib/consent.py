@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pyspark.sql import DataFrame, Window, functions as F
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
 
 CONSENT_TABLE = "compliance-auditing.silver.consent_events"
 CONSENT_PRODUCT = "compliance-auditing"

@@ -17,9 +17,11 @@ DataFrames; the product's silver step does the reads and writes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Callable, Sequence
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from shared_lib.step_report import QUARANTINE_BY_REASON
 
@@ -93,10 +95,8 @@ def tally(batch: DataFrame, outcomes: dict[str, DataFrame]) -> list[dict]:
     unknown = set(outcomes) - set(OUTCOMES)
     if unknown:
         raise ValueError(f"unknown outcome(s) {sorted(unknown)}; expected {OUTCOMES}")
-    labelled = None
-    for name, rows in outcomes.items():
-        part = rows.select("topic", "partition", F.lit(name).alias("outcome"))
-        labelled = part if labelled is None else labelled.unionByName(part)
+    parts = [rows.select("topic", "partition", F.lit(name).alias("outcome")) for name, rows in outcomes.items()]
+    labelled = functools.reduce(DataFrame.unionByName, parts)
     read = batch.groupBy("topic", "partition").agg(
         F.min("offset").alias("from_offset"), F.max("offset").alias("to_offset"), F.count("*").alias("bronze_rows"))
     counts = labelled.groupBy("topic", "partition").pivot("outcome", list(OUTCOMES)).count()

@@ -7,7 +7,8 @@ a parser fix can reprocess all of history.
 """
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from shared_lib import kafka as kafka_lib
 from shared_lib import paths

@@ -69,7 +69,7 @@ def existing_topics(params: dict) -> set[str]:
 def all_topics(params: dict) -> list[str]:
     """Every declared product's topics: its product.yaml ``topics`` and the ``topic`` its
     parameters give bronze and ``dp generate`` (an override names a topic of its own)."""
-    topics = []
+    topics: list[str] = []
     for name, product in products.all_products().items():
         topics += product.topics
         if (params.get(name) or {}).get("topic"):

@@ -59,7 +59,7 @@ def load(env: str | None = None, overrides: Iterable[str] | Mapping[str, Any] = 
     if env not in known:
         raise ParameterError(f"unknown environment {env!r}: expected one of {', '.join(known)} "
                              f"(folders of {root})")
-    params = {p.stem: _read(p) for p in sorted((root / "base").glob("*.yaml"))}
+    params: dict[str, Any] = {p.stem: _read(p) for p in sorted((root / "base").glob("*.yaml"))}
     for path in sorted((root / env).glob("*.yaml")):
         if path.stem not in params:
             raise ParameterError(f"{path}: no parameters/base/{path.name} declares these parameters")

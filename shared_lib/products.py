@@ -179,7 +179,7 @@ def _stats_columns(entry: dict, columns: list[Column], partitioned_by: tuple[str
 
 @lru_cache(maxsize=None)
 def _load_all(root: Path) -> dict[str, Product]:
-    found = {}
+    found: dict[str, Product] = {}
     for path in sorted(root.glob("*/product.yaml")):
         product = parse(path)
         if product.name in found:

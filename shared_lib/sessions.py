@@ -14,7 +14,8 @@ event, so no recomputed session can reach them.
 """
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window, functions as F
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
 
 from shared_lib.aggregates import order_totals
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from shared_lib import consent, contract, incremental
-from shared_lib import spark as spark_lib
 from shared_lib import sessions as sessions_lib
+from shared_lib import spark as spark_lib
 
 TABLES = ("events", "quarantine", "sessions", "batches")
 

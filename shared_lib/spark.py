@@ -14,11 +14,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import socket
+from typing import Any
 
 from shared_lib import paths
 from shared_lib.errors import UserError
 
-_sessions: dict[tuple, object] = {}
+_sessions: dict[tuple, Any] = {}
 
 
 class SparkUnavailable(UserError, RuntimeError):

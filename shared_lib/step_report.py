@@ -24,7 +24,8 @@ class StepReport:
 
     def sections(self) -> list[tuple[str, tuple[str, ...], list[tuple], str]]:
         """(heading, column names, rows, text when there are no rows) of each part shown."""
-        parts = [(HEADING, ("table", "rows written", "Delta version"), self.written, "nothing written"),
+        parts: list[tuple[str, tuple[str, ...], list[tuple], str]] = [
+            (HEADING, ("table", "rows written", "Delta version"), self.written, "nothing written"),
                  ("Tables read", ("table", "version read"), self.read, "nothing read")]
         if self.quarantine:
             parts.append(("Quarantine by reason", ("reason", "rows"), self.quarantine, ""))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
@@ -19,12 +18,6 @@ _STARTED = False
 TEST_OVERRIDES = {"platform.services.spark.driver_memory": "3g"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def pytest_configure(config):
     global _WORKSPACE
     if os.environ.get("DP_TEST_KEEP_ENV"):  # run against an existing workspace and services
@@ -33,9 +26,9 @@ def pytest_configure(config):
     os.environ["DP_HOME"] = str(_WORKSPACE)
     os.environ["DP_REPORTS"] = str(_WORKSPACE / "reports")
     os.environ["DP_ENV"] = "dev"
-    for var in ("DP_KAFKA_PORT", "DP_KAFKA_CONTROLLER_PORT", "DP_SPARK_PORT", "DP_SPARK_UI_PORT",
-                "DP_SERVE_PORT", "DP_METRICS_PORT"):
-        os.environ[var] = str(_free_port())
+    from runners import services
+
+    os.environ.update(services.free_port_environment())
 
 
 def _needs_services(item) -> bool:

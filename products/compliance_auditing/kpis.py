@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping, Sequence
 
-from pyspark.sql import Column, DataFrame, Window, functions as F
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
 
 SCHEMA = "date date, kpi string, dimension string, dimension_value string, value double"
 ALL = "all"

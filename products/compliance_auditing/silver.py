@@ -11,7 +11,8 @@ is recognised by its Kafka coordinates, and the consent state is recomputed, not
 """
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from products.compliance_auditing import records
 from products.compliance_auditing.contract import AUDIT_CONTRACT, CONSENT_CONTRACT

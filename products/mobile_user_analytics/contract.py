@@ -2,8 +2,7 @@
 ``shared_lib.contract``. The order of the fields is the order in which they are checked."""
 from __future__ import annotations
 
-from shared_lib.contract import (COUNTRIES, CURRENCIES, Contract, Field, lower_trimmed,
-                                 upper_trimmed)
+from shared_lib.contract import COUNTRIES, CURRENCIES, Contract, Field, lower_trimmed, upper_trimmed
 
 EVENT_TYPES = ("app_install", "app_open", "screen_view", "purchase", "crash", "custom")
 PLATFORMS = ("ios", "android")

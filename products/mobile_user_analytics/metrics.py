@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Sequence
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from shared_lib import sessions as sessions_lib
 from shared_lib.aggregates import exact_sum, order_totals

@@ -2,7 +2,8 @@
 ``device_id``. Sessionization itself is ``shared_lib.sessions``, the same as web's."""
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from shared_lib import sessions as sessions_lib
 

@@ -2,7 +2,8 @@
 Pure functions on DataFrames."""
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 ERROR_STATUS = 500  # a request is an error when its status_code is 5xx (metrics.md)
 PERCENTILES = (0.5, 0.95, 0.99)

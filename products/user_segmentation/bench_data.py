@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 SNAPSHOT = dt.date(2021, 1, 1)
 DAYS = 180

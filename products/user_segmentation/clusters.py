@@ -17,7 +17,8 @@ import gc
 import math
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from products.user_segmentation import snapshots
 from products.user_segmentation.rfm import share_of

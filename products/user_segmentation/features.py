@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from products.user_segmentation import snapshots
 from shared_lib.aggregates import exact_sum

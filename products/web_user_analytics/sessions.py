@@ -1,7 +1,8 @@
 """Web session rows from sessionized silver events (metrics.md, "Per session")."""
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from shared_lib import sessions as sessions_lib
 

@@ -2,7 +2,8 @@
 type and the bot flag. Pure functions of Columns and DataFrames."""
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, functions as F
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
 CHANNELS = ("paid", "email", "social", "organic", "direct", "referral")
 PAID_MEDIUMS = ("cpc", "ppc", "paid", "paidsearch", "display")

@@ -12,8 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runners.bench import duckdb_floor, kafka_bronze, reads, steps
-from runners.bench.measure import (Message, ServerWatch, progress, spark_server, timed, warm_up, warm_up_messages,
-                                    with_prefix, write_jsonl)
+from runners.bench.measure import (
+    Message,
+    ServerWatch,
+    progress,
+    spark_server,
+    timed,
+    warm_up,
+    warm_up_messages,
+    with_prefix,
+    write_jsonl,
+)
 from runners.bench.report import figure, notebook_figures, server_rss_figure
 from runners.bench.workspace import BenchError, Setup
 from shared_lib import kafka as kafka_lib

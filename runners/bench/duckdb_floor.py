@@ -145,7 +145,8 @@ GROUP BY c.date ORDER BY c.date
 def mobile_active_devices(path: Path) -> list[dict]:
     """Daily DAU, WAU (7 days) and MAU (28 days) of the mobile events in the JSON-lines file
     ``path``, one dict per UTC date from the first to the last day with data."""
-    from products.mobile_user_analytics.contract import EVENT_TYPES as MOBILE_EVENT_TYPES, PLATFORMS
+    from products.mobile_user_analytics.contract import EVENT_TYPES as MOBILE_EVENT_TYPES
+    from products.mobile_user_analytics.contract import PLATFORMS
 
     con = duckdb.connect()
     try:

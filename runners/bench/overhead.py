@@ -6,10 +6,11 @@ import statistics
 from collections.abc import Callable
 from pathlib import Path
 
+from runners import services
 from runners.bench import steps
 from runners.bench.measure import timed
 from runners.bench.report import figure, spread
-from runners.bench.workspace import Setup, free_ports
+from runners.bench.workspace import Setup
 
 TARGET_S = 2.0
 EMPTY_NOTEBOOK = Path(__file__).parent / "notebooks" / "empty.ipynb"
@@ -28,7 +29,7 @@ def _run_baseline(setup: Setup, i: int) -> float:
     output = setup.workspace / "bench" / f"baseline-{i}.ipynb"
     # Its own UI port: the bench's Connect server holds the configured one.
     overrides = {"platform.services.spark.mode": "local",
-                 "platform.services.spark.ui_port": free_ports(1)[0]}
+                 "platform.services.spark.ui_port": services.free_ports(1)[0]}
     elapsed, _ = timed(lambda: papermill.execute_notebook(
         str(EMPTY_NOTEBOOK), str(output), parameters={"env": setup.params["env"], "overrides": overrides},
         kernel_name=setup.params["platform"]["runner"]["kernel"], progress_bar=False, log_output=False,

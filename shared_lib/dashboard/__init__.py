@@ -10,14 +10,49 @@ pure helpers here and lays them out with the widget helpers; its notebook only c
 
 import ipywidgets as widgets  # ui.widgets.HTML: a product's own markup
 
-from shared_lib.dashboard._charts import (COLORS, area_chart, bar_chart, chart, funnel_chart, heatmap, line_chart,
-                                          timeline_chart)
-from shared_lib.dashboard._numbers import (KINDS, Kind, Kpi, Period, chosen_period, default_period, format_value,
-                                           kpi_change, last_days, missing, point_change, relative_change)
+from shared_lib.dashboard._charts import (
+                                          COLORS,
+                                          area_chart,
+                                          bar_chart,
+                                          chart,
+                                          funnel_chart,
+                                          heatmap,
+                                          line_chart,
+                                          timeline_chart,
+)
+from shared_lib.dashboard._numbers import (
+                                          KINDS,
+                                          Kind,
+                                          Kpi,
+                                          Period,
+                                          chosen_period,
+                                          default_period,
+                                          format_value,
+                                          kpi_change,
+                                          last_days,
+                                          missing,
+                                          point_change,
+                                          relative_change,
+)
 from shared_lib.dashboard._preheat import wait_for_request
-from shared_lib.dashboard._widgets import (CSS, Page, build_hint, callout, choice_filter, column, date_filters,
-                                           empty_state, header, kpi_card_html, kpi_cards, no_period, page, section,
-                                           table, text_search)
+from shared_lib.dashboard._widgets import (
+                                          CSS,
+                                          Page,
+                                          build_hint,
+                                          callout,
+                                          choice_filter,
+                                          column,
+                                          date_filters,
+                                          empty_state,
+                                          header,
+                                          kpi_card_html,
+                                          kpi_cards,
+                                          no_period,
+                                          page,
+                                          section,
+                                          table,
+                                          text_search,
+)
 
 __all__ = ["COLORS", "CSS", "KINDS", "Kind", "Kpi", "Page", "Period", "area_chart", "bar_chart", "build_hint",
            "callout", "chart", "choice_filter", "chosen_period", "column", "date_filters", "default_period",

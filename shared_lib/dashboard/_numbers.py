@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -79,7 +80,7 @@ def point_change(current, previous) -> float | None:
 class Kind:
     """How the values of one kind read: as text in cards, tables and tooltips, and as the d3
     format of a chart axis (plotly's ``tickformat``)."""
-    text: Callable[[object], str]
+    text: Callable[[Any], str]
     tick: str
 
 

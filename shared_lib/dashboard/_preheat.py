@@ -10,8 +10,7 @@ import os
 import pandas as pd
 
 from shared_lib import paths, products
-from shared_lib.dashboard._charts import (COLORS, area_chart, bar_chart, funnel_chart, heatmap, line_chart,
-                                          timeline_chart)
+from shared_lib.dashboard._charts import COLORS, area_chart, bar_chart, funnel_chart, heatmap, line_chart, timeline_chart
 
 
 def wait_for_request(product: str) -> None:

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from runners import serve
+from runners import serve, services
 from shared_lib import params as params_lib
 from shared_lib import paths
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import _free_port
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +19,7 @@ def _dashboards_server(tmp_path_factory):
     """Voila serving the dashboards of a workspace of their own, started once for every browser
     test (starting pre-heats a kernel per dashboard: seconds). Pages read their tables when they
     are requested, so a test needs only an empty lake, not a new server."""
-    env = {"DP_HOME": str(tmp_path_factory.mktemp("dashboards") / "workspace"), "DP_SERVE_PORT": str(_free_port())}
+    env = {"DP_HOME": str(tmp_path_factory.mktemp("dashboards") / "workspace"), "DP_SERVE_PORT": str(services.free_ports(1)[0])}
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)

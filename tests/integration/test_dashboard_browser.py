@@ -12,9 +12,7 @@ import os
 import pytest
 
 from runners import serve
-
-from tests.browser import (LOAD_TIMEOUT_MS, assert_cards, assert_no_error, open_page, preheated_pages,
-                           wait_until_preheated)
+from tests.browser import LOAD_TIMEOUT_MS, assert_cards, assert_no_error, open_page, preheated_pages, wait_until_preheated
 from tests.browser import write_table as write_product_table
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import open_page as _open, write_table
+from tests.browser import open_page as _open
+from tests.browser import write_table
 
 pytestmark = pytest.mark.integration
 

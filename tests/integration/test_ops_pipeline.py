@@ -15,9 +15,8 @@ import time
 import pytest
 
 from runners import run as run_lib
-from shared_lib import lake
 from shared_lib import kafka as kafka_lib
-from shared_lib import products
+from shared_lib import lake, products
 from tests import factories
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from pyspark.sql import functions as F
 
 from products.mobile_user_analytics import metrics
 from products.mobile_user_analytics import sessions as mobile_sessions

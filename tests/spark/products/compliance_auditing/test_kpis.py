@@ -1,6 +1,8 @@
 """The daily compliance KPIs of metrics.md on a hand-built audit trail and consent history, with
 values worked out by hand: audit events by action and result, denied accesses, personal-data
 reads without a purpose, consent coverage with a withdrawal and a re-grant."""
+
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,14 +10,23 @@ import datetime as dt
 import pytest
 
 from products.compliance_auditing import kpis
-from shared_lib import products
 
 D1, D2 = dt.date(2024, 3, 10), dt.date(2024, 3, 11)
+
+
 EVENTS = "web-user-analytics.silver.events"
+
+
 PERSONAL = {EVENTS: ["anonymous_id", "ip"]}
+
+
 H = "0" * 64  # a subject hash
+
+
 AUDIT_SCHEMA = ("event_date date, action string, result string, purpose string, resource string, "
                 "columns array<string>, subject_hash string")
+
+
 AUDIT = [
     (D1, "read", "success", "analytics", "/users/{id}", None, H),  # personal, with a purpose
     (D1, "read", "success", None, "/users/{id}", None, H),  # personal (names a subject), no purpose
@@ -27,7 +38,11 @@ AUDIT = [
     (D2, "read", "success", None, EVENTS, None, None),  # the whole table, no purpose
     (D2, "delete", "denied", "legal", EVENTS, None, H),
 ]
+
+
 T1, T2 = dt.datetime(2024, 3, 10), dt.datetime(2024, 3, 11)
+
+
 CONSENT = [  # event_id, subject, ts, purpose, granted
     ("c1", "s1", T1 + dt.timedelta(hours=10), "analytics", True),
     ("c2", "s1", T1 + dt.timedelta(hours=12), "analytics", False),  # withdrawal
@@ -79,10 +94,3 @@ def test_consent_kpis_withdrawal_then_regrant(spark):
                        ("consent_grants", 1), ("consent_withdrawals", 0)):
         expected[(D2, kpi, "purpose", "marketing")] = float(value)
     assert got == expected
-
-
-def test_personal_columns_come_from_the_catalogs_tags():
-    found = kpis.personal_columns_of(products.all_products().values())
-    assert found[EVENTS][:2] == ["anonymous_id", "user_id"]
-    assert "ip" in found[EVENTS] and "page_path" not in found[EVENTS]
-    assert "web-user-analytics.gold.daily_kpis" not in found

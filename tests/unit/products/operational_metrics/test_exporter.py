@@ -10,10 +10,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from products.operational_metrics import current, exporter
-from runners import serve
+from runners import serve, services
 from shared_lib import params as params_lib
 from tests.browser import write_table
-from tests.conftest import _free_port
 
 T = pd.Timestamp("2024-05-02 12:00", tz="UTC")
 PRODUCT = "operational-metrics"
@@ -79,8 +78,8 @@ def test_exporter_output_parses_with_exact_values():
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("DP_HOME", str(tmp_path / "workspace"))
-    monkeypatch.setenv("DP_SERVE_PORT", str(_free_port()))
-    monkeypatch.setenv("DP_METRICS_PORT", str(_free_port()))
+    monkeypatch.setenv("DP_SERVE_PORT", str(services.free_ports(1)[0]))
+    monkeypatch.setenv("DP_METRICS_PORT", str(services.free_ports(1)[0]))
     return tmp_path / "workspace"
 
 

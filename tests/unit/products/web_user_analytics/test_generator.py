@@ -7,7 +7,6 @@ import pytest
 
 from products.web_user_analytics import generator
 
-
 NOW = dt.datetime(2026, 11, 20, 15, 30, tzinfo=dt.timezone.utc)
 
 

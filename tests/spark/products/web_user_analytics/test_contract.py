@@ -1,6 +1,8 @@
 """The web event contract (events.md) through ``shared_lib.contract.validate``: every quarantine
 reason, the nulling rules, type coercions and timestamp forms, on one tiny bronze DataFrame
 validated once."""
+
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,9 +14,15 @@ from products.web_user_analytics.contract import WEB_CONTRACT
 from shared_lib import contract
 
 UTC = dt.timezone.utc
+
+
 INGESTED = dt.datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+
+
 GOOD = {"event_id": "e", "event_type": "page_view", "event_ts": "2024-03-10T10:00:00Z",
         "anonymous_id": "a1", "page_url": "https://shop.example.com/"}
+
+
 PURCHASE = {**GOOD, "event_type": "purchase", "order_id": "o1", "revenue": 10}
 
 
@@ -152,16 +160,3 @@ def test_quarantine_rows_keep_coordinates_event_id_and_cut_value(validated):
     assert len(row["value"]) == 20 and row["value_bytes"] == len(ev(event_type="teleport").encode())
     large = quarantine[next(i for i, (name, _, _) in enumerate(CASES) if name == "too_large")]
     assert large["event_id"] is None and large["value_bytes"] > 1024 * 1024
-
-
-def test_field_spec_rejects_unknown_kind_and_policy():
-    with pytest.raises(ValueError, match="unknown kind"):
-        contract.Field("x", kind="date")
-    with pytest.raises(ValueError, match="on_bad_value"):
-        contract.Field("x", on_bad_value="drop")
-
-
-def test_reason_list_is_the_closed_list_of_events_md():
-    assert contract.FIELD_REASONS == ("missing_field", "bad_type", "bad_value")
-    assert {contract.TOO_LARGE, contract.MALFORMED_JSON, contract.BAD_TIMESTAMP,
-            contract.FUTURE_TIMESTAMP} == {"too_large", "malformed_json", "bad_timestamp", "future_timestamp"}
