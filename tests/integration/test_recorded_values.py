@@ -12,7 +12,8 @@ from runners import generate
 from runners import run as run_lib
 from shared_lib import products, recorder
 
-pytestmark = pytest.mark.integration
+# A run of every notebook: longer than one product's test on a busy machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 GENERATED = {"web-user-analytics": 400, "mobile-user-analytics": 400, "operational-metrics": 400}
 
