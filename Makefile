@@ -19,7 +19,7 @@ setup: $(VENV)/.installed
 	@$(PY) -m runners.jars
 
 # The venv installs exactly requirements.lock (every package, with hashes), then the project
-# itself without dependencies; it is rebuilt when the lock or the declarations change.
+# itself without dependencies; again whenever the lock or pyproject.toml change.
 LOCK := requirements.lock
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11, 5) else "Python 3.11.5+ is needed; found " + sys.version.split()[0] + ": install it or run make PYTHON=/path/to/python3.11")'
