@@ -1,8 +1,8 @@
 """Small typed results out of notebooks, with scrapbook.
 
 ``record(name, value)`` writes what ``scrapbook.glue(name, value, encoder="json")`` writes (a
-display output of scrapbook's JSON scrap mimetype) but refuses non-JSON values by name and
-imports no scrapbook in the kernel; ``read_records(notebook)`` reads every recorded name back
+display output of scrapbook's JSON scrap mimetype) but refuses non-JSON values by name, skips
+None and imports no scrapbook in the kernel; ``read_records(notebook)`` reads every recorded name back
 from an executed notebook with ``scrapbook.read_notebook`` (the runner does, for rows written
 and table versions).
 """
@@ -20,6 +20,10 @@ class RecordError(TypeError):
 
 
 def record(name: str, value: Any) -> None:
+    """Record ``value`` under ``name``; None records nothing (a scrap cannot hold null), so it
+    reads back as absent."""
+    if value is None:
+        return
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:

@@ -37,6 +37,10 @@ def test_record_writes_exactly_what_scrapbook_glue_writes(monkeypatch):
     assert ours == theirs
 
 
+def test_none_records_nothing_so_scrapbook_can_read_the_notebook(monkeypatch):
+    assert shown_by(lambda: recorder.record("moved_from", None), monkeypatch) == []
+
+
 def test_read_records_keeps_last_value_and_ignores_other_outputs(tmp_path):
     nb = notebook_with([
         {recorder.MIMETYPE: {"name": "n", "data": 1, "encoder": "json", "version": 1}},
