@@ -7,24 +7,37 @@ DP := $(VENV)/bin/dp
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_EVENTS ?= 20000
 
-.PHONY: setup demo test test-unit services-down bench clean-workspace help
+.PHONY: setup lock lint demo test test-unit services-down bench clean-workspace help
 
 help:
 	@echo "make demo   set up, start Kafka + Spark Connect, generate demo events, run every notebook, render reports"
 	@echo "make test   set up, then the whole test suite (what CI runs)"
 	@echo "make bench  set up, then 'dp bench' (writes reports/bench/bench.json and bench.md)"
+	@echo "make lock   regenerate requirements.lock after a change of pyproject.toml's dependencies"
 
 setup: $(VENV)/.installed
 	@$(PY) -m runners.jars
 
-# The venv is rebuilt only when the dependency declarations change.
-$(VENV)/.installed: pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; found " + sys.version.split()[0] + ": install it or run make PYTHON=/path/to/python3.11")'
+# The venv installs exactly requirements.lock (every package, with hashes), then the project
+# itself without dependencies; again whenever the lock or pyproject.toml change.
+LOCK := requirements.lock
+$(VENV)/.installed: $(LOCK) pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11, 5) else "Python 3.11.5+ is needed; found " + sys.version.split()[0] + ": install it or run make PYTHON=/path/to/python3.11")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "set-up: installing pinned Python packages into $(VENV) ..."
+	@echo "set-up: installing the locked Python packages into $(VENV) ..."
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	@$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
+
+# Regenerates requirements.lock from pyproject.toml (dependencies + dev extras) for Python 3.11 on
+# Linux x86_64, keeping every version already locked; UPGRADE=1 moves everything to the newest.
+lock:
+	@test -x $(VENV)/bin/uv || { echo "make lock needs uv: run make setup first (uv is a dev extra)" >&2; exit 1; }
+	@$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --quiet \
+	  --python-version 3.11.5 --python-platform x86_64-manylinux_2_28 \
+	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
+	@echo "wrote $(LOCK): run make setup (or make test) to install it"
 
 demo: setup
 	@$(DP) up
@@ -49,12 +62,18 @@ browser:
 	  echo "set-up: installing Debian's chromium for the dashboard tests ..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Unit tests, integration tests against one real broker and Spark server, then nbval over the notebooks.
-test: setup browser
+# Lint first (seconds), then unit tests, the DataFrame tests and integration tests against one
+# real broker and Spark server, then nbval over the notebooks.
+test: setup browser lint
 	@$(PY) -m pytest -q -p no:cacheprovider tests notebooks --nbval-lax
 
+# Pure tests only: no broker, no Spark server.
 test-unit: setup
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+lint: setup
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy shared_lib runners
 
 bench: setup
 	@$(DP) bench

@@ -1,10 +1,10 @@
-"""Small typed results out of notebooks, in scrapbook's format.
+"""Small typed results out of notebooks, with scrapbook.
 
-``record(name, value)`` writes a display output of scrapbook's JSON scrap mimetype into the
-executing notebook; ``read_records(notebook)`` reads every recorded name back from an executed
-notebook (the runner does, for rows written and table versions). Same shape as scrapbook's
-``glue``/``read_notebook``, so ``scrapbook.read_notebook(path).scraps`` reads our notebooks too,
-without depending on scrapbook (unmaintained).
+``record(name, value)`` writes what ``scrapbook.glue(name, value, encoder="json")`` writes (a
+display output of scrapbook's JSON scrap mimetype) but refuses non-JSON values by name, skips
+None and imports no scrapbook in the kernel; ``read_records(notebook)`` reads every recorded name back
+from an executed notebook with ``scrapbook.read_notebook`` (the runner does, for rows written
+and table versions).
 """
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ class RecordError(TypeError):
 
 
 def record(name: str, value: Any) -> None:
+    """Record ``value`` under ``name``; None records nothing (a scrap cannot hold null), so it
+    reads back as absent."""
+    if value is None:
+        return
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -34,14 +38,9 @@ def record(name: str, value: Any) -> None:
 
 def read_records(notebook) -> dict[str, Any]:
     """``{name: value}`` of every record in an executed notebook (a path or a NotebookNode);
-    a name recorded twice keeps its last value."""
-    import nbformat
+    a name recorded twice keeps its last value; display-only scraps carry no value."""
+    import scrapbook
+    from scrapbook.models import Notebook
 
-    nb = nbformat.read(str(notebook), as_version=4) if isinstance(notebook, (str, Path)) else notebook
-    found: dict[str, Any] = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            payload = output.get("data", {}).get(MIMETYPE)
-            if payload:
-                found[payload["name"]] = payload["data"]
-    return found
+    nb = scrapbook.read_notebook(str(notebook)) if isinstance(notebook, (str, Path)) else Notebook(notebook)
+    return {name: scrap.data for name, scrap in nb.scraps.items() if scrap.encoder != "display"}

@@ -34,7 +34,7 @@ def wait_for_request(product: str) -> None:
 
 
 def _wait_for_voila() -> None:
-    """What ``voila.utils.wait_for_request`` does (Voila 0.5, pinned in constraints.txt), without
+    """What ``voila.utils.wait_for_request`` does (Voila 0.5, pinned in requirements.lock), without
     importing voila's server packages into the kernel: a websocket to Voila's request-info
     handler for this kernel, whose one message is the request, as environment variables, sent
     when a browser asks for the page (at once if it already has)."""

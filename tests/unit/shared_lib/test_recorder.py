@@ -1,6 +1,8 @@
-"""Recorded results round-trip through a notebook in scrapbook's format; bad values are refused."""
+"""Recorded results are scrapbook scraps: written as scrapbook.glue writes them, read back with
+scrapbook; bad values are refused."""
 import nbformat
 import pytest
+import scrapbook
 
 from shared_lib import recorder
 
@@ -13,13 +15,30 @@ def notebook_with(outputs):
     return nb
 
 
-def test_record_writes_scrapbook_payload(monkeypatch):
+def shown_by(write, monkeypatch):
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj, raw, metadata: shown.append((obj, metadata)))
-    recorder.record("rows", {"a": 3})
-    payload, meta = shown[0]
-    assert payload == {recorder.MIMETYPE: {"name": "rows", "data": {"a": 3}, "encoder": "json", "version": 1}}
-    assert meta == {"scrapbook": {"name": "rows", "data": True, "display": False}}
+    monkeypatch.setattr("IPython.display.display",
+                        lambda obj, raw, metadata: shown.append((obj, metadata)))
+    write()
+    return shown
+
+
+def test_record_writes_scrapbook_payload(monkeypatch):
+    shown = shown_by(lambda: recorder.record("rows", {"a": 3}), monkeypatch)
+    assert shown == [({recorder.MIMETYPE: {"name": "rows", "data": {"a": 3}, "encoder": "json", "version": 1}},
+                      {"scrapbook": {"name": "rows", "data": True, "display": False}})]
+
+
+def test_record_writes_exactly_what_scrapbook_glue_writes(monkeypatch):
+    monkeypatch.setattr("scrapbook.utils.is_kernel", lambda: True)
+    value = {"rows_written": {"silver.events": 7}, "ok": True, "rate": 0.25, "names": ["a", None]}
+    ours = shown_by(lambda: recorder.record("dp.lineage", value), monkeypatch)
+    theirs = shown_by(lambda: scrapbook.glue("dp.lineage", value, encoder="json"), monkeypatch)
+    assert ours == theirs
+
+
+def test_none_records_nothing_so_scrapbook_can_read_the_notebook(monkeypatch):
+    assert shown_by(lambda: recorder.record("moved_from", None), monkeypatch) == []
 
 
 def test_read_records_keeps_last_value_and_ignores_other_outputs(tmp_path):
@@ -32,7 +51,16 @@ def test_read_records_keeps_last_value_and_ignores_other_outputs(tmp_path):
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, str(path))
     assert recorder.read_records(path) == {"n": 2, "tables": {"t": 4}}
+    assert recorder.read_records(str(path)) == {"n": 2, "tables": {"t": 4}}
     assert recorder.read_records(nb) == {"n": 2, "tables": {"t": 4}}
+
+
+def test_read_records_skips_display_only_scraps(tmp_path):
+    display_only = nbformat.v4.new_output("display_data", data={"text/plain": "chart"},
+                                          metadata={"scrapbook": {"name": "c", "data": False, "display": True}})
+    nb = notebook_with([{recorder.MIMETYPE: {"name": "n", "data": 5, "encoder": "json", "version": 1}}])
+    nb.cells[0].outputs.append(display_only)
+    assert recorder.read_records(nb) == {"n": 5}
 
 
 @pytest.mark.parametrize("value", [object(), float("nan"), {1, 2}])
