@@ -133,6 +133,7 @@ def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float, kee
     else:
         spans = sessions_lib.intervals(stale, new_events, visitor)
         bounds = spans.agg(F.to_date(F.min("lo")).alias("lo"), F.to_date(F.max("hi")).alias("hi")).first()
+        assert bounds is not None  # a global aggregate has one row
         # Every event to recompute lies between the earliest and the latest span: prune the rest.
         candidates = ctx.read("events").where(
             ~F.col("is_bot") & F.col("event_date").between(bounds["lo"], bounds["hi"]))

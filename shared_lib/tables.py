@@ -208,7 +208,7 @@ class Writer:
         before = version(table)
         rows = conform(df, table).toArrow()
         try:
-            write_deltalake(str(table.path), rows, mode=mode, predicate=predicate)
+            write_deltalake(str(table.path), rows, mode=mode, predicate=predicate)  # type: ignore[call-overload]
         except Exception as exc:  # delta-rs shows the offending rows, not the table nor the rules
             rules = [f"where {predicate}"] if predicate else []
             rules += [f"{name} CHECK ({expr})" for name, expr in table.checks]
