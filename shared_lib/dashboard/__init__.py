@@ -17,10 +17,11 @@ from shared_lib.dashboard._numbers import (KINDS, Kind, Kpi, Period, chosen_peri
 from shared_lib.dashboard._preheat import wait_for_request
 from shared_lib.dashboard._widgets import (CSS, Page, build_hint, callout, choice_filter, column, date_filters,
                                            empty_state, header, kpi_card_html, kpi_cards, no_period, page, section,
-                                           table, text_search)
+                                           table, table_html, text_search)
 
 __all__ = ["COLORS", "CSS", "KINDS", "Kind", "Kpi", "Page", "Period", "area_chart", "bar_chart", "build_hint",
            "callout", "chart", "choice_filter", "chosen_period", "column", "date_filters", "default_period",
            "empty_state", "format_value", "funnel_chart", "header", "heatmap", "kpi_card_html", "kpi_cards",
            "kpi_change", "last_days", "line_chart", "missing", "no_period", "page", "point_change",
-           "relative_change", "section", "table", "text_search", "timeline_chart", "wait_for_request", "widgets"]
+           "relative_change", "section", "table", "table_html", "text_search", "timeline_chart", "wait_for_request",
+           "widgets"]
