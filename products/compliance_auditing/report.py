@@ -30,6 +30,7 @@ body { font-family: system-ui, sans-serif; color: #1d2939; margin: 24px auto; ma
 .dp-meta td:first-child { text-align: left; } .dp-hash { font-family: monospace; word-break: break-all; }
 footer { margin-top: 24px; color: #5f6b7a; font-size: 0.9em; }
 """
+CONSENT_FORMATS = {"coverage": "rate", "grants": "count", "withdrawals": "count"}
 _META = re.compile(r'<meta name="dp-([a-z0-9-]+)" content="([^"]*)">')
 
 
@@ -49,9 +50,10 @@ def _table_or_empty(df: pd.DataFrame, formats: dict, empty: str) -> str:
 def body_html(data: board.Compliance, run_id: str, versions: dict[str, int | None], generated_at: dt.datetime) -> str:
     """The report's body: what it is, the tables it read, then the dashboard's content over the
     default period (the last days of gold) against the previous period."""
-    read = pd.DataFrame({"table": list(versions), "version": [("–" if v is None else str(v)) for v in versions.values()]})
-    parts = [f"<div class='dp-header'><h1>Compliance report</h1><p>Run <b class='dp-run-id'>{html.escape(run_id)}</b>, "
-             f"generated {html.escape(generated_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}</p></div>",
+    read = pd.DataFrame({"table": list(versions), "version": ["–" if v is None else str(v) for v in versions.values()]})
+    generated = generated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    parts = [(f"<div class='dp-header'><h1>Compliance report</h1><p>Run <b class='dp-run-id'>{html.escape(run_id)}</b>, "
+              f"generated {generated}</p></div>"),
              _section("Tables read", ui.table_html(read, {}))]
     if data.kpis.empty:
         parts.append("<div class='dp-empty'><b>No compliance data yet</b>The compliance KPIs have no rows.</div>")
@@ -68,8 +70,7 @@ def body_html(data: board.Compliance, run_id: str, versions: dict[str, int | Non
                            _table_or_empty(board.by_action(data.kpis, period), {"events": "count"}, "No audit events")),
                   _section("Denied accesses",
                            _table_or_empty(board.denied(audit), board.DENIED_FORMATS, "No denied access")),
-                  _section("Consent per day", _table_or_empty(
-                      consent, {"coverage": "rate", "grants": "count", "withdrawals": "count"}, "No consent decisions"))]
+                  _section("Consent per day", _table_or_empty(consent, CONSENT_FORMATS, "No consent decisions"))]
     parts.append(_section("Personal data inventory", ui.table_html(data.inventory, board.INVENTORY_FORMATS),
                           note="Declared columns tagged as personal data (product.yaml), their owner and retention."))
     return "".join(parts)
@@ -104,8 +105,8 @@ def entry(file: Path) -> dict:
 
 def index_html(entries: list[dict]) -> str:
     """The index page: every report, newest first, with its content hash."""
-    rows = "".join(f"<tr><td class='dp-text'>{html.escape(e['generated_at'])}</td>"
-                   f"<td class='dp-text'><a href='{html.escape(e['file'], quote=True)}'>{html.escape(e['run_id'])}</a></td>"
+    link = lambda e: f"<a href='{html.escape(e['file'], quote=True)}'>{html.escape(e['run_id'])}</a>"  # noqa: E731
+    rows = "".join(f"<tr><td class='dp-text'>{html.escape(e['generated_at'])}</td><td class='dp-text'>{link(e)}</td>"
                    f"<td class='dp-text dp-hash'>{html.escape(e['sha256'])}</td></tr>"
                    for e in sorted(entries, key=lambda e: (e["generated_at"], e["run_id"]), reverse=True))
     table = ("<table class='dp-table'><thead><tr><th>generated (UTC)</th><th>run</th><th>sha256 of the body</th>"

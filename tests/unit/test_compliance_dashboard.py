@@ -15,7 +15,8 @@ def kpi_rows(day, audit, denied, no_purpose, consent=(), **by_pair) -> list[dict
     """A day of gold: its totals, audit events per action/result (``read_success=15``) and
     ``consent``: (purpose, subjects, granted, grants, withdrawals)."""
     rows = [{"date": day, "kpi": kpi, "dimension": "all", "dimension_value": "all", "value": float(v)}
-            for kpi, v in (("audit_events", audit), ("denied_accesses", denied), ("reads_without_purpose", no_purpose))]
+            for kpi, v in (("audit_events", audit), ("denied_accesses", denied),
+                           ("reads_without_purpose", no_purpose))]
     rows += [{"date": day, "kpi": "audit_events", "dimension": "action/result",
               "dimension_value": pair.replace("_", "/"), "value": float(v)} for pair, v in by_pair.items()]
     for purpose, subjects, granted, grants, withdrawals in consent:

@@ -4,8 +4,6 @@ import datetime as dt
 import hashlib
 import re
 
-import pandas as pd
-
 from products.compliance_auditing import dashboard as board
 from products.compliance_auditing import report
 from tests.unit.test_compliance_dashboard import AUDIT, KPIS
@@ -42,7 +40,8 @@ def test_the_report_shows_the_cards_of_the_last_days_against_the_previous_period
     body = report.body_of(rendered())
     assert ("<div class='dp-kpi' data-kpi='audit_events'><div class='dp-kpi-label'>Audit events</div>"
             "<div class='dp-kpi-value'>40</div>") in body
-    assert "data-kpi='consent_coverage'><div class='dp-kpi-label'>Consent coverage</div><div class='dp-kpi-value'>50.0%" in body
+    assert ("data-kpi='consent_coverage'><div class='dp-kpi-label'>Consent coverage</div>"
+            "<div class='dp-kpi-value'>50.0%") in body
     assert "<td class='dp-text'>ana</td><td class='dp-text'>analyst</td>" in body  # denied accesses
 
 
