@@ -58,7 +58,7 @@ def test_dashboard_shows_the_cards_the_explorer_and_the_inventory(dashboard_url,
     assert "compliance-auditing.silver.audit_trail" in body and "source_ip" in body  # the inventory
     assert_no_error(page)
 
-    page.locator(".widget-dropdown select").nth(1).select_option("ana")  # the actor filter
+    page.locator(".widget-dropdown", has_text="Actor").locator("select").select_option("ana")
     page.get_by_text("3 events; the newest 3 shown").wait_for(timeout=LOAD_TIMEOUT_MS)
     assert_cards(page, {"audit_events": ("24", "+50.0%")})  # the cards are gold's, not the filter's
     assert_no_error(page)
