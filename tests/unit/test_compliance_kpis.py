@@ -82,7 +82,7 @@ def test_consent_kpis_withdrawal_then_regrant(spark):
 
 
 def test_personal_columns_come_from_the_catalogs_tags():
-    found = kpis.personal_columns_of(products.all_products().values())
+    found = products.personal_columns_of(products.all_products().values())
     assert found[EVENTS][:2] == ["anonymous_id", "user_id"]
     assert "ip" in found[EVENTS] and "page_path" not in found[EVENTS]
     assert "web-user-analytics.gold.daily_kpis" not in found
