@@ -119,6 +119,7 @@ def cmd_bench(args) -> int:
     from runners import bench
     return bench.main(quick=args.quick, events=args.events, web_events=args.web_events,
                       customers=args.customers, only=args.only, mobile_events=args.mobile_events,
+                      compliance_events=args.compliance_events,
                       warm_up_events=args.warm_up_events)
 
 
@@ -228,12 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 100000, or 10000 with --quick)")
     p.add_argument("--mobile-events", type=int, help="events for the mobile bronze -> gold benchmark and "
                    "its DuckDB floor (default 1000000, or 50000 with --quick)")
+    p.add_argument("--compliance-events", type=int, help="audit events for the compliance bronze -> gold "
+                   "benchmark and its DuckDB floor (default 1000000, or 50000 with --quick)")
     p.add_argument("--warm-up-events", type=int, help="events of the first, unmeasured-for-target run "
                    "before each bronze -> gold benchmark, so that it meets a warmed-up server as a "
                    "scheduled run does (default 50000, or 5000 with --quick; 0: none)")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
-                        "web bronze -> gold, mobile bronze -> gold, segmentation, dashboard first render")
+                        "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
+                        "dashboard first render")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
                                          "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
                                          "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))

@@ -144,12 +144,25 @@ def run(products: list[str] | None = None, layer: str | None = None, notebook: s
             runlog.append([record])
     finally:
         state.pool.close()
+    _record_reads(planned.params, summary.records, log)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "run.json").write_text(json.dumps(summary.records, indent=2, default=str))
     counts = {s: sum(r["status"] == s for r in summary.records) for s in ("succeeded", "failed", "skipped")}
     log(f"run {summary.run_id}: {counts['succeeded']} succeeded, {counts['failed']} failed, "
         f"{counts['skipped']} skipped")
     return summary
+
+
+def _record_reads(params: dict, records: list[dict], log: Callable[[str], None]) -> None:
+    """The run's reads of personal data, in compliance.audit (``shared_lib.audit.runs_read``);
+    ``platform.audit.record_runs: false`` turns this off (the benchmarks do)."""
+    from shared_lib import audit
+
+    if not params["platform"]["audit"]["record_runs"]:
+        return
+    events = audit.runs_read(records, products_lib.personal_columns_of(products_lib.all_products().values()))
+    if events and audit.deliver(params, events):
+        log(f"recorded {len(events)} personal-data read(s) in {audit.topic(params)}")
 
 
 def _run_node(run: _Run, i: int) -> dict:

@@ -15,7 +15,8 @@ from shared_lib.paths import PLATFORM
 RUNS_TABLE = "pipeline_runs"
 
 _ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
-                "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC")}
+                "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
+                "array<string>": pa.list_(pa.string())}
 
 
 def arrow_schema(table: products.Table) -> pa.Schema:

@@ -77,13 +77,14 @@ def all_topics(params: dict) -> list[str]:
     return list(dict.fromkeys(topics))
 
 
-def producer(params: dict):
+def producer(params: dict, **options):
+    """A producer of the workspace's broker; ``options`` (kafka-python's) replace the defaults."""
     from kafka import KafkaProducer
 
     kafka = params["platform"]["services"]["kafka"]
-    return KafkaProducer(bootstrap_servers=bootstrap(params), acks="all", linger_ms=20,
-                         batch_size=256 * 1024, compression_type=None,
-                         max_request_size=kafka["max_message_bytes"], client_id="dp-producer")
+    settings = dict(acks="all", linger_ms=20, batch_size=256 * 1024, compression_type=None,
+                    max_request_size=kafka["max_message_bytes"], client_id="dp-producer")
+    return KafkaProducer(bootstrap_servers=bootstrap(params), **{**settings, **options})
 
 
 def produce(params: dict, topic: str, messages: Iterable[tuple[bytes | None, bytes]],

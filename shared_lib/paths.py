@@ -33,6 +33,11 @@ def reports_dir() -> Path:
     return Path(custom).expanduser().resolve() if custom else PROJECT_ROOT / "reports"
 
 
+def compliance_reports_dir() -> Path:
+    """Where each run that touches compliance keeps its compliance report, with an index."""
+    return reports_dir() / "compliance"
+
+
 def cache_dir() -> Path:
     custom = os.environ.get("DP_CACHE")
     return Path(custom).expanduser().resolve() if custom else Path.home() / ".cache" / "dataplatform"

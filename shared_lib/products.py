@@ -200,6 +200,12 @@ def get(name: str, root: Path | None = None) -> Product:
     return products[name]
 
 
+def personal_columns_of(declared_products) -> dict[str, list[str]]:
+    """{table qualified name: its columns tagged as personal data} of the declared products."""
+    return {t.qualified_name: [c.name for c in t.columns if c.pii != "none"]
+            for p in declared_products for t in p.tables if any(c.pii != "none" for c in t.columns)}
+
+
 def find_table(qualified_or_name: str, product: str | None = None) -> Table:
     """A table by ``product.layer.name``, or by plain name within ``product``."""
     for prod in all_products().values():

@@ -21,6 +21,6 @@ def run(ctx) -> dict:
 def _write_dates(ctx, dates: list[dt.date]) -> None:
     audit = ctx.read("audit_trail").where(F.col("event_date").isin(dates))
     history = ctx.read("consent_events").where(F.col("event_date") <= max(dates))
-    personal = kpis.personal_columns_of(products.all_products().values())
+    personal = products.personal_columns_of(products.all_products().values())
     rows = kpis.audit_kpis(audit, personal).unionByName(kpis.consent_kpis(history, dates))
     ctx.writer.replace_collected(rows, ctx.table("daily_compliance_kpis"), tables.in_predicate("date", dates))

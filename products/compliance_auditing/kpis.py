@@ -77,9 +77,3 @@ def consent_kpis(history: DataFrame, dates: Sequence[dt.date]) -> DataFrame:
             .unionByName(_rows(state, "consent_coverage", "purpose", purpose, F.col("granted") / F.col("subjects")))
             .unionByName(_rows(state, "consent_grants", "purpose", purpose, F.col("grants")))
             .unionByName(_rows(state, "consent_withdrawals", "purpose", purpose, F.col("withdrawals"))))
-
-
-def personal_columns_of(declared_products) -> dict[str, list[str]]:
-    """{table qualified name: its columns tagged as personal data} of the declared products."""
-    return {t.qualified_name: [c.name for c in t.columns if c.pii != "none"]
-            for p in declared_products for t in p.tables if any(c.pii != "none" for c in t.columns)}

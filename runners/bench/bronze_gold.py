@@ -6,6 +6,7 @@ One function, ``bench``, for every product; what differs between products is a `
 DuckDB floor and the gold columns it must match."""
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ class Spec:
     block_events: int | None = None
     # Events an earlier benchmark left in the topic and bronze: the floor must read them too.
     earlier: Callable[[Setup], list[Message]] = lambda setup: []
+    generate_options: tuple[tuple[str, object], ...] = ()  # given to the generator's generate
+    topic_role: str = ""  # which of the product's topics (``kafka.topics_of``) the events go to
+    gold: Callable[[str, str], dict] = reads.rows_by  # (product, gold table) -> {date: row}
 
 
 def _web_floor(path: Path, params: dict) -> list[dict]:
@@ -80,17 +84,37 @@ MOBILE = Spec(
     id_fields=(b'"event_id":"', b'"device_id":"', b'"user_id":"'),
     floor=_mobile_floor, floor_what="daily DAU/WAU/MAU", exact=("dau", "wau", "mau"))
 
-SPECS = {"web bronze -> gold": WEB, "mobile bronze -> gold": MOBILE}
+
+def _compliance_floor(path: Path, params: dict) -> list[dict]:
+    from shared_lib import products
+
+    return duckdb_floor.compliance_kpis(path, products.personal_columns_of(products.all_products().values()))
+
+
+COMPLIANCE = Spec(
+    product="compliance-auditing", label="compliance", generator="products.compliance_auditing.generator",
+    size="compliance_events", seed=SEED + 4, id_fields=(b'"event_id":"',),
+    floor=_compliance_floor, floor_what="daily audit KPIs",
+    exact=("audit_events", "denied_accesses", "reads_without_purpose"),
+    gold_table="daily_compliance_kpis", gold=reads.totals_by_date,
+    block_events=100_000, generate_options=(("consent_share", 0.0),), topic_role="audit")
+
+SPECS = {"web bronze -> gold": WEB, "mobile bronze -> gold": MOBILE, "compliance bronze -> gold": COMPLIANCE}
+
+
+def _generate(spec: Spec):
+    """The spec's generate(n, seed) with its options."""
+    return functools.partial(importlib.import_module(spec.generator).generate, **dict(spec.generate_options))
 
 
 def messages(spec: Spec, n: int) -> list[Message]:
     """``n`` events of the spec's generator, bad ones included (its default share). With
     ``block_events``, copies of one block, each with ids of its own (``wb<copy>-``), so that
     copies are new visitors, sessions and orders, not duplicates."""
-    generator = importlib.import_module(spec.generator)
+    generator, generate = importlib.import_module(spec.generator), _generate(spec)
     if spec.block_events is None:
-        return list(kafka_lib.encode_events(generator.generate(n, spec.seed), generator.KEY_FIELD))
-    block = list(kafka_lib.encode_events(generator.generate(min(n, spec.block_events), spec.seed),
+        return list(kafka_lib.encode_events(generate(n, spec.seed), generator.KEY_FIELD))
+    block = list(kafka_lib.encode_events(generate(min(n, spec.block_events), spec.seed),
                                          generator.KEY_FIELD))
     result: list[Message] = []
     for copy in range(-(-n // len(block))):
@@ -117,17 +141,17 @@ def compare(gold: dict, floor: list[dict], exact=(), tolerances: dict[str, float
 
 def bench(spec: Spec, setup: Setup) -> list[dict]:
     n, log, label = getattr(setup.sizes, spec.size), setup.log, spec.label
-    topic = kafka_lib.topic_of(setup.params, spec.product)
+    topic = kafka_lib.topics_of(setup.params, spec.product)[spec.topic_role]
     log(f"  generating {n:,} {label} events (with the default share of bad ones) ...")
     generate_s, measured = timed(lambda: messages(spec, n))
     log(f"  generated in {generate_s:.1f} s")
     generator = importlib.import_module(spec.generator)
-    warm = warm_up_messages(setup.sizes.warm_up_events, generator.generate, generator.KEY_FIELD,
+    warm = warm_up_messages(setup.sizes.warm_up_events, _generate(spec), generator.KEY_FIELD,
                             spec.id_fields, SEED + 3)
     # DuckDB reads everything the pipeline will: earlier benchmarks' events and the warm-up's too.
     jsonl = setup.workspace / "bench" / f"{label}-events.jsonl"
     write_jsonl(jsonl, spec.earlier(setup), warm, measured)
-    warm_up_figures = warm_up(setup, spec.product, label, warm)
+    warm_up_figures = warm_up(setup, spec.product, label, warm, topic)
     bronze_before = reads.bronze_rows(spec.product)
     log(f"  producing {n:,} events into {topic} ...")
     produce_s, _ = timed(lambda: kafka_lib.produce(setup.params, topic, measured, progress=progress(log, n)))
@@ -141,7 +165,7 @@ def bench(spec: Spec, setup: Setup) -> list[dict]:
         raise BenchError(f"{spec.product} bronze gained {ingested} rows, expected the {n} produced")
     log(f"  DuckDB: the same {spec.floor_what} from the JSON lines ...")
     duckdb_s, floor = timed(lambda: spec.floor(jsonl, setup.params))
-    gold = reads.rows_by(spec.product, spec.gold_table)
+    gold = spec.gold(spec.product, spec.gold_table)
     diffs = compare(gold, floor, spec.exact, spec.tolerances)
     log(f"  Spark {pipeline_s:.1f} s, DuckDB {duckdb_s:.2f} s; gold vs DuckDB: "
         + ("match" if not diffs else f"{len(diffs)} difference(s): " + "; ".join(diffs[:5])))

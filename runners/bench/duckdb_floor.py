@@ -1,6 +1,6 @@
-"""The single-node floor for ``dp bench``: web-user-analytics' daily KPIs and mobile-user-analytics'
-daily DAU, WAU and MAU (metrics.md), computed by DuckDB straight from a JSON-lines file of the
-raw events.
+"""The single-node floor for ``dp bench``: web-user-analytics' daily KPIs, mobile-user-analytics'
+daily DAU, WAU and MAU and compliance-auditing's daily audit KPIs (metrics.md), computed by DuckDB
+straight from a JSON-lines file of the raw events.
 
 Not a second implementation used by the product: the product's KPIs are the Spark notebooks'.
 This only says how fast one process could compute the same numbers on this machine, and serves
@@ -154,6 +154,74 @@ def mobile_active_devices(path: Path) -> list[dict]:
         cursor = con.execute(_MOBILE_SQL, {
             "path": str(path), "max_bytes": MAX_MESSAGE_BYTES, "columns": _MOBILE_COLUMNS,
             "event_types": list(MOBILE_EVENT_TYPES), "platforms": list(PLATFORMS),
+            "future_hours": FUTURE_TOLERANCE_HOURS})
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+# --- compliance-auditing: daily audit KPIs ---------------------------------------------------
+
+# Text fields as JSON too: a blank string counts as absent, and ``columns`` must be an array of strings.
+_AUDIT_COLUMNS = {"event_id": "JSON", "event_ts": "VARCHAR", "actor": "JSON", "action": "JSON", "resource": "JSON",
+                  "columns": "JSON", "purpose": "JSON", "result": "JSON", "subject_id": "JSON"}
+
+_AUDIT_SQL = """
+WITH raw AS (
+    SELECT * FROM read_json($path, format = 'newline_delimited', records = true,
+                            ignore_errors = true, maximum_object_size = $max_bytes, columns = $columns)
+), typed AS (  -- a string field counts when the JSON holds a non-blank string; domains are lower-cased
+    SELECT CASE WHEN json_type(event_id) = 'VARCHAR' THEN nullif(trim(event_id->>'$'), '') END AS event_id,
+           event_ts,
+           CASE WHEN json_type(actor) = 'VARCHAR' THEN nullif(trim(actor->>'$'), '') END AS actor,
+           CASE WHEN json_type(action) = 'VARCHAR' THEN lower(trim(action->>'$')) END AS action,
+           CASE WHEN json_type(resource) = 'VARCHAR' THEN nullif(trim(resource->>'$'), '') END AS resource,
+           CASE WHEN json_type(result) = 'VARCHAR' THEN lower(trim(result->>'$')) END AS result,
+           CASE WHEN json_type(purpose) = 'VARCHAR' THEN nullif(lower(trim(purpose->>'$')), '') END AS purpose,
+           coalesce(json_type(purpose), 'NULL') IN ('NULL', 'VARCHAR') AS purpose_typed,
+           CASE WHEN json_type(subject_id) = 'VARCHAR' THEN nullif(trim(subject_id->>'$'), '') END AS subject_id,
+           CASE WHEN json_type(columns) = 'ARRAY' THEN CAST(columns AS VARCHAR[]) END AS cols,
+           coalesce(json_type(columns), 'NULL') = 'NULL'
+             OR (json_type(columns) = 'ARRAY'
+                 AND list_bool_and(list_transform(CAST(columns AS JSON[]), lambda c: json_type(c) = 'VARCHAR'))
+                     IS NOT FALSE) AS columns_typed
+    FROM raw
+), good AS (  -- what silver keeps: the contract's quarantine rules the generator exercises
+    SELECT *, CAST(CAST(event_ts AS TIMESTAMPTZ) AS DATE) AS date
+    FROM typed
+    WHERE event_id IS NOT NULL AND length(event_id) <= 128 AND actor IS NOT NULL AND resource IS NOT NULL
+      AND list_contains($actions, action) AND list_contains($results, result)
+      AND purpose_typed AND (purpose IS NULL OR list_contains($purposes, purpose)) AND columns_typed
+      AND regexp_matches(event_ts, '(Z|[+-]\\d\\d:?\\d\\d)$') AND TRY_CAST(event_ts AS TIMESTAMPTZ) IS NOT NULL
+      AND CAST(event_ts AS TIMESTAMPTZ) <= now() + INTERVAL ($future_hours) HOUR
+), events AS (  -- one row per event_id
+    SELECT * FROM good QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY event_ts) = 1
+), flagged AS (  -- a read of personal data: it names a subject, or a table with personal columns
+    SELECT e.*, action = 'read' AND (subject_id IS NOT NULL OR EXISTS (
+               SELECT 1 FROM personal p WHERE p.resource = e.resource
+                 AND (e.cols IS NULL OR len(e.cols) = 0 OR list_has_any(e.cols, p.cols)))) AS personal_read
+    FROM events e
+)
+SELECT date, count(*) AS audit_events, count(*) FILTER (result = 'denied') AS denied_accesses,
+       count(*) FILTER (personal_read AND result = 'success' AND purpose IS NULL) AS reads_without_purpose
+FROM flagged GROUP BY date ORDER BY date
+"""
+
+
+def compliance_kpis(path: Path, personal_columns: dict[str, list[str]]) -> list[dict]:
+    """Daily ``audit_events``, ``denied_accesses`` and ``reads_without_purpose`` (metrics.md) of the
+    audit events in the JSON-lines file ``path``; ``personal_columns``: {table: its personal columns}."""
+    from products.compliance_auditing.contract import ACTIONS, PURPOSES, RESULTS
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("CREATE TABLE personal (resource VARCHAR, cols VARCHAR[])")
+        con.executemany("INSERT INTO personal VALUES (?, ?)", [[t, list(c)] for t, c in personal_columns.items()])
+        cursor = con.execute(_AUDIT_SQL, {
+            "path": str(path), "max_bytes": MAX_MESSAGE_BYTES, "columns": _AUDIT_COLUMNS,
+            "actions": list(ACTIONS), "results": list(RESULTS), "purposes": list(PURPOSES),
             "future_hours": FUTURE_TOLERANCE_HOURS})
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]

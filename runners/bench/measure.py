@@ -124,14 +124,14 @@ def warm_up_messages(n: int, generate: Callable, key_field: str, id_fields: tupl
     return [with_prefix(m, b"wu-", id_fields) for m in kafka_lib.encode_events(generate(n, seed), key_field)]
 
 
-def warm_up(setup: Setup, product: str, label: str, messages: list[Message]) -> list[dict]:
+def warm_up(setup: Setup, product: str, label: str, messages: list[Message], topic: str | None = None) -> list[dict]:
     """A first bronze -> gold run of ``messages`` on the server just started, as a long-lived
     server has done long before any scheduled run (it compiles the code Spark generates; see
     docs/performance.md). Its events stay, so the measured run is incremental, as in production."""
     if not messages:
         return []
     setup.log(f"  warm-up: {len(messages):,} {label} events through bronze, silver and gold ...")
-    kafka_lib.produce(setup.params, kafka_lib.topic_of(setup.params, product), messages)
+    kafka_lib.produce(setup.params, topic or kafka_lib.topic_of(setup.params, product), messages)
     ingest_s, pipeline_s, _ = steps.run_pipeline(setup, product)
     setup.log(f"  warm-up: bronze -> gold {pipeline_s:.1f} s (bronze {ingest_s:.1f} s)")
     return [figure(f"warm-up: first bronze -> gold since the server started, {len(messages):,} {label} events",

@@ -70,10 +70,12 @@ def _run_isolated(sizes: Sizes, chosen: list[str], log) -> list[dict]:
 
 def main(quick: bool = False, events: int | None = None, web_events: int | None = None,
          customers: int | None = None, only: list[str] | None = None, log=print,
-         mobile_events: int | None = None, warm_up_events: int | None = None) -> int:
+         mobile_events: int | None = None, warm_up_events: int | None = None,
+         compliance_events: int | None = None) -> int:
     try:
         sizes = Sizes.of(quick, events=events, web_events=web_events, customers=customers,
-                         mobile_events=mobile_events, warm_up_events=warm_up_events)
+                         mobile_events=mobile_events, warm_up_events=warm_up_events,
+                         compliance_events=compliance_events)
         chosen = select(only)
     except ValueError as exc:
         print(f"dp bench: {exc}", file=sys.stderr)
@@ -83,6 +85,7 @@ def main(quick: bool = False, events: int | None = None, web_events: int | None 
     # Other work on the machine skews every timing: the load on both sides of the run says how much.
     full = {"machine": machine, "load_avg_1m_end": report.load(), "quick": quick, "events": sizes.events,
             "web_events": sizes.web_events, "customers": sizes.customers, "mobile_events": sizes.mobile_events,
+            "compliance_events": sizes.compliance_events,
             "warm_up_events": sizes.warm_up_events, "only": only or None, "results": results}
     out = report.write_reports(full)
     log("\n" + report.to_markdown(full))

@@ -11,6 +11,7 @@ class Sizes:
     events: int  # Kafka -> bronze (`--events`)
     web_events: int  # web bronze -> gold and its DuckDB floor (`--web-events`)
     mobile_events: int  # mobile bronze -> gold and its DuckDB floor (`--mobile-events`)
+    compliance_events: int  # compliance bronze -> gold and its DuckDB floor (`--compliance-events`)
     customers: int  # segmentation (`--customers`)
     warm_up_events: int  # the run before each bronze -> gold measurement (`--warm-up-events`, 0: none)
     ours_runs: int  # empty notebooks through the runner, for the median
@@ -37,7 +38,8 @@ def option(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-FULL = Sizes(events=200_000, web_events=1_000_000, mobile_events=1_000_000, customers=100_000,
+FULL = Sizes(events=200_000, web_events=1_000_000, mobile_events=1_000_000, compliance_events=1_000_000,
+             customers=100_000,
              warm_up_events=50_000, ours_runs=5, baseline_runs=3)
-QUICK = Sizes(events=20_000, web_events=50_000, mobile_events=50_000, customers=10_000,
+QUICK = Sizes(events=20_000, web_events=50_000, mobile_events=50_000, compliance_events=50_000, customers=10_000,
               warm_up_events=5_000, ours_runs=2, baseline_runs=1)

@@ -84,6 +84,11 @@ def section(title: str, *children, columns: int = 1, note: str = "") -> widgets.
 
 
 def table(df: pd.DataFrame, formats: dict[str, str]) -> widgets.HTML:
+    """``df`` as an HTML table widget (see ``table_html``)."""
+    return widgets.HTML(table_html(df, formats))
+
+
+def table_html(df: pd.DataFrame, formats: dict[str, str]) -> str:
     """``df`` as an HTML table; ``formats`` maps a column to its kind (see ``format_value``).
     Numbers align right; columns without a format hold text and align left."""
     def cell(tag: str, column, content: str) -> str:
@@ -94,7 +99,7 @@ def table(df: pd.DataFrame, formats: dict[str, str]) -> widgets.HTML:
     body = "".join("<tr>" + "".join(
         cell("td", c, format_value(v, formats[c]) if c in formats else html.escape(str(v)))
         for c, v in row.items()) + "</tr>" for _, row in df.iterrows())
-    return widgets.HTML(f"<table class='dp-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return f"<table class='dp-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 class Page:

@@ -6,13 +6,13 @@ import datetime as dt
 import pytest
 
 from runners import bench
-from runners.bench import bronze_gold, registry, report
+from runners.bench import bronze_gold, reads, registry, report
 from runners.bench.measure import with_prefix
 from runners.bench.sizes import FULL, QUICK, Sizes
 from shared_lib import products
 
 NAMES = ["runner overhead", "kafka -> bronze", "web bronze -> gold", "mobile bronze -> gold",
-         "segmentation", "dashboard first render"]
+         "compliance bronze -> gold", "segmentation", "dashboard first render"]
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -31,7 +31,8 @@ def test_only_with_an_unknown_name_is_an_error_listing_every_name():
     with pytest.raises(registry.UnknownBenchmark) as error:
         registry.select(["web bronze -> gold", "web -> gold"])
     assert str(error.value) == ("unknown benchmark(s) web -> gold: expected runner overhead, kafka -> bronze, "
-                                "web bronze -> gold, mobile bronze -> gold, segmentation, dashboard first render")
+                                "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
+                                "dashboard first render")
 
 
 def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):
@@ -42,11 +43,12 @@ def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):
 # --- the sizes ------------------------------------------------------------------------------
 
 def test_quick_and_full_sizes():
-    assert Sizes.of(quick=True) == QUICK == Sizes(events=20_000, web_events=50_000, mobile_events=50_000,
-                                                  customers=10_000, warm_up_events=5_000, ours_runs=2,
-                                                  baseline_runs=1)
-    assert Sizes.of() == FULL == Sizes(events=200_000, web_events=1_000_000, mobile_events=1_000_000,
-                                       customers=100_000, warm_up_events=50_000, ours_runs=5, baseline_runs=3)
+    assert Sizes.of(quick=True) == QUICK == Sizes(
+        events=20_000, web_events=50_000, mobile_events=50_000, compliance_events=50_000, customers=10_000,
+        warm_up_events=5_000, ours_runs=2, baseline_runs=1)
+    assert Sizes.of() == FULL == Sizes(
+        events=200_000, web_events=1_000_000, mobile_events=1_000_000, compliance_events=1_000_000,
+        customers=100_000, warm_up_events=50_000, ours_runs=5, baseline_runs=3)
 
 
 def test_an_explicit_size_wins_over_quick_and_none_means_the_default():
@@ -57,6 +59,7 @@ def test_an_explicit_size_wins_over_quick_and_none_means_the_default():
 @pytest.mark.parametrize("given, message", [
     ({"events": 0}, "--events must be > 0, got 0"),
     ({"mobile_events": -5}, "--mobile-events must be > 0, got -5"),
+    ({"compliance_events": 0}, "--compliance-events must be > 0, got 0"),
     ({"warm_up_events": -1}, "--warm-up-events must be >= 0, got -1"),
 ])
 def test_a_size_out_of_range_names_its_option(given, message):
@@ -124,17 +127,22 @@ def test_a_report_with_every_target_met_says_so():
 # --- bronze -> gold: the specs and the cross-check ------------------------------------------
 
 def test_every_bronze_to_gold_spec_is_a_registered_benchmark():
-    assert list(bronze_gold.SPECS) == ["web bronze -> gold", "mobile bronze -> gold"]
+    assert list(bronze_gold.SPECS) == ["web bronze -> gold", "mobile bronze -> gold", "compliance bronze -> gold"]
     assert set(bronze_gold.SPECS) <= set(registry.BENCHMARKS)
-    assert {spec.size for spec in bronze_gold.SPECS.values()} == {"web_events", "mobile_events"}
+    assert {spec.size for spec in bronze_gold.SPECS.values()} == {"web_events", "mobile_events", "compliance_events"}
 
 
 @pytest.mark.parametrize("name", list(bronze_gold.SPECS))
 def test_a_spec_cross_checks_columns_its_gold_table_declares(name):
     spec = bronze_gold.SPECS[name]
-    declared = {c.name for c in products.get(spec.product).table(spec.gold_table).columns}
+    table = products.get(spec.product).table(spec.gold_table)
+    declared = {c.name for c in table.columns}
     assert "date" in declared
-    assert set(spec.exact) | set(spec.tolerances) <= declared
+    if spec.gold is reads.totals_by_date:  # long format: the figures are kpi names
+        kpis = {c.comment for c in table.columns if c.name == "kpi"}.pop()
+        assert all(name in kpis.split(", ") for name in spec.exact)
+    else:
+        assert set(spec.exact) | set(spec.tolerances) <= declared
 
 
 @pytest.mark.parametrize("name", list(bronze_gold.SPECS))

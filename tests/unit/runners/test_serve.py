@@ -7,7 +7,7 @@ from runners import serve
 from shared_lib import dashboard as ui
 from shared_lib import paths
 
-DASHBOARDS = ["mobile-user-analytics.ipynb", "operational-metrics.ipynb", "user-segmentation.ipynb",
+DASHBOARDS = ["compliance-auditing.ipynb", "mobile-user-analytics.ipynb", "operational-metrics.ipynb", "user-segmentation.ipynb",
               "web-user-analytics.ipynb"]
 
 
@@ -23,8 +23,8 @@ def test_a_dashboard_is_preheated_while_a_live_kernel_waits_for_it(tmp_path, mon
     (waiting / f"web-user-analytics.{os.getpid()}").touch()
     (waiting / f"operational-metrics.{dead.pid}").touch()  # its kernel is gone: not waiting
     (waiting / "user-segmentation.not-a-pid").touch()
-    assert serve.dashboards_not_preheated() == ["mobile-user-analytics.ipynb", "operational-metrics.ipynb",
-                                                "user-segmentation.ipynb"]
+    assert serve.dashboards_not_preheated() == ["compliance-auditing.ipynb", "mobile-user-analytics.ipynb",
+                                                "operational-metrics.ipynb", "user-segmentation.ipynb"]
 
 
 def test_outside_a_preheated_kernel_the_page_does_not_wait(tmp_path, monkeypatch):

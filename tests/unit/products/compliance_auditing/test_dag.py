@@ -15,10 +15,11 @@ def test_consent_runs_before_web_and_mobile_silver_but_does_not_gate_them():
         assert CONSENT not in dag.upstream(reader)  # order only: a failed consent run skips nothing
 
 
-def test_compliance_notebooks_are_bronze_silver_gold_in_order():
+def test_compliance_notebooks_are_bronze_silver_gold_then_the_report():
     dag = dag_lib.build()
     mine = [n for n in dag.order if n.startswith("compliance-auditing:")]
-    assert mine == ["compliance-auditing:bronze", "compliance-auditing:silver", "compliance-auditing:gold"]
+    assert mine == ["compliance-auditing:bronze", "compliance-auditing:silver", "compliance-auditing:gold",
+                    "compliance-auditing:report"]
 
 
 class _Ctx:

@@ -1,18 +1,15 @@
 """The daily compliance KPIs of metrics.md on a hand-built audit trail and consent history, with
 values worked out by hand: audit events by action and result, denied accesses, personal-data
 reads without a purpose, consent coverage with a withdrawal and a re-grant."""
-
-
 from __future__ import annotations
 
-from products.compliance_auditing import kpis
 from shared_lib import products
 
 EVENTS = "web-user-analytics.silver.events"
 
 
 def test_personal_columns_come_from_the_catalogs_tags():
-    found = kpis.personal_columns_of(products.all_products().values())
+    found = products.personal_columns_of(products.all_products().values())
     assert found[EVENTS][:2] == ["anonymous_id", "user_id"]
     assert "ip" in found[EVENTS] and "page_path" not in found[EVENTS]
     assert "web-user-analytics.gold.daily_kpis" not in found

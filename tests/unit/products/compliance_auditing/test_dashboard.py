@@ -1,0 +1,115 @@
+"""The compliance dashboard's numbers, from a small hand-computed KPI frame and audit trail."""
+import datetime as dt
+
+import pandas as pd
+
+from products.compliance_auditing import dashboard as board
+from shared_lib import dashboard as ui
+from shared_lib import products
+from shared_lib.dashboard import Period
+
+D = dt.date
+
+
+def kpi_rows(day, audit, denied, no_purpose, consent=(), **by_pair) -> list[dict]:
+    """A day of gold: its totals, audit events per action/result (``read_success=15``) and
+    ``consent``: (purpose, subjects, granted, grants, withdrawals)."""
+    rows = [{"date": day, "kpi": kpi, "dimension": "all", "dimension_value": "all", "value": float(v)}
+            for kpi, v in (("audit_events", audit), ("denied_accesses", denied),
+                           ("reads_without_purpose", no_purpose))]
+    rows += [{"date": day, "kpi": "audit_events", "dimension": "action/result",
+              "dimension_value": pair.replace("_", "/"), "value": float(v)} for pair, v in by_pair.items()]
+    for purpose, subjects, granted, grants, withdrawals in consent:
+        for kpi, v in (("consent_subjects", subjects), ("consent_granted", granted),
+                       ("consent_coverage", granted / subjects), ("consent_grants", grants),
+                       ("consent_withdrawals", withdrawals)):
+            rows.append({"date": day, "kpi": kpi, "dimension": "purpose", "dimension_value": purpose, "value": float(v)})
+    return rows
+
+
+# Previous period 03-01..03-02, current 03-03..03-04. Counts: 24 against 16, 6 against 2, 2 against 1.
+# Coverage at the end: 03-04 has no consent rows, so 03-03: (3 + 1) / (5 + 3) = 50 %;
+# before: 03-02 has none, so 03-01: (3 + 2) / (4 + 2) = 83.3 %.
+KPIS = pd.DataFrame(
+    kpi_rows(D(2024, 3, 1), 10, 2, 1, [("analytics", 4, 3, 3, 1), ("marketing", 2, 2, 2, 0)])
+    + kpi_rows(D(2024, 3, 2), 6, 0, 0)
+    + kpi_rows(D(2024, 3, 3), 20, 5, 2, [("analytics", 5, 3, 1, 1), ("marketing", 3, 1, 1, 2)],
+               read_success=13, read_denied=5, export_success=2)
+    + kpi_rows(D(2024, 3, 4), 4, 1, 0, read_success=3, delete_denied=1))
+CURRENT = Period(D(2024, 3, 3), D(2024, 3, 4))
+
+
+def audit_row(event_id, day, hour, actor, role, action, resource, purpose, result, subject_hash=None) -> dict:
+    return {"event_id": event_id, "event_ts": pd.Timestamp(2024, 3, day, hour), "event_date": D(2024, 3, day),
+            "actor": actor, "actor_role": role, "action": action, "resource": resource, "purpose": purpose,
+            "result": result, "subject_hash": subject_hash}
+
+
+AUDIT = pd.DataFrame([
+    audit_row("e1", 2, 9, "ana", "analyst", "read", "web.gold.daily_kpis", "analytics", "success"),
+    audit_row("e2", 3, 9, "ana", "analyst", "read", "web.silver.events", None, "denied", "ab" * 32),
+    audit_row("e3", 3, 10, "ana", "analyst", "read", "web.silver.events", None, "denied"),
+    audit_row("e4", 4, 8, "bob", None, "export", "web.silver.events", "support", "denied"),
+    audit_row("e5", 4, 11, "etl", "service", "write", "web.silver.events", "operations", "success"),
+])
+
+
+def test_cards_sum_the_days_counts_and_take_coverage_at_the_end_of_the_period():
+    assert board.card_values(KPIS, CURRENT) == {"audit_events": 24.0, "denied_accesses": 6.0,
+                                                "reads_without_purpose": 2.0, "consent_coverage": 0.5}
+    assert board.card_values(KPIS, CURRENT.previous()) == {"audit_events": 16.0, "denied_accesses": 2.0,
+                                                           "reads_without_purpose": 1.0,
+                                                           "consent_coverage": 5 / 6}
+
+
+def test_cards_read_against_the_previous_period():
+    current, previous = board.card_values(KPIS, CURRENT), board.card_values(KPIS, CURRENT.previous())
+    changes = {k.key: ui.kpi_change(k, current[k.key], previous[k.key]) for k in board.KPIS}
+    assert changes == {"audit_events": ("+50.0%", "good"), "denied_accesses": ("+200.0%", "bad"),
+                       "reads_without_purpose": ("+100.0%", "bad"), "consent_coverage": ("−33.3 pp", "bad")}
+
+
+def test_without_consent_rows_coverage_is_missing_and_counts_are_zero():
+    gold = KPIS[KPIS["kpi"] == "audit_events"]
+    assert board.card_values(gold, Period(D(2024, 2, 1), D(2024, 2, 2))) == {
+        "audit_events": 0.0, "denied_accesses": 0.0, "reads_without_purpose": 0.0, "consent_coverage": None}
+
+
+def test_consent_by_day_has_coverage_grants_and_withdrawals_per_purpose():
+    days = board.consent_by_day(KPIS)
+    assert days.values.tolist() == [[D(2024, 3, 1), "analytics", 0.75, 3.0, 1.0],
+                                    [D(2024, 3, 1), "marketing", 1.0, 2.0, 0.0],
+                                    [D(2024, 3, 3), "analytics", 0.6, 1.0, 1.0],
+                                    [D(2024, 3, 3), "marketing", 1 / 3, 1.0, 2.0]]
+
+
+def test_audit_events_per_action_and_result_most_first():
+    assert board.by_action(KPIS, CURRENT).values.tolist() == [["read/success", 16.0], ["read/denied", 5.0],
+                                                              ["export/success", 2.0], ["delete/denied", 1.0]]
+
+
+def test_the_explorer_filters_on_every_field_and_the_period_newest_first():
+    everything = {name: board.ALL for name, _, _ in board.AUDIT_FILTERS}
+    assert board.audit_in(AUDIT, CURRENT, everything)["event_id"].tolist() == ["e5", "e4", "e3", "e2"]
+    ana_without_purpose = {**everything, "actor": "ana", "purpose": board.NO_PURPOSE}
+    assert board.audit_in(AUDIT, CURRENT, ana_without_purpose)["event_id"].tolist() == ["e3", "e2"]
+    assert board.audit_in(AUDIT, CURRENT, {**everything, "role": "service"})["event_id"].tolist() == ["e5"]
+    shown = board.explorer_rows(board.audit_in(AUDIT, CURRENT, ana_without_purpose))
+    assert shown[["purpose", "subject"]].values.tolist() == [["(none)", ""], ["(none)", "abababababab"]]
+
+
+def test_denied_accesses_are_grouped_per_actor_and_resource_most_first():
+    rows = board.denied(AUDIT)
+    assert rows[["actor", "actor_role", "action", "resource", "denied"]].values.tolist() == [
+        ["ana", "analyst", "read", "web.silver.events", 2], ["bob", "", "export", "web.silver.events", 1]]
+    assert rows["last"].tolist() == [pd.Timestamp(2024, 3, 3, 10), pd.Timestamp(2024, 3, 4, 8)]
+
+
+def test_the_inventory_lists_every_column_tagged_as_personal_data_with_owner_and_retention():
+    inventory = board.inventory()
+    audit = inventory[inventory["table"] == "compliance-auditing.silver.audit_trail"]
+    assert audit.values.tolist() == [
+        ["compliance-auditing.silver.audit_trail", "actor", "string", "personal", "compliance-team", 2555],
+        ["compliance-auditing.silver.audit_trail", "source_ip", "string", "personal", "compliance-team", 2555]]
+    tagged = sum(c.pii != "none" for p in products.all_products().values() for t in p.tables for c in t.columns)
+    assert len(inventory) == tagged
