@@ -13,7 +13,7 @@ import pytest
 from products.compliance_auditing import report
 from tests.browser import LOAD_TIMEOUT_MS, assert_cards, assert_no_error, open_page
 from tests.browser import write_table as write_product_table
-from tests.unit.test_compliance_dashboard import AUDIT, kpi_rows
+from tests.compliance_data import AUDIT, kpi_rows
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import re
 
 from products.compliance_auditing import dashboard as board
 from products.compliance_auditing import report
-from tests.unit.products.compliance_auditing.test_dashboard import AUDIT, KPIS
+from tests.compliance_data import AUDIT, KPIS
 
 AT = dt.datetime(2024, 3, 5, 6, 7, 8, tzinfo=dt.timezone.utc)
 VERSIONS = {"compliance-auditing.gold.daily_compliance_kpis": 7, "compliance-auditing.silver.audit_trail": 12}
