@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from shared_lib import jars, paths
+from shared_lib import audit, jars, paths
 from shared_lib import kafka as kafka_lib
 from shared_lib import params as params_lib
 from shared_lib import spark as spark_session
@@ -311,7 +311,9 @@ def stop(name: str, timeout_s: float = 30) -> str:
 
 
 def down(only: list[str] | None = None) -> list[str]:
-    # Spark first: its streaming queries are Kafka's clients.
+    # This process's audit producer first (tests, the bench): left open, it would retry a stopped
+    # broker until exit. Then Spark: its streaming queries are Kafka's clients.
+    audit.close()
     return [stop(name) for name in reversed(_names(only))]
 
 
