@@ -14,6 +14,8 @@ help:
 	@echo "make test   set up, then the whole test suite (what CI runs)"
 	@echo "make bench  set up, then 'dp bench' (writes reports/bench/bench.json and bench.md)"
 	@echo "make lock   regenerate requirements.lock after a change of pyproject.toml's dependencies"
+	@echo "make lint   ruff, and mypy over shared_lib and runners (part of make test)"
+	@echo "make test-unit   the pure tests only: no broker, no Spark server (seconds)"
 
 setup: $(VENV)/.installed
 	@$(PY) -m runners.jars
