@@ -1,6 +1,5 @@
-"""The daily compliance KPIs of metrics.md on a hand-built audit trail and consent history, with
-values worked out by hand: audit events by action and result, denied accesses, personal-data
-reads without a purpose, consent coverage with a withdrawal and a re-grant."""
+"""What the product declarations say about personal data: the columns tagged `pii` in each
+product.yaml, the ones the audit trail names and data-subject requests look in."""
 from __future__ import annotations
 
 from shared_lib import products
