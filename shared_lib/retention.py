@@ -26,7 +26,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
-from shared_lib import audit, lake, paths, products, subject_hash
+from shared_lib import audit, lake, maintenance, paths, products, subject_hash
 from shared_lib.holds import InForce
 from shared_lib.products import Table
 
@@ -128,13 +128,6 @@ def _delete(table: Table, where: str) -> int:
     return int(metrics.get("num_deleted_rows", 0))
 
 
-def vacuum(table: Table, retain_hours: float) -> int:
-    """Remove the table's data files unreferenced for longer than ``retain_hours``; returns how many."""
-    removed = lake.delta_table(table).vacuum(retention_hours=int(retain_hours), dry_run=False,
-                                             enforce_retention_duration=False)
-    return len(removed)
-
-
 def check_table(table: Table, holds: InForce, hashes: Iterable[str], now: dt.datetime, dry_run: bool,
                 retain_hours: float) -> TableCheck:
     """Count, and unless ``dry_run`` delete and vacuum, the rows of ``table`` past retention."""
@@ -162,7 +155,7 @@ def check_table(table: Table, holds: InForce, hashes: Iterable[str], now: dt.dat
         found.status = "nothing_expired" if found.rows_held == 0 else "held"
         return found
     found.rows_deleted = _delete(table, f"{expired} AND NOT {held}" if held else expired)
-    found.files_removed = vacuum(table, retain_hours)
+    found.files_removed = maintenance.vacuum(table, retain_hours)
     found.status = "deleted"
     return found
 
