@@ -88,6 +88,9 @@ class Notebook:
     # skipped because of it.
     runs_after: tuple[str, ...] = ()
     parameters: dict = field(default_factory=dict, hash=False, compare=False)
+    # Run only when named (`dp run --notebook`, a schedule's ``notebook``), never as part of a
+    # product or of the whole DAG: e.g. retention, which deletes, runs on its own schedule.
+    scheduled_only: bool = False
 
     @property
     def id(self) -> str:
@@ -141,7 +144,7 @@ def parse(path: Path) -> Product:
         notebooks.append(Notebook(
             product=name, name=nb_name, path=paths.PROJECT_ROOT / _require(entry, "path", where),
             layer=_require(entry, "layer", where), depends_on=deps, runs_after=after,
-            parameters=dict(entry.get("parameters") or {})))
+            parameters=dict(entry.get("parameters") or {}), scheduled_only=bool(entry.get("scheduled_only", False))))
     tables = []
     for i, entry in enumerate(raw.get("tables") or []):
         where = f"{path}: tables[{i}]"
