@@ -134,7 +134,8 @@ def cmd_retention(args) -> int:
     params = _params(args)
     if not args.dry_run:
         services.require_running(params, ["kafka"])  # every delete is recorded in the audit trail
-    checks = retention.run(params, dry_run=args.dry_run, progress=None if args.json else print)
+    chosen = retention.declared_tables(args.table) if args.table else None
+    checks = retention.run(params, dry_run=args.dry_run, tables=chosen, progress=None if args.json else print)
     if args.json:
         print(json.dumps([c.__dict__ for c in checks], indent=2))
         return 0 if not retention.summary(checks)["tables_failed"] else 1
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_env(add("retention", cmd_retention, "delete the rows past their table's retention (legal holds "
                                                  "kept), vacuum, record the check"))
     p.add_argument("--dry-run", action="store_true", help="count and print what would go; change nothing")
+    p.add_argument("--table", action="append", help="only this table (product.layer.table; repeatable)")
     p.add_argument("--json", action="store_true", help="every table's check as JSON")
     p = add("runs", cmd_runs, "the run history (newest first)")
     p.add_argument("--json", action="store_true")

@@ -160,7 +160,11 @@ def check_table(table: Table, holds: InForce, hashes: Iterable[str], now: dt.dat
     return found
 
 
-def declared_tables() -> list[Table]:
+def declared_tables(names: Iterable[str] = ()) -> list[Table]:
+    """Every declared table, or the tables ``names`` (qualified names; unknown ones fail by name)."""
+    names = list(names)
+    if names:
+        return [products.find_table(n) for n in names]
     return [t for p in products.all_products().values() for t in p.tables]
 
 
@@ -175,7 +179,7 @@ def run(params: dict, dry_run: bool = False, now: dt.datetime | None = None, act
     key = subject_hash.workspace_key() if in_force.subjects else b""
     hashes = [subject_hash.hash_id(s, key) for s in in_force.subjects]
     checks = []
-    for table in tables if tables is not None else declared_tables():
+    for table in tables if tables is not None else declared_tables(settings["tables"]):
         try:
             found = check_table(table, in_force, hashes, now, dry_run, settings["vacuum_retain_hours"])
         except Exception as exc:  # one table's failure must not stop the others' retention

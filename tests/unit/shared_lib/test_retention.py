@@ -239,3 +239,11 @@ def test_a_held_subject_is_matched_on_subject_columns_raw_text_and_the_keyed_has
         """(COALESCE(strpos("key", 's1') > 0, false) OR COALESCE(strpos("value", 's1') > 0, false))""")
     assert retention.held_predicate(TRAIL, ["s1"], ["ab"]) == """(COALESCE("subject_hash" IN ('ab'), false))"""
     assert retention.held_predicate(EVENTS, [], []) is None
+
+
+def test_the_tables_parameter_limits_the_check_to_the_tables_it_names(lake_rows, sent):
+    only = params_lib.load("dev", {"platform.retention.tables": [RUNS.qualified_name]})
+    assert [c.table_name for c in retention.run(only, now=NOW)] == [RUNS.qualified_name]
+    assert sorted(lake.read(RUNS)["run_id"]) == ["r2", "r3"] and len(lake.read(EVENTS)) == 6  # events untouched
+    with pytest.raises(KeyError, match="no declared table 'nope'"):
+        retention.declared_tables(["nope"])
