@@ -101,6 +101,55 @@ def cmd_catalog(args) -> int:
     return 0
 
 
+def cmd_hold(args) -> int:
+    from runners import services
+    from shared_lib import holds
+    if args.action == "list":
+        found = holds.in_force()
+        if args.json:
+            print(json.dumps([{**h.__dict__, "placed_at": h.placed_at.isoformat()} for h in found], indent=2))
+        else:
+            print(holds.format_text(found))
+        return 0
+    params = _params(args)
+    services.require_running(params, ["kafka"])  # each action is recorded in the audit trail
+    if args.action == "add":
+        if bool(args.subject) == bool(args.table):
+            raise holds.HoldError("name exactly one of --subject SUBJECT_ID or --table TABLE")
+        scope, target = ("subject", args.subject) if args.subject else ("table", args.table)
+        hold = holds.place(params, scope, target, reason=args.reason)
+        print(f"placed {hold.hold_id} on {scope} {hold.target}: its rows are kept by retention until "
+              f"`dp hold remove {hold.hold_id}`")
+        return 0
+    if not args.hold_id:
+        raise holds.HoldError("name the hold to remove: dp hold remove HOLD_ID (see dp hold list)")
+    hold = holds.release(params, args.hold_id, reason=args.reason)
+    print(f"released {hold.hold_id} ({hold.scope} {hold.target}): its rows fall under the retention policy again")
+    return 0
+
+
+def cmd_retention(args) -> int:
+    from runners import services
+    from shared_lib import retention
+    params = _params(args)
+    if not args.dry_run:
+        services.require_running(params, ["kafka"])  # every delete is recorded in the audit trail
+    chosen = retention.declared_tables(args.table) if args.table else None
+    checks = retention.run(params, dry_run=args.dry_run, tables=chosen, progress=None if args.json else print)
+    if args.json:
+        print(json.dumps([c.__dict__ for c in checks], indent=2))
+        return 0 if not retention.summary(checks)["tables_failed"] else 1
+    total = retention.summary(checks)
+    verb = "would delete" if args.dry_run else "deleted"
+    gone = total["rows_past_retention"] - total["rows_held"] if args.dry_run else total["rows_deleted"]
+    print(f"retention{' (dry run: nothing changed)' if args.dry_run else ''}: {total['tables_checked']} tables, "
+          f"{total['rows_past_retention']} row(s) past retention, {total['rows_held']} held, {verb} {gone}"
+          + ("" if args.dry_run else f", {total['files_removed']} file(s) vacuumed"))
+    for name in total["tables_failed"]:
+        print(f"  FAILED: {name} (see above)")
+    return 0 if not total["tables_failed"] else 1
+
+
 def cmd_runs(args) -> int:
     from runners import runlog
     df = runlog.read(args.limit)
@@ -216,6 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="run what is due now, then exit (for cron)")
     p = add("catalog", cmd_catalog, "every table: location, columns, personal-data tags, owner, retention, version")
     p.add_argument("--json", action="store_true")
+    p = with_env(add("hold", cmd_hold, "legal holds: a held subject's or table's rows are kept by retention"))
+    p.add_argument("action", choices=["add", "remove", "list"])
+    p.add_argument("hold_id", nargs="?", help="the hold to remove (dp hold list shows them)")
+    p.add_argument("--subject", help="add: hold this data subject's rows (subject columns, raw text, audit hash)")
+    p.add_argument("--table", help="add: hold every row of this table (product.layer.table)")
+    p.add_argument("--reason", help="why: a case or matter reference (kept in the holds' history)")
+    p.add_argument("--json", action="store_true", help="list: as JSON")
+    p = with_env(add("retention", cmd_retention, "delete the rows past their table's retention (legal holds "
+                                                 "kept), vacuum, record the check"))
+    p.add_argument("--dry-run", action="store_true", help="count and print what would go; change nothing")
+    p.add_argument("--table", action="append", help="only this table (product.layer.table; repeatable)")
+    p.add_argument("--json", action="store_true", help="every table's check as JSON")
     p = add("runs", cmd_runs, "the run history (newest first)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50)

@@ -123,7 +123,8 @@ def _from_first_declared(cycle: list[str], declared: list[str]) -> list[str]:
 
 def select(dag: Dag, products: list[str] | None = None, layer: str | None = None,
            notebook: str | None = None) -> list[str]:
-    """Node ids to run, in DAG order. ``notebook`` is ``name`` or ``product:name``."""
+    """Node ids to run, in DAG order. ``notebook`` is ``name`` or ``product:name``. A notebook
+    declared ``scheduled_only`` is chosen only when ``notebook`` names it."""
     chosen = []
     for n in dag.order:
         nb = dag.nodes[n]
@@ -132,6 +133,8 @@ def select(dag: Dag, products: list[str] | None = None, layer: str | None = None
         if layer and nb.layer != layer:
             continue
         if notebook and notebook not in (nb.name, nb.id):
+            continue
+        if nb.scheduled_only and not notebook:
             continue
         chosen.append(n)
     if not chosen:

@@ -165,6 +165,12 @@ def _record_reads(params: dict, records: list[dict], log: Callable[[str], None])
         log(f"recorded {len(events)} personal-data read(s) in {audit.topic(params)}")
 
 
+def _results(records: dict) -> str | None:
+    """The step's own results (what ``ctx.finish`` recorded beside the lineage) as JSON."""
+    own = {k: v for k, v in records.items() if k != "dp.lineage"}
+    return json.dumps(own, default=str) if own else None
+
+
 def _run_node(run: _Run, i: int) -> dict:
     """Run (or skip) the i-th chosen notebook; returns its run record."""
     plan, node_id, log = run.plan, run.plan.chosen[i], run.log
@@ -198,7 +204,7 @@ def _run_node(run: _Run, i: int) -> dict:
                   rows_written=lineage.get("rows_written"),
                   tables_read=json.dumps(lineage.get("tables_read", {})),
                   tables_written=json.dumps(lineage.get("tables_written", {})),
-                  output_notebook=str(output))
+                  output_notebook=str(output), results=_results(outcome.records))
     if outcome.status == "succeeded":
         rows = lineage.get("rows_written")
         log(f"{prefix}: succeeded in {outcome.duration_s:.1f} s" + (f", {rows} rows written" if rows is not None else ""))

@@ -59,7 +59,8 @@ def run_due(env: str | None, log=logger.info, now: float | None = None) -> list[
         log(f"schedule {name}: starting (every {spec['every_minutes']} min)")
         state[name] = now
         write_state(state)  # before the run: a crashed run is not retried in a tight loop
-        summary = run.run(products=spec["products"] or None, layer=spec["layer"] or None, env=env, log=log)
+        summary = run.run(products=spec["products"] or None, layer=spec["layer"] or None,
+                          notebook=spec["notebook"] or None, env=env, log=log)
         results.append((name, summary.ok))
     return results
 

@@ -1,5 +1,7 @@
 """The table catalog: every declared table with its location, columns (types, personal-data
-tags, comments), owner, retention and current Delta version. Read with delta-rs: no JVM."""
+tags, comments), owner, retention (the effective days: the policy's for the table's kind, or the
+declared override; and the event-time column that expires rows) and current Delta version. Read
+with delta-rs: no JVM."""
 from __future__ import annotations
 
 from shared_lib import lake, products
@@ -12,7 +14,9 @@ def entries() -> list[dict]:
             entry = {
                 "name": table.qualified_name, "product": product.name, "layer": table.layer,
                 "path": str(table.path), "description": table.description, "owner": table.owner,
-                "retention_days": table.retention_days, "partitioned_by": list(table.partitioned_by),
+                "retention_days": table.retention_days, "retention_kind": table.retention_kind,
+                "retention_source": retention_source(table), "event_time": table.event_time,
+                "partitioned_by": list(table.partitioned_by),
                 "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable, "pii": c.pii,
                              "comment": c.comment} for c in table.columns],
                 "version": None, "last_commit": None, "exists": False,
@@ -30,6 +34,16 @@ def entries() -> list[dict]:
     return out
 
 
+def retention_source(table) -> str:
+    """Where the table's retention comes from: ``policy`` (its kind's default) or ``override``."""
+    return "override" if table.retention_overridden else "policy"
+
+
+def retention_text(e: dict) -> str:
+    by = f"by {e['event_time']}" if e["event_time"] else "state table: not expired by age"
+    return f"retention {e['retention_days']} d ({e['retention_source']}: {e['retention_kind']}, {by})"
+
+
 def personal_data(declared_products) -> list[dict]:
     """The personal-data inventory of the declared products (no table is opened): one entry per
     column tagged as personal data - table, column, type, tag, owner, retention in days."""
@@ -42,7 +56,7 @@ def format_text(items: list[dict]) -> str:
     lines = []
     for e in items:
         state = f"v{e['version']}" if e["exists"] else "not created yet"
-        lines.append(f"{e['name']}  [{state}]  owner {e['owner']}, retention {e['retention_days']} d")
+        lines.append(f"{e['name']}  [{state}]  owner {e['owner']}, {retention_text(e)}")
         lines.append(f"  {e['path']}")
         if e["description"]:
             lines.append(f"  {e['description']}")

@@ -15,6 +15,7 @@ from shared_lib.products import Table
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     from deltalake import DeltaTable
 
 # pandas and deltalake are imported where they are used: shared_lib.tables imports this module in
@@ -41,6 +42,32 @@ def count_rows(table: Table) -> int:
     """Rows in the table's current version, from the files' statistics where they have them; 0
     before its first commit."""
     return delta_table(table).to_pyarrow_dataset().count_rows() if exists(table) else 0
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The declared columns as an Arrow schema, for writes with delta-rs."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
+             "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
+             "array<string>": pa.list_(pa.string())}
+    return pa.schema([pa.field(c.name, types[c.type], nullable=c.nullable,
+                               metadata={"comment": c.comment} if c.comment else None)
+                      for c in table.columns])
+
+
+def append_rows(table: Table, rows: list[dict]) -> int:
+    """Append ``rows`` (dicts keyed by column; missing columns null) to a declared table with
+    delta-rs: no Spark, for the platform's own small tables. Returns the version written."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    schema = arrow_schema(table)
+    data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
+    table.path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(table.path), data, mode="append", partition_by=list(table.partitioned_by) or None,
+                    description=table.description, name=table.name)
+    return delta_table(table).version()
 
 
 def read(table: Table, filters: list | None = None) -> pd.DataFrame:

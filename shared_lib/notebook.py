@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from shared_lib import maintenance, products, recorder, step_report, tables
 from shared_lib import params as params_lib
-from shared_lib import products, recorder, step_report, tables
 from shared_lib.spark import get_spark
 from shared_lib.tables import Writer
 
@@ -34,7 +34,8 @@ class Context:
     @property
     def writer(self) -> Writer:
         if self._writer is None:
-            self._writer = Writer(get_spark(self.params), self.run_id)
+            self._writer = Writer(get_spark(self.params), self.run_id,
+                                  compaction=maintenance.Settings.from_params(self.params))
         return self._writer
 
     @property

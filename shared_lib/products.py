@@ -19,6 +19,15 @@ from shared_lib.errors import UnknownName, UserError
 
 PII_TAGS = ("none", "subject_id", "personal", "raw")
 
+# The one retention policy (days a row is kept after its event time; metrics.md). A table's kind
+# follows from its declaration (``retention_kind``): bronze and quarantine keep raw messages,
+# silver and person-level gold keep personal data, gold without personal data holds aggregates,
+# audit holds evidence (the audit trail, consent records, the platform's own records). A table may
+# declare ``retention_days`` to override its kind's default.
+RETENTION_POLICY = {"bronze": 90, "quarantine": 90, "silver": 365, "personal_gold": 365,
+                    "aggregate": 2555, "audit": 2555}
+_TIME_TYPES = ("date", "timestamp")
+
 
 class DeclarationError(UserError, ValueError):
     """A product.yaml that cannot be used; the message names the file and the entry."""
@@ -41,7 +50,7 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     owner: str
-    retention_days: int
+    retention_days: int  # effective: the override when declared, else the policy's for the kind
     partitioned_by: tuple[str, ...] = ()
     checks: tuple[tuple[str, str], ...] = ()  # (constraint name, SQL expression)
     # Columns whose min/max Delta records per file, for data skipping; empty: Delta's default
@@ -50,6 +59,11 @@ class Table:
     stats_columns: tuple[str, ...] = ()
     # Delta table properties set at creation, e.g. {"delta.appendOnly": "true"} for an audit trail.
     properties: tuple[tuple[str, str], ...] = ()
+    # The column (date or timestamp) whose age decides when a row expires; None: a state table
+    # (one row per key, replaced as it changes), whose rows retention never deletes by age.
+    event_time: str | None = None
+    retention_kind: str = ""  # a key of RETENTION_POLICY
+    retention_overridden: bool = False  # retention_days declared, not the policy's default
 
     @property
     def qualified_name(self) -> str:
@@ -74,6 +88,9 @@ class Notebook:
     # skipped because of it.
     runs_after: tuple[str, ...] = ()
     parameters: dict = field(default_factory=dict, hash=False, compare=False)
+    # Run only when named (`dp run --notebook`, a schedule's ``notebook``), never as part of a
+    # product or of the whole DAG: e.g. retention, which deletes, runs on its own schedule.
+    scheduled_only: bool = False
 
     @property
     def id(self) -> str:
@@ -127,7 +144,7 @@ def parse(path: Path) -> Product:
         notebooks.append(Notebook(
             product=name, name=nb_name, path=paths.PROJECT_ROOT / _require(entry, "path", where),
             layer=_require(entry, "layer", where), depends_on=deps, runs_after=after,
-            parameters=dict(entry.get("parameters") or {})))
+            parameters=dict(entry.get("parameters") or {}), scheduled_only=bool(entry.get("scheduled_only", False))))
     tables = []
     for i, entry in enumerate(raw.get("tables") or []):
         where = f"{path}: tables[{i}]"
@@ -142,10 +159,17 @@ def parse(path: Path) -> Product:
                                   nullable=bool(col.get("nullable", True))))
         partitioned_by = tuple(entry.get("partitioned_by") or ())
         stats_columns = _stats_columns(entry, columns, partitioned_by, where)
+        layer = _require(entry, "layer", where)
+        table_name = _require(entry, "name", where)
+        kind = _retention_kind(entry, table_name, layer, columns, where)
+        overridden = entry.get("retention_days") is not None
         tables.append(Table(
-            product=name, name=_require(entry, "name", where), layer=_require(entry, "layer", where),
+            product=name, name=table_name, layer=layer,
             description=entry.get("description", ""), columns=tuple(columns),
-            owner=entry.get("owner", owner), retention_days=int(_require(entry, "retention_days", where)),
+            owner=entry.get("owner", owner),
+            retention_days=int(entry["retention_days"]) if overridden else RETENTION_POLICY[kind],
+            retention_kind=kind, retention_overridden=overridden,
+            event_time=_event_time(entry, columns, where),
             partitioned_by=partitioned_by,
             checks=tuple((k, v) for k, v in (entry.get("checks") or {}).items()),
             stats_columns=stats_columns,
@@ -154,6 +178,46 @@ def parse(path: Path) -> Product:
     return Product(name=name, owner=owner, description=raw.get("description", ""),
                    topics=tuple(raw.get("topics") or ()), notebooks=tuple(notebooks),
                    tables=tuple(tables), source=path)
+
+
+def default_retention_kind(table_name: str, layer: str, columns: list[Column]) -> str:
+    """The policy's kind of a table that declares none: by layer, quarantine by name, gold by
+    whether it holds personal data; the platform's own tables are audit records."""
+    if table_name == "quarantine":
+        return "quarantine"
+    if layer == "gold":
+        return "personal_gold" if any(c.pii != "none" for c in columns) else "aggregate"
+    if layer == paths.PLATFORM:
+        return "audit"
+    return layer
+
+
+def _retention_kind(entry: dict, table_name: str, layer: str, columns: list[Column], where: str) -> str:
+    kind = entry.get("retention_kind") or default_retention_kind(table_name, layer, columns)
+    if kind not in RETENTION_POLICY:
+        raise DeclarationError(f"{where}: retention_kind {kind!r} is not in the retention policy; "
+                               f"expected one of {', '.join(RETENTION_POLICY)}")
+    days = entry.get("retention_days")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
+        raise DeclarationError(f"{where}: retention_days must be a whole number of days >= 1 "
+                               f"(or left out for the policy's {RETENTION_POLICY[kind]} days of {kind})")
+    return kind
+
+
+def _event_time(entry: dict, columns: list[Column], where: str) -> str | None:
+    """The declared ``event_time`` column (required key; null for a state table)."""
+    if "event_time" not in entry:
+        raise DeclarationError(f"{where}: missing 'event_time' (the date or timestamp column whose age "
+                               f"expires a row under the retention policy; null for a state table "
+                               f"whose rows are replaced, never expired by age)")
+    name = entry["event_time"]
+    if name is None:
+        return None
+    types = {c.name: c.type for c in columns}
+    if types.get(name) not in _TIME_TYPES:
+        raise DeclarationError(f"{where}: event_time {name!r} must name a date or timestamp column; "
+                               f"found {types.get(name, 'no such column')}")
+    return name
 
 
 # Types Delta keeps min/max statistics for (it refuses booleans, binary and nested types).

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from shared_lib import lake
+from shared_lib import lake, maintenance
 from shared_lib.errors import MissingFile
 from shared_lib.lake import exists, version  # defined there; callers may ask tables too
 from shared_lib.products import Table
@@ -114,11 +114,14 @@ def rows_in_versions(table: Table, after: int | None, upto: int | None) -> int:
 class Writer:
     """Reads and writes declared tables for one notebook run and keeps its lineage."""
 
-    def __init__(self, spark, run_id: str):
+    def __init__(self, spark, run_id: str, compaction: maintenance.Settings | None = maintenance.DEFAULT):
         self.spark = spark
         self.run_id = run_id
         self.lineage = Lineage()
         self._lock = threading.Lock()  # writes may run side by side (``write_all``)
+        # After each write, the partitions crowded with small files are compacted (None: never),
+        # so incremental runs do not leave a table with thousands of small files.
+        self.compaction = compaction
 
     def read(self, table: Table):
         v = version(table)
@@ -137,7 +140,17 @@ class Writer:
                 by_table = self.lineage.rows_by_table
                 by_table[table.qualified_name] = by_table.get(table.qualified_name, 0) + rows
             self.lineage.rows_written += rows
+        if after is not None and after != before and self.compaction is not None:
+            self._compact(table)
         return rows
+
+    def _compact(self, table: Table) -> None:
+        try:
+            maintenance.compact_if_needed(table, self.compaction or maintenance.DEFAULT)
+        except Exception as exc:  # the write stands; the scheduled maintenance step reports the table
+            import logging
+            logging.getLogger(__name__).warning("compaction of %s after a write failed: %s: %s",
+                                                table.qualified_name, type(exc).__name__, exc)
 
     def write_all(self, writes: list[Callable[[], int]], parallel: int = 2) -> list[int]:
         """Run independent writes (calls of this writer's methods) ``parallel`` at a time; returns

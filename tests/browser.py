@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from runners.runlog import arrow_schema
 from shared_lib import products
+from shared_lib.lake import arrow_schema
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps calling home on a closed network.

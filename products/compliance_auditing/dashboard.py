@@ -5,15 +5,18 @@ the same numbers, computed by the same pure functions.
 
 Counts over a date range are the sums of the daily counts of gold. Consent coverage is a state,
 not a flow: the card shows it at the end of the range (the latest day on or before it that gold
-has), over every subject x purpose with a decision: granted pairs / decided pairs.
+has), over every subject x purpose with a decision: granted pairs / decided pairs. Rows past
+retention is a state too: the latest day's value on or before the end of the range. The retention
+section shows each table's latest check (``platform.retention_status``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from shared_lib import catalog, lake, products
+from products.compliance_auditing import retention_kpis
+from shared_lib import catalog, lake, paths, products
 from shared_lib import dashboard as ui
 from shared_lib.dashboard import Kpi, Period
 
@@ -28,6 +31,8 @@ KPIS = (
     Kpi("denied_accesses", "Denied accesses", "count", higher_is_better=False),
     Kpi("reads_without_purpose", "Personal-data reads without a purpose", "count", higher_is_better=False),
     Kpi("consent_coverage", "Consent coverage", "rate", note="granted / decided subject x purpose, at the end"),
+    Kpi("rows_past_retention", "Rows past retention", "count", higher_is_better=False,
+        note="at the last retention check up to the end"),
 )
 COUNTED = ("audit_events", "denied_accesses", "reads_without_purpose")
 # The audit explorer's filters: (filter name, audit_trail column, label).
@@ -42,6 +47,8 @@ class Compliance:
     kpis: pd.DataFrame  # gold daily_compliance_kpis (long format)
     audit: pd.DataFrame  # silver audit_trail
     inventory: pd.DataFrame  # the catalog's personal-data columns
+    # platform.retention_status: each table's latest retention check (retention_kpis.latest_by_table)
+    retention: pd.DataFrame = field(default_factory=lambda: retention_kpis.latest_by_table(pd.DataFrame()))
 
 
 # The tables of product.yaml that the dashboard and the report read.
@@ -55,7 +62,11 @@ def inventory() -> pd.DataFrame:
 
 def load() -> Compliance:
     kpis, audit = (lake.read_table(PRODUCT, table) for table in TABLES)
-    return Compliance(kpis, audit, inventory())
+    status = lake.read_table(paths.PLATFORM, STATUS_TABLE)
+    return Compliance(kpis, audit, inventory(), retention_kpis.latest_by_table(status))
+
+
+STATUS_TABLE = "retention_status"  # of the platform
 
 
 # --- numbers (pure) ------------------------------------------------------------------------
@@ -68,7 +79,17 @@ def card_values(kpis: pd.DataFrame, period: Period) -> dict:
     totals = days[days["dimension"] == "all"].groupby("kpi")["value"].sum()
     values = {k: float(totals[k]) if k in totals.index else 0.0 for k in COUNTED}
     values["consent_coverage"] = coverage_at(kpis, period.end)
+    values["rows_past_retention"] = latest_total(kpis, "rows_past_retention", period.end)
     return values
+
+
+def latest_total(kpis: pd.DataFrame, kpi: str, day) -> float | None:
+    """The day's total (dimension ``all``) of ``kpi`` on the latest day on or before ``day`` that
+    has one; None when none has."""
+    rows = kpis[(kpis["kpi"] == kpi) & (kpis["dimension"] == "all") & (kpis["date"] <= day)]
+    if rows.empty:
+        return None
+    return float(rows[rows["date"] == rows["date"].max()]["value"].sum())
 
 
 def coverage_at(kpis: pd.DataFrame, day) -> float | None:
@@ -141,6 +162,11 @@ NO_DATA_HINT = ui.build_hint("The compliance KPIs have no rows yet. Build them w
 DENIED_FORMATS = {"denied": "count", "last": "time"}
 EXPLORER_FORMATS = {"event_ts": "time"}
 INVENTORY_FORMATS = {"retention_days": "count"}
+RETENTION_FORMATS = {"retention_days": "count", "checked_at": "time", "rows_past_retention": "count",
+                     "rows_held": "count", "rows_deleted": "count"}
+RETENTION_NOTE = ("Each table's latest retention check: rows past its retention at check time (held ones "
+                  "included), kept by a legal hold, deleted. Policy and holds: dp catalog, dp hold list.")
+NO_RETENTION_CHECK = "No retention check yet: run dp retention, or the retention-daily schedule"
 
 
 def _cards(kpis: pd.DataFrame, period: Period):
@@ -191,6 +217,12 @@ def filters(data: Compliance) -> dict:
     return out
 
 
+def retention_section(data: Compliance):
+    if data.retention.empty:
+        return ui.section("Retention", ui.empty_state(NO_RETENTION_CHECK))
+    return ui.section("Retention", ui.table(data.retention, RETENTION_FORMATS), note=RETENTION_NOTE)
+
+
 def inventory_section(data: Compliance):
     return ui.section("Personal data inventory", ui.table(data.inventory, INVENTORY_FORMATS),
                       note="Declared columns tagged as personal data (product.yaml), their owner and retention.")
@@ -201,4 +233,4 @@ def page():
     return ui.page(PRODUCT, "Compliance auditing", "Audit trail, denied accesses and consent (UTC days)",
                    load, has_data=lambda data: not data.kpis.empty,
                    no_data=("No compliance data yet", NO_DATA_HINT), filters=filters, render=render,
-                   below=lambda data: [inventory_section(data)])
+                   below=lambda data: [retention_section(data), inventory_section(data)])

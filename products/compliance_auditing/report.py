@@ -71,6 +71,8 @@ def body_html(data: board.Compliance, run_id: str, versions: dict[str, int | Non
                   _section("Denied accesses",
                            _table_or_empty(board.denied(audit), board.DENIED_FORMATS, "No denied access")),
                   _section("Consent per day", _table_or_empty(consent, CONSENT_FORMATS, "No consent decisions"))]
+    parts.append(_section("Retention", _table_or_empty(data.retention, board.RETENTION_FORMATS, board.NO_RETENTION_CHECK),
+                          note=board.RETENTION_NOTE))
     parts.append(_section("Personal data inventory", ui.table_html(data.inventory, board.INVENTORY_FORMATS),
                           note="Declared columns tagged as personal data (product.yaml), their owner and retention."))
     return "".join(parts)
@@ -133,6 +135,8 @@ def run(ctx) -> dict:
     """Render this run's compliance report from the tables as they are now; returns its path and hash."""
     declared = products.get(board.PRODUCT)
     versions = {declared.table(t).qualified_name: lake.version(declared.table(t)) for t in board.TABLES}
+    status = products.get(paths.PLATFORM).table(board.STATUS_TABLE)
+    versions[status.qualified_name] = lake.version(status)
     data = board.load()
     generated_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     doc = document(body_html(data, ctx.run_id, versions, generated_at), ctx.run_id, generated_at)

@@ -63,3 +63,32 @@ def test_interrupted(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_catalog", failing(KeyboardInterrupt()))
     assert cli.main(["catalog"]) == 130
     assert capsys.readouterr().err == "dp catalog: interrupted\n"
+
+
+def test_hold_add_needs_exactly_one_of_subject_or_table(monkeypatch, capsys, tmp_path):
+    from runners import services
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    monkeypatch.setattr(services, "require_running", lambda params, names=None: None)
+    assert cli.main(["hold", "add"]) == 2
+    assert capsys.readouterr().err == "dp hold: name exactly one of --subject SUBJECT_ID or --table TABLE\n"
+    assert cli.main(["hold", "list"]) == 0
+    assert capsys.readouterr().out == "no legal hold in force\n"
+
+
+def test_hold_add_list_remove_and_retention_dry_run_from_the_command_line(monkeypatch, capsys, tmp_path):
+    from runners import services
+    from shared_lib import audit
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    monkeypatch.setattr(services, "require_running", lambda params, names=None: None)
+    monkeypatch.setattr(audit, "send", lambda params, events: len(events))
+    assert cli.main(["hold", "add", "--table", "web-user-analytics.silver.events", "--reason", "case 1"]) == 0
+    placed = capsys.readouterr().out
+    assert placed.startswith("placed hold-") and "on table web-user-analytics.silver.events" in placed
+    hold_id = placed.split()[1]
+    assert cli.main(["hold", "list"]) == 0
+    assert capsys.readouterr().out.startswith(f"{hold_id}  table   web-user-analytics.silver.events  placed ")
+    assert cli.main(["retention", "--dry-run"]) == 0  # an empty lake: nothing past retention
+    out = capsys.readouterr().out
+    assert out.startswith("retention (dry run: nothing changed): ") and "0 row(s) past retention" in out
+    assert cli.main(["hold", "remove", hold_id]) == 0
+    assert capsys.readouterr().out.startswith(f"released {hold_id} (table web-user-analytics.silver.events)")

@@ -100,3 +100,20 @@ def test_runs_after_unknown_notebook_and_cycle(tmp_path):
     c = factories.declare(tmp_path, "c", [("x", [], (), None), ("y", ["x"], (), None)], runs_after={"x": ["y"]})
     with pytest.raises(DagError, match=r"has a cycle: c:x -> c:y -> c:x \("):
         dag_lib.build({"c": c})
+
+
+def test_a_scheduled_only_notebook_runs_only_when_named():
+    dag = dag_lib.build(check_parameters=False)
+    everything = dag_lib.select(dag)
+    assert "compliance-auditing:retention" not in everything and "compliance-auditing:maintenance" not in everything
+    assert "compliance-auditing:retention" not in dag_lib.select(dag, products=["compliance-auditing"])
+    assert dag_lib.select(dag, notebook="compliance-auditing:retention") == ["compliance-auditing:retention"]
+    assert dag_lib.select(dag, notebook="maintenance") == ["compliance-auditing:maintenance"]
+
+
+def test_retention_and_maintenance_have_daily_schedules_of_their_own():
+    from shared_lib import params as params_lib
+    schedules = params_lib.load("dev")["platform"]["schedules"]
+    assert {n: (s["every_minutes"], s["notebook"]) for n, s in schedules.items()} == {
+        "all-hourly": (60, ""), "retention-daily": (1440, "compliance-auditing:retention"),
+        "maintenance-daily": (1440, "compliance-auditing:maintenance")}

@@ -15,11 +15,17 @@ def test_consent_runs_before_web_and_mobile_silver_but_does_not_gate_them():
         assert CONSENT not in dag.upstream(reader)  # order only: a failed consent run skips nothing
 
 
-def test_compliance_notebooks_are_bronze_silver_gold_then_the_report():
+def test_compliance_notebooks_are_bronze_silver_retention_gold_the_report_then_maintenance():
     dag = dag_lib.build()
     mine = [n for n in dag.order if n.startswith("compliance-auditing:")]
-    assert mine == ["compliance-auditing:bronze", "compliance-auditing:silver", "compliance-auditing:gold",
-                    "compliance-auditing:report"]
+    assert mine == ["compliance-auditing:bronze", "compliance-auditing:silver", "compliance-auditing:retention",
+                    "compliance-auditing:gold", "compliance-auditing:report", "compliance-auditing:maintenance"]
+
+
+def test_retention_gates_nothing():
+    dag = dag_lib.build(check_parameters=False)
+    assert dag.upstream("compliance-auditing:retention") == set()
+    assert not any("compliance-auditing:retention" in dag.upstream(n) for n in dag.nodes)  # order only
 
 
 class _Ctx:

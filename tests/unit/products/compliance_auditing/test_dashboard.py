@@ -11,23 +11,38 @@ from tests.compliance_data import AUDIT, CURRENT, KPIS, D
 
 def test_cards_sum_the_days_counts_and_take_coverage_at_the_end_of_the_period():
     assert board.card_values(KPIS, CURRENT) == {"audit_events": 24.0, "denied_accesses": 6.0,
-                                                "reads_without_purpose": 2.0, "consent_coverage": 0.5}
+                                                "reads_without_purpose": 2.0, "consent_coverage": 0.5,
+                                                "rows_past_retention": None}  # no retention check yet
     assert board.card_values(KPIS, CURRENT.previous()) == {"audit_events": 16.0, "denied_accesses": 2.0,
                                                            "reads_without_purpose": 1.0,
-                                                           "consent_coverage": 5 / 6}
+                                                           "consent_coverage": 5 / 6, "rows_past_retention": None}
 
 
 def test_cards_read_against_the_previous_period():
     current, previous = board.card_values(KPIS, CURRENT), board.card_values(KPIS, CURRENT.previous())
     changes = {k.key: ui.kpi_change(k, current[k.key], previous[k.key]) for k in board.KPIS}
     assert changes == {"audit_events": ("+50.0%", "good"), "denied_accesses": ("+200.0%", "bad"),
-                       "reads_without_purpose": ("+100.0%", "bad"), "consent_coverage": ("−33.3 pp", "bad")}
+                       "reads_without_purpose": ("+100.0%", "bad"), "consent_coverage": ("−33.3 pp", "bad"),
+                       "rows_past_retention": ("–", "flat")}
 
 
 def test_without_consent_rows_coverage_is_missing_and_counts_are_zero():
     gold = KPIS[KPIS["kpi"] == "audit_events"]
     assert board.card_values(gold, Period(D(2024, 2, 1), D(2024, 2, 2))) == {
-        "audit_events": 0.0, "denied_accesses": 0.0, "reads_without_purpose": 0.0, "consent_coverage": None}
+        "audit_events": 0.0, "denied_accesses": 0.0, "reads_without_purpose": 0.0, "consent_coverage": None,
+        "rows_past_retention": None}
+
+
+def test_rows_past_retention_is_the_latest_checks_total_up_to_the_end_of_the_period():
+    # Checks on 03-01 (9 rows past retention) and 03-03 (4); none on 03-04.
+    checks = pd.DataFrame([
+        {"date": D(2024, 3, 1), "kpi": "rows_past_retention", "dimension": "all", "dimension_value": "all", "value": 9.0},
+        {"date": D(2024, 3, 1), "kpi": "rows_past_retention", "dimension": "table", "dimension_value": "t", "value": 9.0},
+        {"date": D(2024, 3, 3), "kpi": "rows_past_retention", "dimension": "all", "dimension_value": "all", "value": 4.0}])
+    gold = pd.concat([KPIS, checks], ignore_index=True)
+    assert board.card_values(gold, CURRENT)["rows_past_retention"] == 4.0  # 03-03, the latest up to 03-04
+    assert board.card_values(gold, CURRENT.previous())["rows_past_retention"] == 9.0  # 03-01, not 9 + 9
+    assert board.card_values(gold, CURRENT)["audit_events"] == 24.0  # retention rows do not count as audit
 
 
 def test_consent_by_day_has_coverage_grants_and_withdrawals_per_purpose():

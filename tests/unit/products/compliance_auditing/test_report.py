@@ -68,3 +68,18 @@ def test_the_index_lists_every_report_newest_first(tmp_path):
 def test_a_run_id_becomes_a_safe_file_name():
     assert report.file_name("interactive") == "interactive.html"
     assert report.file_name("a/b c") == "a_b_c.html"
+
+
+def test_the_report_shows_each_tables_latest_retention_check_or_that_there_is_none():
+    import pandas as pd
+
+    from products.compliance_auditing import retention_kpis
+    assert board.NO_RETENTION_CHECK in report.body_of(rendered())
+    status = pd.DataFrame([{"check_id": "c1", "checked_at": pd.Timestamp("2024-03-05T01:00", tz="UTC"),
+                            "table_name": "web-user-analytics.silver.events", "retention_days": 365,
+                            "event_time": "event_date", "rows_past_retention": 7, "rows_held": 2, "rows_deleted": 5,
+                            "status": "deleted"}])
+    with_check = board.Compliance(KPIS, AUDIT, board.inventory(), retention_kpis.latest_by_table(status))
+    body = report.body_html(with_check, "r", VERSIONS, AT)
+    assert board.NO_RETENTION_CHECK not in body
+    assert "<td class='dp-text'>web-user-analytics.silver.events</td><td>365</td>" in body
