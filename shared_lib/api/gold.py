@@ -66,6 +66,21 @@ class TableCache:
             self._whole[table.qualified_name] = (current, frame)
             return frame
 
+    def dates(self, table: Table, column: str) -> list[dt.date]:
+        """The values of ``table``'s date partition ``column``, ascending (none before its
+        first commit), from the log alone."""
+        current = version(table)
+        key = (table.qualified_name, "dates", column)
+        cached = self._whole.get(str(key))
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        found: list[dt.date] = []
+        if current is not None:
+            found = sorted({dt.date.fromisoformat(p[column]) for p in lake.delta_table(table).partitions()
+                            if p.get(column)})
+        self._whole[str(key)] = (current, found)
+        return found
+
     def filtered(self, table: Table, filters: list[tuple]) -> pd.DataFrame:
         """The rows matching delta-rs ``filters`` (e.g. ``[("user_id", "=", "u1")]``)."""
         key = (table.qualified_name, version(table), tuple(filters))
