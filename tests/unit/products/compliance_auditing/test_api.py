@@ -9,39 +9,16 @@ import pytest
 
 from products.compliance_auditing import api as compliance_api
 from products.compliance_auditing import dsar_intake
-from shared_lib import subject_hash
 from shared_lib.products import get
-from tests import api_client
-from tests.api_client import write_table
-from tests.compliance_data import KPIS
+from tests import api_client, api_data
 
 P = "compliance-auditing"
-
-
-def _audit(event_id, day, hour, actor, action, result, purpose=None, subject=None, ip=None):
-    key = subject_hash.workspace_key()
-    return {"event_id": event_id, "event_ts": dt.datetime(2024, 3, day, hour, tzinfo=dt.timezone.utc),
-            "event_date": dt.date(2024, 3, day), "actor": actor, "actor_role": "analyst", "action": action,
-            "resource": "web.silver.events", "columns": ["ip"], "purpose": purpose, "result": result,
-            "subject_hash": subject_hash.hash_id(subject, key) if subject else None, "source_ip": ip,
-            "topic": "compliance.audit", "partition": 0, "offset": int(event_id[1:]),
-            "ingested_at": dt.datetime(2024, 3, 5, tzinfo=dt.timezone.utc)}
 
 
 @pytest.fixture
 def compliance(tmp_path, monkeypatch):
     client = api_client.api(compliance_api.create_app, tmp_path, monkeypatch)
-    write_table(P, "audit_trail", [
-        _audit("e1", 2, 9, "ana", "read", "success", "analytics", "v1", "10.1.1.1"),
-        _audit("e2", 3, 9, "ana", "read", "denied", subject="v2"),
-        _audit("e3", 3, 10, "bob", "export", "success", "support", "v1"),
-        _audit("e4", 4, 8, "bob", "delete", "failure")])
-    since = dt.datetime(2024, 3, 1, 12, tzinfo=dt.timezone.utc)
-    write_table(P, "consent_state", [
-        {"subject_id": "v1", "purpose": "marketing", "granted": False, "since": since, "event_id": "c2", "events": 2},
-        {"subject_id": "v1", "purpose": "analytics", "granted": True, "since": since, "event_id": "c1", "events": 1},
-        {"subject_id": "v2", "purpose": "analytics", "granted": True, "since": since, "event_id": "c3", "events": 1}])
-    write_table(P, "daily_compliance_kpis", KPIS.to_dict("records"))
+    api_data.write_compliance()
     return client
 
 

@@ -2,42 +2,18 @@
 rates by version and version adoption."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from products.mobile_user_analytics import api as mobile_api
-from tests import api_client
-from tests.api_client import write_table
+from tests import api_client, api_data
 
 P = "mobile-user-analytics"
-D1, D2 = dt.date(2024, 3, 1), dt.date(2024, 3, 2)
-
-
-def _kpis(day, dau, mau):
-    return {"date": day, "dau": dau, "wau": dau, "mau": mau, "stickiness": dau / mau, "new_devices": 1,
-            "sessions": dau, "engaged_sessions": 0, "crashed_devices": 0, "crashed_sessions": 0,
-            "purchases": 0, "revenue": 0.0}
-
-
-def _version(day, platform, version, active, crashed, adopted, adoption):
-    return {"date": day, "platform": platform, "app_version": version, "active_devices": active,
-            "crashed_devices": crashed, "crash_free_users": 1 - crashed / active, "sessions": active,
-            "crashed_sessions": crashed, "crash_free_sessions": 1 - crashed / active,
-            "adopted_devices": adopted, "version_adoption": adoption}
 
 
 @pytest.fixture
 def mobile(tmp_path, monkeypatch):
     client = api_client.api(mobile_api.create_app, tmp_path, monkeypatch)
-    write_table(P, "daily_kpis", [_kpis(D1, 4, 8), _kpis(D2, 6, 8)])
-    write_table(P, "retention", [
-        {"cohort_date": D1, "day_n": 0, "cohort_size": 4, "retained_devices": 4, "retention": 1.0},
-        {"cohort_date": D1, "day_n": 1, "cohort_size": 4, "retained_devices": 1, "retention": 0.25},
-        {"cohort_date": D2, "day_n": 1, "cohort_size": 2, "retained_devices": None, "retention": None}])
-    write_table(P, "daily_by_version", [
-        _version(D2, "ios", "2.0", 4, 1, 3, 0.5), _version(D2, "ios", "1.9", 2, 0, 1, 1 / 6),
-        _version(D2, "android", "2.0", 2, 0, 2, 1 / 3), _version(D1, "ios", "1.9", 4, 2, 4, 1.0)])
+    api_data.write_mobile()
     return client
 
 

@@ -2,42 +2,18 @@
 masking, one customer's history, and classification against the latest snapshot's quintiles."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from products.user_segmentation import api as seg_api
-from tests import api_client
-from tests.api_client import write_table
+from tests import api_client, api_data
 
 P = "user-segmentation"
-S1, S2 = dt.date(2024, 2, 1), dt.date(2024, 3, 1)
-
-# Five customers of S2, one per quintile: recency 1..5 days (R 5..1), frequency 1..5 (F), monetary
-# 10..50 (M). So the boundaries are recency [1..5], frequency [1..5], monetary [10..50].
-CUSTOMERS = [("u1", 1, 5, 50.0, 5, 5, 5, "Champions"), ("u2", 2, 4, 40.0, 4, 4, 4, "Loyal Customers"),
-             ("u3", 3, 3, 30.0, 3, 3, 3, "Need Attention"), ("u4", 4, 2, 20.0, 2, 2, 2, "Hibernating"),
-             ("u5", 5, 1, 10.0, 1, 1, 1, "Hibernating")]
-
-
-def _row(day, user, recency, frequency, monetary, r, f, m, segment):
-    return {"snapshot_date": day, "user_id": user, "recency_days": recency, "frequency": frequency,
-            "monetary": monetary, "r": r, "f": f, "m": m, "rfm": f"{r}{f}{m}", "segment": segment}
 
 
 @pytest.fixture
 def seg(tmp_path, monkeypatch):
     client = api_client.api(seg_api.create_app, tmp_path, monkeypatch)
-    # u1 was at risk in the older snapshot S1, whose single customer gives no quintiles
-    write_table(P, "customer_segments", [_row(S1, "u1", 40, 3, 30.0, 1, 3, 3, "At Risk")]
-                + [_row(S2, *c) for c in CUSTOMERS])
-    write_table(P, "segment_profiles", [
-        {"snapshot_date": S2, "segment": "Hibernating", "segment_order": 10, "customers": 2, "customer_share": 0.4,
-         "revenue": 30.0, "revenue_share": 0.2, "recommended_action": "win back"},
-        {"snapshot_date": S2, "segment": "Champions", "segment_order": 1, "customers": 1, "customer_share": 0.2,
-         "revenue": 50.0, "revenue_share": 1 / 3, "recommended_action": "reward"},
-        {"snapshot_date": S1, "segment": "At Risk", "segment_order": 8, "customers": 1, "customer_share": 1.0,
-         "revenue": 30.0, "revenue_share": 1.0, "recommended_action": "reach out"}])
+    api_data.write_segmentation()
     return client
 
 

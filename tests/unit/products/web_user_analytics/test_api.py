@@ -2,62 +2,20 @@
 the funnel's range totals, and one visitor's journey with masking, purpose and audit."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from products.web_user_analytics import api as web_api
-from tests import api_client
+from tests import api_client, api_data
 from tests.api_client import write_table
+from tests.api_data import D3, web_kpi
 
 P = "web-user-analytics"
-D1, D2, D3 = dt.date(2024, 3, 1), dt.date(2024, 3, 2), dt.date(2024, 3, 3)
-
-
-def _kpi(day, sessions, **extra):
-    return {"date": day, "visitors": sessions, "users": 0, "sessions": sessions, "page_views": 2 * sessions,
-            "engaged_sessions": 0, "purchases": 0, "revenue": 0.0, "bot_events": 0, **extra}
-
-
-def _ts(day, hh, mm=0):
-    return dt.datetime(day.year, day.month, day.day, hh, mm, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
 def web(tmp_path, monkeypatch):
     client = api_client.api(web_api.create_app, tmp_path, monkeypatch)
-    write_table(P, "daily_kpis", [_kpi(D1, 10, engagement_rate=0.5), _kpi(D2, 20), _kpi(D3, 30)])
-    write_table(P, "daily_kpis_by_channel", [{**_kpi(D1, 4), "channel": "paid"}, {**_kpi(D1, 6), "channel": "direct"},
-                                             {**_kpi(D2, 20), "channel": "paid"}])
-    write_table(P, "daily_kpis_by_country", [{**_kpi(D1, 7), "country": "DE"}, {**_kpi(D1, 3), "country": None}])
-    write_table(P, "page_metrics", [
-        {"date": D1, "page_path": "/", "page_views": 5, "unique_visitors": 4, "entrances": 4, "exits": 1, "exit_rate": 0.2},
-        {"date": D1, "page_path": "/cart", "page_views": 9, "unique_visitors": 3, "entrances": 0, "exits": 3, "exit_rate": 1 / 3},
-        {"date": D2, "page_path": "/", "page_views": 1, "unique_visitors": 1, "entrances": 1, "exits": 1, "exit_rate": 1.0}])
-    write_table(P, "funnel", [
-        {"date": D1, "step": 1, "step_name": "home", "sessions_reached": 100},
-        {"date": D1, "step": 2, "step_name": "cart", "sessions_reached": 50},
-        {"date": D1, "step": 3, "step_name": "purchase", "sessions_reached": 10},
-        {"date": D2, "step": 1, "step_name": "home", "sessions_reached": 60},
-        {"date": D2, "step": 2, "step_name": "cart", "sessions_reached": 30},
-        {"date": D2, "step": 3, "step_name": "purchase", "sessions_reached": 5}])
-    write_table(P, "sessions", [
-        {"session_id": "s1", "anonymous_id": "v1", "user_id": "u1", "session_date": D1, "session_start": _ts(D1, 9),
-         "session_end": _ts(D1, 9, 5), "duration_s": 300.0, "events": 2, "page_views": 2, "engaged": True,
-         "channel": "direct", "device_type": "desktop", "purchases": 0, "revenue": 0.0},
-        {"session_id": "s2", "anonymous_id": "v2", "session_date": D1, "session_start": _ts(D1, 10),
-         "session_end": _ts(D1, 10), "duration_s": 0.0, "events": 1, "page_views": 1, "engaged": False,
-         "channel": "paid", "device_type": "mobile", "purchases": 0, "revenue": 0.0}])
-    event = {"event_type": "page_view", "anonymous_id": "v1", "user_id": "u1", "channel": "direct",
-             "device_type": "desktop", "currency": "USD", "is_bot": False, "topic": "web.events", "partition": 0,
-             "ip": "10.0.0.1", "user_agent": "Firefox", "ingested_at": _ts(D1, 12)}
-    write_table(P, "events", [
-        {**event, "event_id": "e2", "event_ts": _ts(D1, 9, 5), "event_date": D1, "page_path": "/cart",
-         "page_url": "https://shop.example/cart", "offset": 2},
-        {**event, "event_id": "e1", "event_ts": _ts(D1, 9), "event_date": D1, "page_path": "/",
-         "page_url": "https://shop.example/", "offset": 1},
-        {**event, "event_id": "e3", "anonymous_id": "v2", "user_id": None, "event_ts": _ts(D1, 10),
-         "event_date": D1, "page_path": "/", "page_url": "https://shop.example/?x=1", "offset": 3}])
+    api_data.write_web()
     return client
 
 
@@ -173,13 +131,13 @@ def test_a_table_is_read_once_per_version_then_served_from_the_cache(web):
     assert web.get("/kpis/daily", "viewer").json()["data"][-1]["sessions"] == 30
     web.get("/kpis/daily?start=2024-03-03", "viewer")
     assert cache.reads == 1
-    write_table(P, "daily_kpis", [_kpi(D3, 31)])  # version 1 replaces every row
+    write_table(P, "daily_kpis", [web_kpi(D3, 31)])  # version 1 replaces every row
     assert web.get("/kpis/daily", "viewer").json()["data"] == [pytest.approx(_expected_row(D3, 31))]
     assert cache.reads == 2
 
 
 def _expected_row(day, sessions):
-    row = {k: v for k, v in _kpi(day, sessions).items()}
+    row = {k: v for k, v in web_kpi(day, sessions).items()}
     row["date"] = day.isoformat()
     return {**{c: None for c in ("engagement_rate", "bounce_rate", "avg_session_duration_s", "pages_per_session",
                                  "conversion_rate")}, **row}
