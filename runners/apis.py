@@ -41,6 +41,26 @@ def ports(first: int) -> dict[str, int]:
     return {product: first + i for i, product in enumerate(PRODUCTS)}
 
 
+def free_first_port(host: str = "127.0.0.1", attempts: int = 50) -> int:
+    """A first port whose next four are free too (the bench and tests run the APIs on these)."""
+    import socket
+
+    from runners.services import free_ports
+
+    for _ in range(attempts):
+        first = free_ports(1)[0]
+        if first + len(PRODUCTS) > 65536:
+            continue
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in range(first, first + len(PRODUCTS)):
+                    stack.enter_context(socket.socket()).bind((host, port))
+            except OSError:
+                continue
+        return first
+    raise RuntimeError(f"no {len(PRODUCTS)} consecutive free ports found on {host}")
+
+
 def create_app(product: str, params: dict | None = None, **options: Any):
     """The API of ``product`` (its ``products/<package>/api.py`` ``create_app``)."""
     module = importlib.import_module(f"products.{paths.package_name(product)}.api")

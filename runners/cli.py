@@ -121,7 +121,7 @@ def cmd_bench(args) -> int:
     return bench.main(quick=args.quick, events=args.events, web_events=args.web_events,
                       customers=args.customers, only=args.only, mobile_events=args.mobile_events,
                       compliance_events=args.compliance_events,
-                      warm_up_events=args.warm_up_events)
+                      warm_up_events=args.warm_up_events, api_requests=args.api_requests)
 
 
 def cmd_serve(args) -> int:
@@ -262,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                        "dashboard first render")
+                        "dashboard first render, api latency")
+    p.add_argument("--api-requests", type=int, help="requests of the API latency benchmark, from 50 concurrent "
+                   "clients (default 20000, or 3000 with --quick)")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
                                          "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
                                          "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))

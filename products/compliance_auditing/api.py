@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from products.compliance_auditing import dsar_intake
@@ -60,7 +60,7 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/audit", summary="The audit trail, newest first (auditors; personal data)",
              **auth.secured("auditor"),
              response_model=Envelope[list[gold.row_model(_table("audit_trail"), AUDIT_COLUMNS, "AuditEvent")]])  # type: ignore[misc]
-    def audit_query(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
+    async def audit_query(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
                     actor: Annotated[str | None, Query(max_length=256)] = None, action: Action | None = None,
                     result: Result | None = None, purpose: Purpose | None = None,
                     resource: Annotated[str | None, Query(max_length=1024)] = None,
@@ -86,7 +86,7 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/subjects/{subject_id}/consent", summary="A subject's consent in force, per purpose (personal data)",
              **auth.secured("analyst", auditor=True),
              response_model=Envelope[list[gold.row_model(_table("consent_state"), CONSENT_COLUMNS, "Consent")]])  # type: ignore[misc]
-    def consent(request: Request, subject_id: SubjectId, x_purpose: privacy.PurposeHeader = None) -> dict:
+    async def consent(request: Request, subject_id: SubjectId, x_purpose: privacy.PurposeHeader = None) -> dict:
         frame = cache.filtered(_table("consent_state"), [("subject_id", "=", subject_id)])
         rows = gold.records(frame.sort_values("purpose"), CONSENT_COLUMNS)
         [rows] = privacy.disclose(request, [(_table("consent_state"), CONSENT_COLUMNS, rows)], subject_id=subject_id)
@@ -94,17 +94,20 @@ def router(cache: gold.TableCache) -> APIRouter:
 
     @api.get("/kpis/daily", summary="Daily compliance KPIs", **auth.secured("operator", auditor=True),
              response_model=Envelope[list[gold.row_model(_table("daily_compliance_kpis"))]])  # type: ignore[misc]
-    def kpis(request: Request, start: query.Start = None, end: query.End = None,
+    async def kpis(request: Request, start: query.Start = None, end: query.End = None,
              kpi: Annotated[str | None, Query(max_length=64, description="Only this KPI, e.g. denied_accesses")] = None
-             ) -> dict:
-        frame = query.date_range(cache.frame(_table("daily_compliance_kpis")), "date", start, end)
-        if kpi is not None:
-            frame = frame[frame["kpi"] == kpi]
-        return api_app.ok(request, gold.records(frame.sort_values(["date", "kpi", "dimension", "dimension_value"])))
+             ) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            frame = query.date_range(cache.frame(_table("daily_compliance_kpis")), "date", start, end)
+            if kpi is not None:
+                frame = frame[frame["kpi"] == kpi]
+            return gold.records(frame.sort_values(["date", "kpi", "dimension", "dimension_value"])), None
+
+        return api_app.cached(request, cache, [_table("daily_compliance_kpis")], compute)
 
     @api.get("/retention", summary="Retention status of every declared table", **auth.secured("operator", auditor=True),
              response_model=Envelope[list[RetentionStatus]])
-    def retention(request: Request) -> dict:
+    async def retention(request: Request) -> dict:
         today = dt.datetime.now(dt.timezone.utc).date()
         return api_app.ok(request, [retention_status(t, today) for p in products.all_products().values()
                                     for t in p.tables])
@@ -112,7 +115,7 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.post("/dsar", summary="Receive a data-subject request (access or erase)", status_code=202,
               **auth.secured("auditor"), response_model=Envelope[DsarRequest],
               responses={202: {"description": "Recorded; `dp dsar` carries it out"}, **ERROR_RESPONSES})
-    def dsar_create(request: Request, body: DsarCreate) -> dict:
+    async def dsar_create(request: Request, body: DsarCreate) -> dict:
         who = auth.principal(request)
         created = dsar_intake.create(body.subject_id, body.kind, who.actor, body.reason)
         auth.record(request, who.actor, who.role, "success", subject_id=body.subject_id)
@@ -120,7 +123,7 @@ def router(cache: gold.TableCache) -> APIRouter:
 
     @api.get("/dsar/{request_id}", summary="A data-subject request's status", **auth.secured("auditor"),
              response_model=Envelope[DsarRequest])
-    def dsar_status(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> dict:
+    async def dsar_status(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> dict:
         found = _dsar_table_row(request_id) or dsar_intake.find(request_id)
         if found is None:
             raise not_found(f"no data-subject request {request_id!r}")
