@@ -28,6 +28,7 @@ PRODUCTS = ("web-user-analytics", "mobile-user-analytics", "user-segmentation", 
             "compliance-auditing")
 DEFAULT_PORT = 8002
 PORT_VAR = "DP_API_PORT"
+KEEP_ALIVE_S = 75
 
 
 def first_port(params: dict) -> int:
@@ -92,8 +93,10 @@ class _Server:
                 yield
 
         # Request logs go to ops.requests; uvicorn's access log would only repeat them.
+        # Keep-alive beyond uvicorn's 5 s: a client pool reusing a connection the server has just
+        # closed loses that request (seen under load on a busy machine).
         self.server = Quiet(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                           lifespan="on"))
+                                           lifespan="on", timeout_keep_alive=KEEP_ALIVE_S))
 
 
 async def serve(host: str, first: int, params: dict) -> None:

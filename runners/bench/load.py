@@ -8,6 +8,8 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
+TRANSPORT_ERROR = 0  # the status recorded for a request that got no answer (connection lost)
+
 
 @dataclass
 class Load:
@@ -31,7 +33,7 @@ class Load:
 
     @property
     def errors(self) -> int:
-        """Answers that are not 2xx."""
+        """Requests without a 2xx answer (no answer at all included)."""
         return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
 
 
@@ -49,9 +51,12 @@ async def _run(urls: list[str], headers: dict[str, str], clients: int, total: in
                 remaining[0] -= 1
                 url = next(targets)
                 started = time.perf_counter()
-                resp = await client.get(url)
+                try:
+                    status = (await client.get(url)).status_code
+                except httpx.TransportError:  # counted as status 0: the run goes on
+                    status = TRANSPORT_ERROR
                 load.latencies_ms.append((time.perf_counter() - started) * 1000.0)
-                load.statuses[resp.status_code] = load.statuses.get(resp.status_code, 0) + 1
+                load.statuses[status] = load.statuses.get(status, 0) + 1
 
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(clients)))
