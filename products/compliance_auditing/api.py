@@ -3,7 +3,7 @@ daily compliance KPIs, retention status, and data-subject requests (create and s
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -109,7 +109,7 @@ def router(cache: gold.TableCache) -> APIRouter:
              response_model=Envelope[list[RetentionStatus]])
     async def retention(request: Request) -> dict:
         today = dt.datetime.now(dt.timezone.utc).date()
-        return api_app.ok(request, [retention_status(t, today) for p in products.all_products().values()
+        return api_app.ok(request, [retention_status(t, today, cache.dates) for p in products.all_products().values()
                                     for t in p.tables])
 
     @api.post("/dsar", summary="Receive a data-subject request (access or erase)", status_code=202,
@@ -147,9 +147,11 @@ def _dsar_table_row(request_id: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def retention_status(table: products.Table, today: dt.date) -> dict:
+def retention_status(table: products.Table, today: dt.date,
+                     dates_of: Callable[[products.Table, str], list[dt.date]] | None = None) -> dict:
     """How far ``table``'s oldest date partition is past its retention (tables without a date
-    partition report no partition)."""
+    partition report no partition). ``dates_of(table, column)``: its partition dates, by default
+    read from its log (the API passes its cache's, kept per table version)."""
     days = getattr(table, "retention_days", None)
     dates = [c.name for c in table.columns if c.name in table.partitioned_by and c.type == "date"]
     out: dict[str, Any] = {"table": table.qualified_name, "retention_days": days,
@@ -159,11 +161,9 @@ def retention_status(table: products.Table, today: dt.date) -> dict:
         return out
     cutoff = today - dt.timedelta(days=int(days))
     out["expires_before"] = cutoff
-    if lake.exists(table):
-        present = sorted(dt.date.fromisoformat(p[dates[0]]) for p in lake.delta_table(table).partitions()
-                         if p.get(dates[0]))
-        out["oldest"] = present[0] if present else None
-        out["expired_partitions"] = sum(1 for d in present if d < cutoff)
+    present = (dates_of or gold.TableCache().dates)(table, dates[0])
+    out["oldest"] = present[0] if present else None
+    out["expired_partitions"] = sum(1 for d in present if d < cutoff)
     return out
 
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import psutil
+
 from runners import apis
 from runners.bench import load
 from runners.bench.report import figure
@@ -79,6 +81,11 @@ def queries(last: dt.date) -> list[str]:
             f"/funnel?start={month}&end={end}"]
 
 
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def _wait_healthy(proc: subprocess.Popen, url: str) -> None:
     import httpx
 
@@ -116,7 +123,10 @@ def bench(setup: Setup) -> list[dict]:
         load.run(urls, headers, clients=CLIENTS, total=10 * len(urls))  # fills each query's cache
         total = setup.sizes.api_requests
         setup.log(f"  {total:,} requests from {CLIENTS} concurrent clients over {len(urls)} gold queries ...")
+        server, client = psutil.Process(proc.pid), psutil.Process()
+        cpu_before = _cpu_s(server), _cpu_s(client)
         result = load.run(urls, headers, clients=CLIENTS, total=total)
+        server_ms, client_ms = ((_cpu_s(p) - before) * 1000 / total for p, before in zip((server, client), cpu_before))
     finally:
         proc.terminate()
         try:
@@ -130,6 +140,10 @@ def bench(setup: Setup) -> list[dict]:
         figure("API latency p95, direct", result.percentile(95), "ms", at_most=TARGET_P95_MS, notes=notes),
         figure("API latency p99, direct", result.percentile(99), "ms", at_most=TARGET_P99_MS, notes=notes),
         figure("API throughput, direct", result.per_second, "requests/s", notes=notes),
+        figure("API server CPU per request", server_ms, "ms",
+               notes=f"CPU time of the APIs' process over the measured requests (the load generator's own: "
+                     f"{client_ms:.2f} ms per request, on the same cores); load average {os.getloadavg()[0]:.1f} "
+                     f"on {os.cpu_count()} CPUs at the end"),
         figure("API requests without a 2xx answer", result.errors, "requests", at_most=0,
                notes=f"answers by status (0: connection lost): {dict(sorted(result.statuses.items()))}"),
     ]
