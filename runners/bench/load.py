@@ -1,6 +1,7 @@
 """A closed-loop HTTP load generator on an httpx client pool: ``clients`` concurrent clients,
-each sending its next request as soon as its answer arrives, until ``total`` are answered.
-Latency is measured per request, from send to the whole body read."""
+each sending its next request ``think_s`` seconds after its answer arrived (0: at once, which
+saturates the server), until ``total`` are answered. Latency is measured per request, from send
+to the whole body read."""
 from __future__ import annotations
 
 import asyncio
@@ -37,7 +38,8 @@ class Load:
         return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
 
 
-async def _run(urls: list[str], headers: dict[str, str], clients: int, total: int, timeout_s: float) -> Load:
+async def _run(urls: list[str], headers: dict[str, str], clients: int, total: int, timeout_s: float,
+               think_s: float) -> Load:
     import httpx
 
     load = Load()
@@ -46,7 +48,9 @@ async def _run(urls: list[str], headers: dict[str, str], clients: int, total: in
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout_s) as client:
-        async def one_client() -> None:
+        async def one_client(index: int) -> None:
+            if think_s:  # spread the clients' first requests over one think time
+                await asyncio.sleep(think_s * index / clients)
             while remaining[0] > 0:
                 remaining[0] -= 1
                 url = next(targets)
@@ -57,13 +61,17 @@ async def _run(urls: list[str], headers: dict[str, str], clients: int, total: in
                     status = TRANSPORT_ERROR
                 load.latencies_ms.append((time.perf_counter() - started) * 1000.0)
                 load.statuses[status] = load.statuses.get(status, 0) + 1
+                if think_s:
+                    await asyncio.sleep(think_s)
 
         started = time.perf_counter()
-        await asyncio.gather(*(one_client() for _ in range(clients)))
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
         load.elapsed_s = time.perf_counter() - started
     return load
 
 
-def run(urls: list[str], headers: dict[str, str], clients: int, total: int, timeout_s: float = 30.0) -> Load:
-    """``total`` GET requests over ``urls`` (in turn) from ``clients`` concurrent clients."""
-    return asyncio.run(_run(urls, headers, clients, total, timeout_s))
+def run(urls: list[str], headers: dict[str, str], clients: int, total: int, timeout_s: float = 30.0,
+        think_s: float = 0.0) -> Load:
+    """``total`` GET requests over ``urls`` (in turn) from ``clients`` concurrent clients, each
+    waiting ``think_s`` between an answer and its next request."""
+    return asyncio.run(_run(urls, headers, clients, total, timeout_s, think_s))

@@ -18,11 +18,9 @@ def test_errors_are_every_answer_outside_2xx_and_every_lost_connection():
     assert result.errors == 2
 
 
-def test_a_run_sends_exactly_the_total_over_the_urls_in_turn():
+def _server(seen: list[str]):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -38,6 +36,12 @@ def test_a_run_sends_exactly_the_total_over_the_urls_in_turn():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_run_sends_exactly_the_total_over_the_urls_in_turn():
+    seen: list[str] = []
+    server = _server(seen)
     try:
         base = f"http://127.0.0.1:{server.server_port}"
         result = load.run([f"{base}/a", f"{base}/b"], {}, clients=3, total=10)
@@ -45,3 +49,15 @@ def test_a_run_sends_exactly_the_total_over_the_urls_in_turn():
         server.shutdown()
     assert result.requests == 10 and sorted(seen) == ["/a"] * 5 + ["/b"] * 5
     assert result.statuses == {200: 5, 404: 5} and result.errors == 5
+
+
+def test_clients_pause_between_an_answer_and_their_next_request():
+    seen: list[str] = []
+    server = _server(seen)
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        result = load.run([f"{base}/a"], {}, clients=2, total=6, think_s=0.1)
+    finally:
+        server.shutdown()
+    # each client sends 3 requests with a pause after each: at least 3 x 0.1 s
+    assert result.requests == 6 and result.elapsed_s >= 0.3
