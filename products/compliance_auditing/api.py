@@ -118,7 +118,8 @@ def router(cache: gold.TableCache) -> APIRouter:
     async def dsar_create(request: Request, body: DsarCreate) -> dict:
         who = auth.principal(request)
         created = dsar_intake.create(body.subject_id, body.kind, who.actor, body.reason)
-        auth.record(request, who.actor, who.role, "success", subject_id=body.subject_id)
+        # A data-subject request is the legal purpose of handling the subject's id here.
+        auth.record(request, who.actor, who.role, "success", purpose="legal", subject_id=body.subject_id)
         return api_app.ok(request, _public(created))
 
     @api.get("/dsar/{request_id}", summary="A data-subject request's status", **auth.secured("auditor"),
