@@ -20,7 +20,8 @@ from shared_lib.api.keys import KeyStore
 from shared_lib.api.sinks import Sinks
 from tests import api_data
 
-WORKSPACE = Path(tempfile.mkdtemp(prefix="dp-api-openapi-"))
+# Inside the session's workspace (tests/conftest.py), so it goes when the session ends.
+WORKSPACE = Path(tempfile.mkdtemp(prefix="api-openapi-", dir=os.environ.get("DP_HOME")))
 KEYS = KeyStore(WORKSPACE / "keys.json")
 ADMIN, _ = KEYS.create("admin", "schemathesis")
 HEADERS = {"X-API-Key": ADMIN, "X-Purpose": "compliance"}
