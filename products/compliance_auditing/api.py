@@ -61,12 +61,12 @@ def router(cache: gold.TableCache) -> APIRouter:
              **auth.secured("auditor"),
              response_model=Envelope[list[gold.row_model(_table("audit_trail"), AUDIT_COLUMNS, "AuditEvent")]])  # type: ignore[misc]
     async def audit_query(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-                    actor: Annotated[str | None, Query(max_length=256)] = None, action: Action | None = None,
-                    result: Result | None = None, purpose: Purpose | None = None,
-                    resource: Annotated[str | None, Query(max_length=1024)] = None,
-                    subject_id: Annotated[str | None, Query(max_length=256, description="Events about this "
+                          actor: Annotated[str | None, Query(max_length=256)] = None, action: Action | None = None,
+                          result: Result | None = None, purpose: Purpose | None = None,
+                          resource: Annotated[str | None, Query(max_length=1024)] = None,
+                          subject_id: Annotated[str | None, Query(max_length=256, description="Events about this "
                                                             "subject (matched by its keyed hash)")] = None,
-                    x_purpose: privacy.PurposeHeader = None) -> dict:
+                          x_purpose: privacy.PurposeHeader = None) -> dict:
         query.check_order(start, end)
         end = end or dt.datetime.now(dt.timezone.utc).date()
         start = start or end - dt.timedelta(days=query.DEFAULT_DAYS - 1)
@@ -95,8 +95,8 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/kpis/daily", summary="Daily compliance KPIs", **auth.secured("operator", auditor=True),
              response_model=Envelope[list[gold.row_model(_table("daily_compliance_kpis"))]])  # type: ignore[misc]
     async def kpis(request: Request, start: query.Start = None, end: query.End = None,
-             kpi: Annotated[str | None, Query(max_length=64, description="Only this KPI, e.g. denied_accesses")] = None
-             ) -> Response:
+                   kpi: Annotated[str | None, Query(max_length=64, description="Only this KPI, e.g. denied_accesses")] = None
+                   ) -> Response:
         def compute() -> tuple[list[dict], None]:
             frame = query.date_range(cache.frame(_table("daily_compliance_kpis")), "date", start, end)
             if kpi is not None:

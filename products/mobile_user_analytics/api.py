@@ -60,7 +60,7 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/retention", summary="Retention of the cohorts that started in a date range", **auth.secured("viewer"),
              response_model=Envelope[list[_model("retention")]])  # type: ignore[misc]
     async def retention(request: Request, start: query.Start = None, end: query.End = None,
-                  day_n: Annotated[int | None, Query(ge=0, le=3650, description="Only day N")] = None) -> Response:
+                        day_n: Annotated[int | None, Query(ge=0, le=3650, description="Only day N")] = None) -> Response:
         def compute() -> tuple[list[dict], None]:
             frame = query.date_range(cache.frame(_table("retention")), "cohort_date", start, end)
             if day_n is not None:
@@ -72,7 +72,7 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/crash-free", summary="Crash-free users and sessions per date and app version",
              **auth.secured("viewer"), response_model=Envelope[list[_model("daily_by_version", CRASH_COLUMNS, "CrashFree")]])  # type: ignore[misc]
     async def crash_free(request: Request, start: query.Start = None, end: query.End = None,
-                   platform: Platform | None = None, app_version: AppVersion = None) -> Response:
+                         platform: Platform | None = None, app_version: AppVersion = None) -> Response:
         def compute() -> tuple[list[dict], None]:
             frame = by_version(start, end, platform, app_version, (["date", "platform", "app_version"], True))
             return gold.records(frame, CRASH_COLUMNS), None
@@ -82,7 +82,7 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/versions/adoption", summary="Share of each day's active devices per app version",
              **auth.secured("viewer"), response_model=Envelope[list[_model("daily_by_version", ADOPTION_COLUMNS, "Adoption")]])  # type: ignore[misc]
     async def adoption(request: Request, start: query.Start = None, end: query.End = None,
-                 platform: Platform | None = None) -> Response:
+                       platform: Platform | None = None) -> Response:
         def compute() -> tuple[list[dict], None]:
             order = (["date", "version_adoption", "app_version"], [True, False, True])
             return gold.records(by_version(start, end, platform, None, order), ADOPTION_COLUMNS), None

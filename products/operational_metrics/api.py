@@ -70,24 +70,24 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/sla/history", summary="SLA states over time, newest first", **auth.secured("viewer"),
              response_model=Envelope[list[_model("sla_status")]])  # type: ignore[misc]
     async def sla_history(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-                    product: ProductName = None, state: State | None = None) -> Response:
+                          product: ProductName = None, state: State | None = None) -> Response:
         return newest_first(request, "sla_status", "evaluated_at", "date", start, end, page, product=product,
                             state=state)
 
     @api.get("/sla/evaluations", summary="Every SLA metric's value and state, newest first", **auth.secured("viewer"),
              response_model=Envelope[list[_model("sla_evaluations")]])  # type: ignore[misc]
     async def evaluations(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-                    product: ProductName = None,
-                    metric: Annotated[str | None, Query(max_length=64, description="e.g. api_p99_latency_ms")] = None
-                    ) -> Response:
+                          product: ProductName = None,
+                          metric: Annotated[str | None, Query(max_length=64, description="e.g. api_p99_latency_ms")] = None
+                          ) -> Response:
         return newest_first(request, "sla_evaluations", "evaluated_at", "date", start, end, page, product=product,
                             metric=metric)
 
     @api.get("/runs", summary="Pipeline runs (one row per notebook run), newest first", **auth.secured("operator"),
              response_model=Envelope[list[_model("pipeline_runs", RUN_COLUMNS, "Run")]])  # type: ignore[misc]
     async def runs(request: Request, page: PageParam, product: ProductName = None,
-             status: Literal["succeeded", "failed", "skipped"] | None = None,
-             run_id: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+                   status: Literal["succeeded", "failed", "skipped"] | None = None,
+                   run_id: Annotated[str | None, Query(max_length=128)] = None) -> Response:
         def compute() -> tuple[list[dict], dict]:
             frame = _where(cache.frame(_table("pipeline_runs")), product=product, status=status, run_id=run_id)
             frame = frame.sort_values(["started_at", "product", "notebook"], ascending=[False, True, True],
@@ -111,15 +111,15 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/alerts", summary="Alerts fired and resolved, newest first", **auth.secured("operator"),
              response_model=Envelope[list[_model("alerts")]])  # type: ignore[misc]
     async def alerts(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-               product: ProductName = None, event: Literal["fired", "resolved"] | None = None,
-               severity: Annotated[str | None, Query(max_length=32)] = None) -> Response:
+                     product: ProductName = None, event: Literal["fired", "resolved"] | None = None,
+                     severity: Annotated[str | None, Query(max_length=32)] = None) -> Response:
         return newest_first(request, "alerts", "at", "date", start, end, page, product=product, event=event,
                             severity=severity)
 
     @api.get("/requests/hourly", summary="Requests, error rate and latency percentiles per service and hour",
              **auth.secured("viewer"), response_model=Envelope[list[_model("service_hourly")]])  # type: ignore[misc]
     async def requests_hourly(request: Request, start: query.Start = None, end: query.End = None,
-                        service: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+                              service: Annotated[str | None, Query(max_length=128)] = None) -> Response:
         return answer(request, "service_hourly", lambda frame: gold.records(
             _where(query.date_range(frame, "date", start, end), service=service).sort_values(["hour", "service"])))
 

@@ -120,8 +120,8 @@ def router(cache: gold.TableCache) -> APIRouter:
              **auth.secured("viewer"),
              response_model=Envelope[list[gold.row_model(_table("customer_segments"), CUSTOMER_COLUMNS, "Customer")]])  # type: ignore[misc]
     async def customers(request: Request, page: PageParam,
-                  segment: Annotated[str, Path(description=f"One of: {', '.join(SEGMENT_NAMES)}")],
-                  snapshot_date: Snapshot = None, x_purpose: privacy.PurposeHeader = None) -> dict:
+                        segment: Annotated[str, Path(description=f"One of: {', '.join(SEGMENT_NAMES)}")],
+                        snapshot_date: Snapshot = None, x_purpose: privacy.PurposeHeader = None) -> dict:
         if segment not in SEGMENT_NAMES:
             raise not_found(f"no segment {segment!r}: expected one of {', '.join(SEGMENT_NAMES)}")
         day = snapshot("customer_segments", snapshot_date)
@@ -135,7 +135,7 @@ def router(cache: gold.TableCache) -> APIRouter:
                                              "(personal data)", **auth.secured("analyst", auditor=True),
              response_model=Envelope[list[gold.row_model(_table("customer_segments"), CUSTOMER_COLUMNS, "Customer")]])  # type: ignore[misc]
     async def customer(request: Request, user_id: Annotated[str, Path(min_length=1, max_length=256)],
-                 x_purpose: privacy.PurposeHeader = None) -> dict:
+                       x_purpose: privacy.PurposeHeader = None) -> dict:
         frame = cache.filtered(_table("customer_segments"), [("user_id", "=", user_id)])
         rows = gold.records(frame.sort_values("snapshot_date", ascending=False), CUSTOMER_COLUMNS)
         [rows] = privacy.disclose(request, [(_table("customer_segments"), CUSTOMER_COLUMNS, rows)], subject_id=user_id)

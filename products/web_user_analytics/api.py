@@ -83,28 +83,28 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/kpis/daily/by-channel", summary="Daily KPIs by channel", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis_by_channel")]])  # type: ignore[misc]
     async def by_channel(request: Request, start: query.Start = None, end: query.End = None,
-                   channel: CHANNELS | None = None) -> Response:
+                         channel: CHANNELS | None = None) -> Response:
         return api_app.cached(request, cache, [_table("daily_kpis_by_channel")],
                               lambda: (kpis("daily_kpis_by_channel", start, end, "channel", channel), None))
 
     @api.get("/kpis/daily/by-device", summary="Daily KPIs by device type", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis_by_device")]])  # type: ignore[misc]
     async def by_device(request: Request, start: query.Start = None, end: query.End = None,
-                  device_type: DEVICES | None = None) -> Response:
+                        device_type: DEVICES | None = None) -> Response:
         return api_app.cached(request, cache, [_table("daily_kpis_by_device")],
                               lambda: (kpis("daily_kpis_by_device", start, end, "device_type", device_type), None))
 
     @api.get("/kpis/daily/by-country", summary="Daily KPIs by country", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis_by_country")]])  # type: ignore[misc]
     async def by_country(request: Request, start: query.Start = None, end: query.End = None,
-                   country: Country = None) -> Response:
+                         country: Country = None) -> Response:
         return api_app.cached(request, cache, [_table("daily_kpis_by_country")],
                               lambda: (kpis("daily_kpis_by_country", start, end, "country", country), None))
 
     @api.get("/pages", summary="Page metrics per date and page, most viewed first", **auth.secured("viewer"),
              response_model=Envelope[list[_model("page_metrics")]])  # type: ignore[misc]
     async def pages(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-              page_path: Annotated[str | None, Query(max_length=2048, description="Only this path")] = None) -> Response:
+                    page_path: Annotated[str | None, Query(max_length=2048, description="Only this path")] = None) -> Response:
         def compute() -> tuple[list[dict], dict]:
             frame = query.date_range(cache.frame(_table("page_metrics")), "date", start, end)
             if page_path is not None:
@@ -131,11 +131,11 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/visitors/{subject_id}/journey", summary="One visitor's sessions and events (personal data)",
              **auth.secured("analyst", auditor=True), response_model=Envelope[JourneyModel])  # type: ignore[valid-type]
     async def journey(request: Request, page: PageParam,
-                subject_id: Annotated[str, Path(min_length=1, max_length=256, description="The visitor")],
-                id_type: Annotated[Literal["anonymous_id", "user_id"], Query(
-                    description="What subject_id is: the cookie id or the logged-in user")] = "anonymous_id",
-                start: query.Start = None, end: query.End = None,
-                x_purpose: privacy.PurposeHeader = None) -> dict:
+                      subject_id: Annotated[str, Path(min_length=1, max_length=256, description="The visitor")],
+                      id_type: Annotated[Literal["anonymous_id", "user_id"], Query(
+                          description="What subject_id is: the cookie id or the logged-in user")] = "anonymous_id",
+                      start: query.Start = None, end: query.End = None,
+                      x_purpose: privacy.PurposeHeader = None) -> dict:
         query.check_order(start, end)
         sessions = _subject_rows(cache, "sessions", id_type, subject_id, "session_date", start, end)
         events = _subject_rows(cache, "events", id_type, subject_id, "event_date", start, end)
