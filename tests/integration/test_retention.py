@@ -124,3 +124,33 @@ def test_the_retention_step_deletes_what_expired_keeps_what_is_held_and_gold_cou
     assert set(lag) >= {"files_before", "bytes_before", "files_after", "bytes_after", "files_compacted",
                         "files_vacuumed"}
     assert lag["files_after"] == files_in(LAG) and recorded["tables_failed"] == []
+
+
+def test_retention_deletes_from_the_spark_written_append_only_audit_trail_keeping_a_held_subjects_rows(spark, params):
+    # The audit trail is append-only (Delta refuses DELETE); retention lifts the flag for its own
+    # delete and sets it again. A held subject's old event is kept through its keyed hash.
+    from shared_lib import subject_hash
+    trail = products.find_table("compliance-auditing.silver.audit_trail")
+    key = subject_hash.workspace_key()
+    schema = ("event_id string, event_ts timestamp, event_date date, actor string, actor_role string, action string, "
+              "resource string, columns array<string>, purpose string, result string, subject_hash string, "
+              "source_ip string, topic string, partition int, offset bigint, kafka_ts timestamp, "
+              "ingested_at timestamp, run_id string")
+    old = dt.datetime(2018, 5, 1, 9, tzinfo=dt.timezone.utc)
+
+    def row(event_id, subject):
+        return (event_id, old, old.date(), "itr-actor", None, "read", "itr", None, None, "success",
+                subject_hash.hash_id(subject, key), None, "compliance.audit", 0, 0, None, old, "itr")
+    tables.Writer(spark, run_id="itr-trail").append(
+        spark.createDataFrame([row("itr-held", "itr-subject-held"), row("itr-gone", "itr-subject-2")], schema), trail)
+    hold = holds.place(params, "subject", "itr-subject-held", reason="itr case")
+    try:
+        [check] = retention.run(params, tables=[trail], actor="itr-test")
+    finally:
+        holds.release(params, hold.hold_id)
+    assert (check.rows_past_retention, check.rows_held, check.rows_deleted) == (2, 1, 1)
+    ids = set(lake.read(trail)["event_id"])
+    assert "itr-held" in ids and "itr-gone" not in ids
+    assert lake.delta_table(trail).metadata().configuration[retention.APPEND_ONLY] == "true"
+    with pytest.raises(Exception, match="(?i)append"):  # Spark still refuses a DELETE
+        spark.sql(f"DELETE FROM {tables.ident(trail.path)} WHERE event_id = 'itr-held'").collect()
