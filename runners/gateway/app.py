@@ -173,11 +173,6 @@ def gateway_router() -> APIRouter:
                                    {"services": [s.name for s in request.app.state.config.registry.services]})
         return _shown(await probe(request.app.state.client, service))
 
-    @router.api_route("/api/{service}/{path:path}", methods=PROXY_METHODS, tags=["proxy"],
-                      responses={200: {"description": "The upstream's answer: its status, body and content type"},
-                                 404: {"model": errors.ErrorBody}, 502: {"model": errors.ErrorBody},
-                                 504: {"model": errors.ErrorBody}},
-                      summary="Forward to a registered service's base_url/path")
     async def proxy(service: str, path: str, request: Request) -> Response:
         cfg: GatewayConfig = request.app.state.config
         target = cfg.registry.get(service)
@@ -186,7 +181,8 @@ def gateway_router() -> APIRouter:
             return errors.response(request, 404, f"service {service!r} {why}",
                                    {"services": [s.name for s in cfg.registry.enabled]})
         client: httpx.AsyncClient = request.app.state.client
-        upstream = client.build_request(request.method, target.url(path), params=request.url.query.encode(),
+        query = request.url.query  # as sent: not decoded and encoded again
+        upstream = client.build_request(request.method, target.url(path) + (f"?{query}" if query else ""),
                                         headers=forwarded_headers(request), content=await request.body())
         try:
             answer = await send(client, upstream, cfg.transport.max_retries)
@@ -202,6 +198,13 @@ def gateway_router() -> APIRouter:
         headers = {"content-type": answer.headers["content-type"]} if "content-type" in answer.headers else {}
         return Response(answer.content, status_code=answer.status_code, headers=headers)
 
+    for method in PROXY_METHODS:  # one route per method: each its own OpenAPI operation id
+        router.add_api_route("/api/{service}/{path:path}", proxy, methods=[method], tags=["proxy"],
+                             operation_id=f"proxy_{method.lower()}",
+                             responses={200: {"description": "The upstream's answer: its status, body and content type"},
+                                        404: {"model": errors.ErrorBody}, 502: {"model": errors.ErrorBody},
+                                        504: {"model": errors.ErrorBody}},
+                             summary=f"{method}: forward to a registered service's base_url/path")
     return router
 
 
