@@ -12,6 +12,7 @@ from pathlib import Path
 
 from shared_lib import params as params_lib
 from shared_lib import paths
+from shared_lib.api import roles
 
 EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
 DP_REPORTS (default <checkout>/reports), ports: DP_KAFKA_PORT, DP_KAFKA_CONTROLLER_PORT,
@@ -153,6 +154,30 @@ def cmd_demo_summary(args) -> int:
     return 0
 
 
+def cmd_keys(args) -> int:
+    from shared_lib.api.keys import KeyStore
+    store = KeyStore()
+    if args.action == "create":
+        secret, record = store.create(args.role, args.name)
+        print(secret)
+        print(f"key {record.name!r} (id {record.id}, role {record.role}): shown only now, stored hashed in "
+              f"{store.path}; send it as `Authorization: Bearer <key>` or `X-API-Key`", file=sys.stderr)
+    elif args.action == "revoke":
+        record = store.revoke(args.key)
+        print(f"revoked key {record.name!r} (id {record.id}, role {record.role})")
+    else:
+        keys = store.keys()
+        if args.json:
+            print(json.dumps([{k: v for k, v in vars(entry).items() if k != "hash"} for entry in keys], indent=1))
+            return 0
+        if not keys:
+            print(f"no keys in {store.path}: create one with `dp keys create --role ROLE`")
+        for entry in keys:
+            state = f"revoked {entry.revoked_at}" if entry.revoked_at else "active"
+            print(f"{entry.id}  {entry.name:<24} {entry.role:<9} created {entry.created_at}  {state}")
+    return 0
+
+
 def cmd_not_yet(args) -> int:
     print(f"dp {args.command}: not built yet in this version (see the open issues)", file=sys.stderr)
     return 2
@@ -244,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background", action="store_true",
                    help="leave running in the background (pid file and log in the workspace)")
     p.add_argument("--stop", action="store_true", help="stop what dp serve --background started")
+    p = add("keys", cmd_keys, "API keys: create (printed once, stored hashed), list, revoke")
+    keys_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    k = keys_sub.add_parser("create", help="a new key for a role; the key is printed once")
+    k.add_argument("--role", required=True, choices=list(roles.ROLES),
+                   help="viewer < analyst < operator < admin, or auditor (compliance reads)")
+    k.add_argument("--name", help="what the key is for (default ROLE-ID); the actor in the audit trail")
+    k = keys_sub.add_parser("list", help="every key: id, name, role, created, revoked")
+    k.add_argument("--json", action="store_true")
+    k = keys_sub.add_parser("revoke", help="lock out one key (by id or name); other keys keep working")
+    k.add_argument("key", metavar="ID_OR_NAME")
     p = add("dsar", cmd_not_yet, "data-subject requests: access or erase")
     p.add_argument("action", choices=["access", "erase"])
     p.add_argument("subject")
