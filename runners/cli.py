@@ -79,7 +79,7 @@ def cmd_produce(args) -> int:
 def cmd_run(args) -> int:
     from runners import run
     summary = run.run(products=args.product, layer=args.layer, notebook=args.notebook, env=args.env,
-                      overrides=args.param or (), force=args.force)
+                      overrides=args.param or (), force=args.force, run_id=args.run_id)
     return 0 if summary.ok else 1
 
 
@@ -236,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME").completer = _notebook_ids
     p.add_argument("--force", action="store_true",
                    help="run notebooks even when an upstream notebook failed in this run")
+    # The platform API (POST /platform/runs) names the run it starts; a run id of its own otherwise.
+    p.add_argument("--run-id", help=argparse.SUPPRESS)
     p = add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)")
     p.add_argument("--env", help="parameter environment (default DP_ENV or dev)")
     p.add_argument("--once", action="store_true", help="run what is due now, then exit (for cron)")

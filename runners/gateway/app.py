@@ -17,8 +17,14 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from runners.gateway import errors
 from runners.gateway.registry import ENVIRONMENTS, GatewayConfig, Service
+from shared_lib.api import app as api_app
+from shared_lib.api import errors
+from shared_lib.api.context import ApiContext
+from shared_lib.api.envelope import ErrorBody
+from shared_lib.api.keys import KeyStore
+from shared_lib.api.middleware import RequestContext
+from shared_lib.api.sinks import Sinks, request_event
 
 GATEWAY_NAME = "platform-api-gateway"
 # Request headers passed on to an upstream; every other header stays at the gateway.
@@ -164,7 +170,7 @@ def gateway_router() -> APIRouter:
                               "env_specific": registry.overrides["env_specific"]}}
 
     @router.get("/services/{name}/health", response_model=ServiceHealth, response_model_exclude_unset=True,
-                tags=["gateway"], responses={404: {"model": errors.ErrorBody}},
+                tags=["gateway"], responses={404: {"model": ErrorBody}},
                 summary="Health of one registered service")
     async def service_health(name: str, request: Request):
         service = request.app.state.config.registry.get(name)
@@ -202,28 +208,41 @@ def gateway_router() -> APIRouter:
         router.add_api_route("/api/{service}/{path:path}", proxy, methods=[method], tags=["proxy"],
                              operation_id=f"proxy_{method.lower()}",
                              responses={200: {"description": "The upstream's answer: its status, body and content type"},
-                                        404: {"model": errors.ErrorBody}, 502: {"model": errors.ErrorBody},
-                                        504: {"model": errors.ErrorBody}},
+                                        404: {"model": ErrorBody}, 502: {"model": ErrorBody},
+                                        504: {"model": ErrorBody}},
                              summary=f"{method}: forward to a registered service's base_url/path")
     return router
 
 
 def create_app(config: GatewayConfig, transport: httpx.AsyncBaseTransport | None = None,
-               routers: tuple[APIRouter, ...] = ()) -> FastAPI:
-    """The gateway for ``config``; ``transport`` replaces the network (tests), ``routers`` are
-    mounted beside the gateway's own (the platform API)."""
+               routers: tuple[APIRouter, ...] = (), context: ApiContext | None = None) -> FastAPI:
+    """The gateway for ``config``. ``transport`` replaces the network (tests); ``routers`` are
+    mounted beside the gateway's own (the platform API); ``context`` gives the parameters, keys
+    and event sinks (default: none, the workspace's keys, events kept in memory)."""
+    context = context or ApiContext(service=GATEWAY_NAME, product="platform", params={}, keys=KeyStore(),
+                                    sinks=Sinks.memory())
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         async with httpx.AsyncClient(timeout=config.transport.timeout_s, limits=LIMITS, transport=transport) as client:
             app.state.client = client
             yield
+        context.sinks.close()  # sends the request logs still queued
 
     app = FastAPI(title="Platform API gateway", version="1.0",
                   description="The product APIs' registry by environment, their health, and a proxy to them; "
                               "the platform API under /platform/.", lifespan=lifespan)
     app.state.config = config
+    app.state.api = context
     errors.install(app)
     app.include_router(gateway_router())
     for router in routers:
         app.include_router(router)
+
+    def log_request(endpoint: str, method: str, status: int, latency_ms: float) -> None:
+        context.sinks.request(request_event(context.service, endpoint, method, status, latency_ms))
+
+    app.add_middleware(RequestContext, on_request=log_request)
+    # The platform's OpenAPI conventions: validation errors are the 400 they are, keys documented.
+    app.openapi = lambda: api_app._openapi(app)  # type: ignore[method-assign]
     return app

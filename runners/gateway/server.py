@@ -1,5 +1,6 @@
 """The gateway as ``dp serve`` runs it: the configuration of this process's environment, the
-product APIs' default ports from the parameters, and the platform API beside the proxy."""
+product APIs' default ports from the parameters, the workspace's API keys, request logs and
+audit events to Kafka, and the platform API beside the proxy."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -7,8 +8,11 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 
 from runners.gateway import app as gateway_app
-from runners.gateway import registry
+from runners.gateway import platform_api, registry
 from shared_lib import params as params_lib
+from shared_lib.api.context import ApiContext
+from shared_lib.api.keys import KeyStore
+from shared_lib.api.sinks import Sinks
 
 
 def api_port(params: dict) -> int:
@@ -23,4 +27,7 @@ def check(environ: Mapping[str, str], params: dict) -> registry.GatewayConfig:
 
 def build(environ: Mapping[str, str], env: str | None = None) -> FastAPI:
     params = params_lib.load(env)
-    return gateway_app.create_app(check(environ, params))
+    config = check(environ, params)
+    context = ApiContext(service=gateway_app.GATEWAY_NAME, product="platform", params=params, keys=KeyStore(),
+                         sinks=Sinks.kafka(params))
+    return gateway_app.create_app(config, routers=(platform_api.platform_router(),), context=context)
