@@ -21,11 +21,12 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import psutil
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from runners import run as run_lib
@@ -41,6 +42,7 @@ from shared_lib.errors import UserError
 SLA_PRODUCT, SLA_TABLE = "operational-metrics", "sla_status"
 LOG_LINES_SHOWN = 20
 RunStatus = Literal["running", "succeeded", "failed"]
+RUN_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"  # what names a file of paths.run_requests_dir()
 
 
 class RunRequest(BaseModel):
@@ -316,7 +318,7 @@ def platform_router(run_command: RunCommand = dp_run_command) -> APIRouter:
 
     @router.get("/runs/{run_id}", response_model=Envelope[RunState], **auth.secured("viewer"),
                 responses={404: {"model": ErrorBody}}, summary="A run's state and its notebooks' records")
-    def get_run(request: Request, run_id: str) -> dict:
+    def get_run(request: Request, run_id: Annotated[str, PathParam(pattern=RUN_ID_PATTERN)]) -> dict:
         state = run_state(run_id)
         if state is None:
             raise not_found(f"no run {run_id!r}: see GET /platform/executions for the runs there are")
