@@ -84,8 +84,8 @@ class BackgroundWriter:
                 logger.warning("%s: %d events not written (%s: %s); is Kafka running (`dp up`)?",
                                self.name, len(batch), type(exc).__name__, exc)
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Send what is queued, then stop the thread."""
+    def close(self, timeout: float = 3.0) -> None:
+        """Send what is queued (waiting at most ``timeout`` seconds), then stop the thread."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)
@@ -101,9 +101,11 @@ class KafkaEvents:
 
     def __call__(self, events: list[dict]) -> int:
         if self._producer is None:
+            # The producer first: without a broker it fails in max_block_ms, the admin client in 20 s.
+            producer = kafka_lib.producer(self.params, client_id=self.client_id, acks=1, max_block_ms=5000,
+                                          linger_ms=50)
             kafka_lib.ensure_topics(self.params, [self.topic])
-            self._producer = kafka_lib.producer(self.params, client_id=self.client_id, acks=1,
-                                                max_block_ms=5000, linger_ms=50)
+            self._producer = producer
         for key, value in kafka_lib.encode_events(events, self.key_field):
             self._producer.send(self.topic, key=key, value=value)
         self._producer.flush(timeout=10)

@@ -1,0 +1,175 @@
+"""The compliance-auditing API: the audit trail (auditors), a subject's consent in force, the
+daily compliance KPIs, retention status, and data-subject requests (create and status)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from products.compliance_auditing import dsar_intake
+from shared_lib import lake, products, subject_hash
+from shared_lib.api import app as api_app
+from shared_lib.api import auth, gold, privacy, query
+from shared_lib.api.envelope import ERROR_RESPONSES, Envelope
+from shared_lib.api.errors import not_found
+from shared_lib.api.pagination import PageParam
+
+PRODUCT = "compliance-auditing"
+AUDIT_COLUMNS = ("event_id", "event_ts", "actor", "actor_role", "action", "resource", "columns", "purpose",
+                 "result", "subject_hash", "source_ip")
+CONSENT_COLUMNS = ("subject_id", "purpose", "granted", "since", "events")
+Action = Literal["read", "write", "delete", "export", "grant", "revoke", "login"]
+Result = Literal["success", "denied", "failure"]
+Purpose = Literal["analytics", "marketing", "operations", "compliance", "legal", "support"]
+SubjectId = Annotated[str, Path(min_length=1, max_length=256, description="The data subject's id")]
+
+
+def _table(name: str) -> products.Table:
+    return products.get(PRODUCT).table(name)
+
+
+class RetentionStatus(BaseModel):
+    table: str = Field(description="Qualified table name")
+    retention_days: int | None
+    partition_column: str | None = Field(description="The date partition retention is checked on; null: none")
+    oldest: dt.date | None = Field(description="Oldest partition date present")
+    expires_before: dt.date | None = Field(description="Partitions before this date are past retention")
+    expired_partitions: int = Field(description="Partitions past retention at check time")
+
+
+class DsarCreate(BaseModel):
+    subject_id: str = Field(min_length=1, max_length=256, description="The data subject's id")
+    kind: Literal["access", "erase"]
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class DsarRequest(BaseModel):
+    request_id: str
+    kind: str
+    status: str = Field(description="received (waiting for dp dsar), in_progress or completed")
+    received_at: dt.datetime
+    due_at: dt.datetime
+    completed_at: dt.datetime | None = None
+
+
+def router(cache: gold.TableCache) -> APIRouter:
+    api = APIRouter(tags=["compliance"])
+
+    @api.get("/audit", summary="The audit trail, newest first (auditors; personal data)",
+             **auth.secured("auditor"),
+             response_model=Envelope[list[gold.row_model(_table("audit_trail"), AUDIT_COLUMNS, "AuditEvent")]])  # type: ignore[misc]
+    def audit_query(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
+                    actor: Annotated[str | None, Query(max_length=256)] = None, action: Action | None = None,
+                    result: Result | None = None, purpose: Purpose | None = None,
+                    resource: Annotated[str | None, Query(max_length=1024)] = None,
+                    subject_id: Annotated[str | None, Query(max_length=256, description="Events about this "
+                                                            "subject (matched by its keyed hash)")] = None,
+                    x_purpose: privacy.PurposeHeader = None) -> dict:
+        query.check_order(start, end)
+        end = end or dt.datetime.now(dt.timezone.utc).date()
+        start = start or end - dt.timedelta(days=query.DEFAULT_DAYS - 1)
+        filters: list[tuple] = [("event_date", ">=", start), ("event_date", "<=", end)]
+        for column, value in (("actor", actor), ("action", action), ("result", result), ("purpose", purpose),
+                              ("resource", resource)):
+            if value is not None:
+                filters.append((column, "=", value))
+        if subject_id is not None:
+            filters.append(("subject_hash", "=", subject_hash.hash_id(subject_id, subject_hash.workspace_key())))
+        frame = cache.filtered(_table("audit_trail"), filters)
+        frame = frame.sort_values(["event_ts", "event_id"], ascending=[False, True])
+        rows, info = page.slice(gold.records(frame, AUDIT_COLUMNS))
+        [rows] = privacy.disclose(request, [(_table("audit_trail"), AUDIT_COLUMNS, rows)], subject_id=subject_id)
+        return api_app.ok(request, rows, info)
+
+    @api.get("/subjects/{subject_id}/consent", summary="A subject's consent in force, per purpose (personal data)",
+             **auth.secured("analyst", auditor=True),
+             response_model=Envelope[list[gold.row_model(_table("consent_state"), CONSENT_COLUMNS, "Consent")]])  # type: ignore[misc]
+    def consent(request: Request, subject_id: SubjectId, x_purpose: privacy.PurposeHeader = None) -> dict:
+        frame = cache.filtered(_table("consent_state"), [("subject_id", "=", subject_id)])
+        rows = gold.records(frame.sort_values("purpose"), CONSENT_COLUMNS)
+        [rows] = privacy.disclose(request, [(_table("consent_state"), CONSENT_COLUMNS, rows)], subject_id=subject_id)
+        return api_app.ok(request, rows)
+
+    @api.get("/kpis/daily", summary="Daily compliance KPIs", **auth.secured("operator", auditor=True),
+             response_model=Envelope[list[gold.row_model(_table("daily_compliance_kpis"))]])  # type: ignore[misc]
+    def kpis(request: Request, start: query.Start = None, end: query.End = None,
+             kpi: Annotated[str | None, Query(max_length=64, description="Only this KPI, e.g. denied_accesses")] = None
+             ) -> dict:
+        frame = query.date_range(cache.frame(_table("daily_compliance_kpis")), "date", start, end)
+        if kpi is not None:
+            frame = frame[frame["kpi"] == kpi]
+        return api_app.ok(request, gold.records(frame.sort_values(["date", "kpi", "dimension", "dimension_value"])))
+
+    @api.get("/retention", summary="Retention status of every declared table", **auth.secured("operator", auditor=True),
+             response_model=Envelope[list[RetentionStatus]])
+    def retention(request: Request) -> dict:
+        today = dt.datetime.now(dt.timezone.utc).date()
+        return api_app.ok(request, [retention_status(t, today) for p in products.all_products().values()
+                                    for t in p.tables])
+
+    @api.post("/dsar", summary="Receive a data-subject request (access or erase)", status_code=202,
+              **auth.secured("auditor"), response_model=Envelope[DsarRequest],
+              responses={202: {"description": "Recorded; `dp dsar` carries it out"}, **ERROR_RESPONSES})
+    def dsar_create(request: Request, body: DsarCreate) -> dict:
+        who = auth.principal(request)
+        created = dsar_intake.create(body.subject_id, body.kind, who.actor, body.reason)
+        auth.record(request, who.actor, who.role, "success", subject_id=body.subject_id)
+        return api_app.ok(request, _public(created))
+
+    @api.get("/dsar/{request_id}", summary="A data-subject request's status", **auth.secured("auditor"),
+             response_model=Envelope[DsarRequest])
+    def dsar_status(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> dict:
+        found = _dsar_table_row(request_id) or dsar_intake.find(request_id)
+        if found is None:
+            raise not_found(f"no data-subject request {request_id!r}")
+        return api_app.ok(request, _public(found))
+
+    return api
+
+
+def _public(request: dict) -> dict:
+    """A request without its subject (the answer is not the place for it)."""
+    return {k: request.get(k) for k in DsarRequest.model_fields}
+
+
+def _dsar_table_row(request_id: str) -> dict | None:
+    """The request in the ``dsar_requests`` table of ``dp dsar``, when that table is declared."""
+    try:
+        table = _table("dsar_requests")
+    except KeyError:
+        return None
+    rows = gold.records(lake.read(table, filters=[("request_id", "=", request_id)]))
+    return rows[0] if rows else None
+
+
+def retention_status(table: products.Table, today: dt.date) -> dict:
+    """How far ``table``'s oldest date partition is past its retention (tables without a date
+    partition report no partition)."""
+    days = getattr(table, "retention_days", None)
+    dates = [c.name for c in table.columns if c.name in table.partitioned_by and c.type == "date"]
+    out: dict[str, Any] = {"table": table.qualified_name, "retention_days": days,
+                           "partition_column": dates[0] if dates else None, "oldest": None,
+                           "expires_before": None, "expired_partitions": 0}
+    if not dates or days is None:
+        return out
+    cutoff = today - dt.timedelta(days=int(days))
+    out["expires_before"] = cutoff
+    if lake.exists(table):
+        present = sorted(dt.date.fromisoformat(p[dates[0]]) for p in lake.delta_table(table).partitions()
+                         if p.get(dates[0]))
+        out["oldest"] = present[0] if present else None
+        out["expired_partitions"] = sum(1 for d in present if d < cutoff)
+    return out
+
+
+def create_app(params: dict | None = None, **options: Any) -> FastAPI:
+    """The compliance-auditing API (``options``: ``shared_lib.api.app.create_app``'s)."""
+    cache = gold.TableCache()
+    app = api_app.create_app(PRODUCT, "compliance-auditing API",
+                             "The audit trail, consent in force, compliance KPIs, retention status and "
+                             "data-subject requests. Every endpoint but /health needs an API key.",
+                             [router(cache)], params=params, **options)
+    app.state.cache = cache
+    return app

@@ -1,0 +1,88 @@
+"""The mobile-user-analytics API: active users (DAU/WAU/MAU), daily KPIs, retention cohorts,
+crash-free rates by app version, and version adoption. Aggregates only: no personal data."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Query, Request
+
+from shared_lib import products
+from shared_lib.api import app as api_app
+from shared_lib.api import auth, gold, query
+from shared_lib.api.envelope import Envelope
+
+PRODUCT = "mobile-user-analytics"
+Platform = Literal["ios", "android"]
+AppVersion = Annotated[str | None, Query(max_length=64, description="Only this app version, e.g. 3.2.0")]
+ACTIVE_COLUMNS = ("date", "dau", "wau", "mau", "stickiness", "new_devices")
+CRASH_COLUMNS = ("date", "platform", "app_version", "active_devices", "crashed_devices", "crash_free_users",
+                 "sessions", "crashed_sessions", "crash_free_sessions")
+ADOPTION_COLUMNS = ("date", "platform", "app_version", "adopted_devices", "version_adoption")
+
+
+def _table(name: str) -> products.Table:
+    return products.get(PRODUCT).table(name)
+
+
+def _model(table: str, columns=None, name=None):
+    return gold.row_model(_table(table), columns, name)
+
+
+def router(cache: gold.TableCache) -> APIRouter:
+    api = APIRouter(tags=["mobile"])
+
+    def by_version(start, end, platform, app_version, sort) -> Any:
+        frame = query.date_range(cache.frame(_table("daily_by_version")), "date", start, end)
+        if platform is not None:
+            frame = frame[frame["platform"] == platform]
+        if app_version is not None:
+            frame = frame[frame["app_version"] == app_version]
+        return frame.sort_values(sort[0], ascending=sort[1])
+
+    @api.get("/active-users", summary="Daily, weekly and monthly active devices", **auth.secured("viewer"),
+             response_model=Envelope[list[_model("daily_kpis", ACTIVE_COLUMNS, "ActiveUsers")]])  # type: ignore[misc]
+    def active_users(request: Request, start: query.Start = None, end: query.End = None) -> dict:
+        frame = query.date_range(cache.frame(_table("daily_kpis")), "date", start, end)
+        return api_app.ok(request, gold.records(frame.sort_values("date"), ACTIVE_COLUMNS))
+
+    @api.get("/kpis/daily", summary="Every daily mobile KPI", **auth.secured("viewer"),
+             response_model=Envelope[list[_model("daily_kpis")]])  # type: ignore[misc]
+    def daily(request: Request, start: query.Start = None, end: query.End = None) -> dict:
+        frame = query.date_range(cache.frame(_table("daily_kpis")), "date", start, end)
+        return api_app.ok(request, gold.records(frame.sort_values("date")))
+
+    @api.get("/retention", summary="Retention of the cohorts that started in a date range", **auth.secured("viewer"),
+             response_model=Envelope[list[_model("retention")]])  # type: ignore[misc]
+    def retention(request: Request, start: query.Start = None, end: query.End = None,
+                  day_n: Annotated[int | None, Query(ge=0, le=3650, description="Only day N")] = None) -> dict:
+        frame = query.date_range(cache.frame(_table("retention")), "cohort_date", start, end)
+        if day_n is not None:
+            frame = frame[frame["day_n"] == day_n]
+        return api_app.ok(request, gold.records(frame.sort_values(["cohort_date", "day_n"])))
+
+    @api.get("/crash-free", summary="Crash-free users and sessions per date and app version",
+             **auth.secured("viewer"), response_model=Envelope[list[_model("daily_by_version", CRASH_COLUMNS, "CrashFree")]])  # type: ignore[misc]
+    def crash_free(request: Request, start: query.Start = None, end: query.End = None,
+                   platform: Platform | None = None, app_version: AppVersion = None) -> dict:
+        frame = by_version(start, end, platform, app_version, (["date", "platform", "app_version"], True))
+        return api_app.ok(request, gold.records(frame, CRASH_COLUMNS))
+
+    @api.get("/versions/adoption", summary="Share of each day's active devices per app version",
+             **auth.secured("viewer"), response_model=Envelope[list[_model("daily_by_version", ADOPTION_COLUMNS, "Adoption")]])  # type: ignore[misc]
+    def adoption(request: Request, start: query.Start = None, end: query.End = None,
+                 platform: Platform | None = None) -> dict:
+        frame = by_version(start, end, platform, None, (["date", "version_adoption", "app_version"], [True, False, True]))
+        return api_app.ok(request, gold.records(frame, ADOPTION_COLUMNS))
+
+    return api
+
+
+def create_app(params: dict | None = None, **options: Any) -> FastAPI:
+    """The mobile-user-analytics API (``options``: ``shared_lib.api.app.create_app``'s)."""
+    cache = gold.TableCache()
+    app = api_app.create_app(PRODUCT, "mobile-user-analytics API",
+                             "Active devices, retention cohorts, crash-free rates and version adoption, read "
+                             "from the product's Delta tables. Every endpoint but /health needs an API key.",
+                             [router(cache)], params=params, **options)
+    app.state.cache = cache
+    return app

@@ -1,0 +1,158 @@
+"""Declared tables read with delta-rs (no JVM) behind a cache keyed by the table's version, and
+the response models of their rows generated from the declarations.
+
+A gold table is small (daily aggregates): it is read whole once per version and filtered in
+memory, so most requests cost a directory listing (the version) and a pandas filter. Larger
+tables (silver, for one subject's rows) are read with delta-rs filters, cached per (version,
+filters) in a small LRU.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+from pydantic import BaseModel, Field, create_model
+
+from shared_lib import lake
+from shared_lib.products import Column, Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FILTERED_CACHE_SIZE = 256
+
+
+def version(table: Table) -> int | None:
+    """The table's latest version from its log's file names (no log replay); None before the
+    first commit."""
+    try:
+        names = [e.name for e in os.scandir(table.path / "_delta_log") if e.name.endswith(".json")]
+    except FileNotFoundError:
+        return None
+    numbers = [int(n[:-5]) for n in names if n[:-5].isdigit()]
+    return max(numbers) if numbers else None
+
+
+class TableCache:
+    """Whole tables and filtered reads, each kept until its table's version changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._whole: dict[str, tuple[int | None, Any]] = {}
+        self._filtered: OrderedDict[tuple, Any] = OrderedDict()
+        self._table_locks: dict[str, threading.Lock] = {}
+        self.reads = 0  # delta-rs reads done (what the cache saves; tests count them)
+
+    def _table_lock(self, name: str) -> threading.Lock:
+        with self._lock:
+            return self._table_locks.setdefault(name, threading.Lock())
+
+    def frame(self, table: Table) -> pd.DataFrame:
+        """The whole table as of its current version (callers must not modify it)."""
+        current = version(table)
+        cached = self._whole.get(table.qualified_name)
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        with self._table_lock(table.qualified_name):  # one reader per table; the others wait for it
+            cached = self._whole.get(table.qualified_name)
+            if cached is not None and cached[0] == current:
+                return cached[1]
+            frame = lake.read(table)
+            self.reads += 1
+            self._whole[table.qualified_name] = (current, frame)
+            return frame
+
+    def dates(self, table: Table, column: str) -> list[dt.date]:
+        """The values of ``table``'s date partition ``column``, ascending (none before its
+        first commit), from the log alone."""
+        current = version(table)
+        key = (table.qualified_name, "dates", column)
+        cached = self._whole.get(str(key))
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        found: list[dt.date] = []
+        if current is not None:
+            found = sorted({dt.date.fromisoformat(p[column]) for p in lake.delta_table(table).partitions()
+                            if p.get(column)})
+        self._whole[str(key)] = (current, found)
+        return found
+
+    def filtered(self, table: Table, filters: list[tuple]) -> pd.DataFrame:
+        """The rows matching delta-rs ``filters`` (e.g. ``[("user_id", "=", "u1")]``)."""
+        key = (table.qualified_name, version(table), tuple(filters))
+        with self._lock:
+            if key in self._filtered:
+                self._filtered.move_to_end(key)
+                return self._filtered[key]
+        frame = lake.read(table, filters=list(filters))
+        self.reads += 1
+        with self._lock:
+            self._filtered[key] = frame
+            while len(self._filtered) > FILTERED_CACHE_SIZE:
+                self._filtered.popitem(last=False)
+        return frame
+
+
+def _plain(value: Any) -> Any:
+    """A cell as JSON-ready Python: NaN and NaT -> None, dates and times -> ISO text (UTC as Z),
+    numpy scalars and arrays -> Python."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, dt.datetime):
+        text = value.isoformat()
+        return text.replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[dict]:
+    """Rows as JSON-ready dicts (``columns``: which, in this order; default all)."""
+    names = list(columns) if columns is not None else list(frame.columns)
+    data = frame[names].to_dict("records") if len(frame) else []
+    return [{k: _plain(v) for k, v in row.items()} for row in data]
+
+
+_TYPES: dict[str, Any] = {"string": str, "int": int, "bigint": int, "smallint": int, "tinyint": int,
+                          "double": float, "float": float, "boolean": bool, "date": dt.date,
+                          "timestamp": dt.datetime, "array<string>": list[str], "array<date>": list[dt.date]}
+
+
+def python_type(column: Column) -> Any:
+    """The Python type of a declared column in an answer. Personal-data columns may be masked
+    (``privacy.MASK``), so they are strings or null whatever their declared type."""
+    if column.pii != "none":
+        return Optional[str]
+    base = _TYPES.get(column.type, Any)
+    return Optional[base] if column.nullable else base
+
+
+_models: dict[tuple, type[BaseModel]] = {}
+
+
+def row_model(table: Table, columns: Iterable[str] | None = None, name: str | None = None) -> type[BaseModel]:
+    """A pydantic model of ``table``'s rows (``columns`` of it), documented with the columns'
+    comments, for an endpoint's OpenAPI response."""
+    chosen = tuple(columns) if columns is not None else tuple(c.name for c in table.columns)
+    key = (table.qualified_name, chosen, name)
+    if key not in _models:
+        by_name = {c.name: c for c in table.columns}
+        fields: dict[str, Any] = {}
+        for col in chosen:
+            column = by_name[col]
+            comment = column.comment + (" (personal data: masked without the grant)" if column.pii != "none" else "")
+            fields[col] = (python_type(column), Field(description=comment or None))
+        model_name = name or "".join(part.title() for part in table.name.split("_")) + "Row"
+        _models[key] = create_model(model_name, **fields)
+    return _models[key]
