@@ -16,7 +16,8 @@ from shared_lib.api import roles
 
 EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
 DP_REPORTS (default <checkout>/reports), ports: DP_KAFKA_PORT, DP_KAFKA_CONTROLLER_PORT,
-DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT, DP_METRICS_PORT."""
+DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT, DP_METRICS_PORT, DP_API_PORT (first of five),
+DP_GATEWAY_PORT. Gateway: PLATFORM_ENV and the registry variables (README, "API gateway")."""
 
 
 def _params(args) -> dict:
@@ -266,8 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
                         "dashboard first render")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
-                                         "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
-                                         "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))
+                                         "DP_SERVE_PORT), the Prometheus exporter (platform.metrics, "
+                                         "DP_METRICS_PORT), the five product APIs (DP_API_PORT, 8002..8006) and "
+                                         "the API gateway with the platform API (DP_GATEWAY_PORT, 8000) on "
+                                         "127.0.0.1; Ctrl-C stops"))
     p.add_argument("--background", action="store_true",
                    help="leave running in the background (pid file and log in the workspace)")
     p.add_argument("--stop", action="store_true", help="stop what dp serve --background started")
