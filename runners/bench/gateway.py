@@ -1,0 +1,168 @@
+"""The gateway's added latency: 50 concurrent clients (one httpx connection pool) call a trivial
+upstream directly, then the same upstream through the gateway (``/api/bench/...``), as
+``dp serve`` runs both: each its own process under uvicorn. Reported: p50, p95, p99 and requests
+per second of each, and what the gateway adds at p50 and p99.
+
+Client, gateway and upstream share the machine's cores, so the figures include their contention
+(as on a developer's machine); the gateway's request logs go to the bench workspace's Kafka
+topic when the broker runs, and are dropped (off the request path) when it does not.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+
+from runners import services
+from runners.bench.report import figure
+from runners.bench.workspace import BenchError, Setup
+from shared_lib import paths
+
+CLIENTS = 50
+WARM_UP_REQUESTS = 200
+START_TIMEOUT_S = 60.0
+REQUEST_TIMEOUT_S = 30.0
+SERVICE = "bench"
+PATH = "/kpis/daily?start=2024-05-01&end=2024-05-07"
+
+
+def upstream_app() -> FastAPI:
+    """A trivial upstream (``uvicorn --factory``): a small JSON answer, no work behind it."""
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/kpis/daily")
+    async def kpis(start: str, end: str) -> dict:
+        return {"data": [{"date": start, "sessions": 120, "conversion_rate": 0.031},
+                         {"date": end, "sessions": 98, "conversion_rate": 0.027}]}
+
+    return app
+
+
+@dataclass(frozen=True)
+class Load:
+    latencies_s: list[float]
+    elapsed_s: float
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies_s) / self.elapsed_s
+
+
+def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
+    """p50, p95 and p99 in milliseconds (``statistics.quantiles``, inclusive method)."""
+    cuts = statistics.quantiles([s * 1000 for s in latencies_s], n=100, method="inclusive")
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98]}
+
+
+async def _load(url: str, clients: int, per_client: int) -> Load:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+        async def one_client() -> list[float]:
+            took = []
+            for _ in range(per_client):
+                started = time.perf_counter()
+                answer = await client.get(url)
+                took.append(time.perf_counter() - started)
+                if answer.status_code != 200:
+                    raise BenchError(f"GET {url} answered {answer.status_code}: {answer.text[:200]}")
+            return took
+
+        started = time.perf_counter()
+        per_task = await asyncio.gather(*(one_client() for _ in range(clients)))
+        return Load([s for task in per_task for s in task], time.perf_counter() - started)
+
+
+def load(url: str, clients: int, per_client: int) -> Load:
+    """``clients`` concurrent clients, each sending ``per_client`` requests one after the other."""
+    return asyncio.run(_load(url, clients, per_client))
+
+
+def _wait_until_answers(url: str, proc: subprocess.Popen, log_path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"{url}: the server exited ({proc.returncode}); see {log_path}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise BenchError(f"{url} did not answer within {START_TIMEOUT_S:.0f} s; see {log_path}")
+
+
+@contextmanager
+def _server(name: str, cmd: list[str], ready_url: str, env: dict[str, str]) -> Iterator[None]:
+    paths.logs_dir().mkdir(parents=True, exist_ok=True)
+    log_path = paths.logs_dir() / f"bench-{name}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=paths.PROJECT_ROOT)
+    try:
+        _wait_until_answers(ready_url, proc, log_path)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _child_env(upstream: str) -> dict[str, str]:
+    """This environment without the user's gateway variables, the bench's registry instead."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
+    env["PLATFORM_PRODUCT_SERVICES_JSON"] = json.dumps([{"name": SERVICE, "base_url": upstream}])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    return env
+
+
+def figures(direct: Load, through: Load, requests: int) -> list[dict]:
+    d, g = percentiles_ms(direct.latencies_s), percentiles_ms(through.latencies_s)
+    how = f"{CLIENTS} concurrent clients, {requests} requests"
+    out = []
+    for label, q in (("direct", d), ("through the gateway", g)):
+        for p in ("p50", "p95", "p99"):
+            out.append(figure(f"trivial upstream {label}, {p}", q[p], "ms", notes=how))
+    out += [figure("trivial upstream direct, requests/s", direct.per_second, "req/s", notes=how),
+            figure("trivial upstream through the gateway, requests/s", through.per_second, "req/s", notes=how),
+            figure("gateway added latency, p50", g["p50"] - d["p50"], "ms", notes="through the gateway - direct"),
+            figure("gateway added latency, p99", g["p99"] - d["p99"], "ms", notes="through the gateway - direct")]
+    return out
+
+
+def bench(setup: Setup) -> list[dict]:
+    per_client = setup.sizes.gateway_requests
+    upstream_port, gateway_port = services.free_ports(2)
+    upstream = f"http://127.0.0.1:{upstream_port}"
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    env = _child_env(upstream)
+    upstream_cmd = [sys.executable, "-m", "uvicorn", "runners.bench.gateway:upstream_app", "--factory",
+                    "--host", "127.0.0.1", "--port", str(upstream_port), "--log-level", "warning", "--no-access-log"]
+    gateway_cmd = [sys.executable, "-m", "runners.gateway", "--host", "127.0.0.1", "--port", str(gateway_port)]
+    setup.log(f"  upstream {upstream}, gateway {gateway}; {CLIENTS} clients x {per_client} requests each ...")
+    with _server("upstream", upstream_cmd, f"{upstream}/health", env), \
+            _server("gateway", gateway_cmd, f"{gateway}/services/{SERVICE}/health", env):
+        direct_url, through_url = upstream + PATH, f"{gateway}/api/{SERVICE}{PATH}"
+        for url in (direct_url, through_url):  # connections opened, code paths warm
+            load(url, CLIENTS, max(1, WARM_UP_REQUESTS // CLIENTS))
+        direct = load(direct_url, CLIENTS, per_client)
+        setup.log(f"  direct: {direct.per_second:.0f} req/s, {percentiles_ms(direct.latencies_s)}")
+        through = load(through_url, CLIENTS, per_client)
+        setup.log(f"  through the gateway: {through.per_second:.0f} req/s, {percentiles_ms(through.latencies_s)}")
+    return figures(direct, through, CLIENTS * per_client)
