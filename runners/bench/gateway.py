@@ -3,9 +3,11 @@ upstream directly, then the same upstream through the gateway (``/api/bench/...`
 ``dp serve`` runs both: each its own process under uvicorn. Reported: p50, p95, p99 and requests
 per second of each, and what the gateway adds at p50 and p99.
 
-Client, gateway and upstream share the machine's cores, so the figures include their contention
-(as on a developer's machine); the gateway's request logs go to the bench workspace's Kafka
-topic when the broker runs, and are dropped (off the request path) when it does not.
+Client, gateway and upstream share the machine's cores, so the latencies include their contention
+(as on a developer's machine); the CPU time each server process spent per request is reported
+too, steadier than wall-clock time on a shared machine. The gateway's request logs go to the
+bench workspace's Kafka topic when the broker runs, and are dropped (off the request path) when
+it does not.
 """
 from __future__ import annotations
 
@@ -21,11 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
+import psutil
 from fastapi import FastAPI
 
 from runners import services
 from runners.bench.report import figure
 from runners.bench.workspace import BenchError, Setup
+from runners.gateway.app import KEEP_ALIVE_S, skip_sniffio_lookups
 from shared_lib import paths
 
 CLIENTS = 50
@@ -54,8 +58,9 @@ def upstream_app() -> FastAPI:
 
 @dataclass(frozen=True)
 class Load:
-    latencies_s: list[float]
+    latencies_s: list[float]  # of the requests answered 200
     elapsed_s: float
+    errors: int = 0  # other answers, and requests that got none
 
     @property
     def per_second(self) -> float:
@@ -70,24 +75,34 @@ def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
 
 async def _load(url: str, clients: int, per_client: int) -> Load:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    errors: list[str] = []
     async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
         async def one_client() -> list[float]:
             took = []
             for _ in range(per_client):
                 started = time.perf_counter()
-                answer = await client.get(url)
-                took.append(time.perf_counter() - started)
-                if answer.status_code != 200:
-                    raise BenchError(f"GET {url} answered {answer.status_code}: {answer.text[:200]}")
+                try:
+                    answer = await client.get(url)
+                except httpx.HTTPError as exc:  # counted: one failed request must not end the benchmark
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                if answer.status_code == 200:
+                    took.append(time.perf_counter() - started)
+                else:
+                    errors.append(f"{answer.status_code}: {answer.text[:200]}")
             return took
 
         started = time.perf_counter()
         per_task = await asyncio.gather(*(one_client() for _ in range(clients)))
-        return Load([s for task in per_task for s in task], time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+    if len(errors) == clients * per_client:
+        raise BenchError(f"GET {url}: no request succeeded; the first error: {errors[0]}")
+    return Load([s for task in per_task for s in task], elapsed, len(errors))
 
 
 def load(url: str, clients: int, per_client: int) -> Load:
     """``clients`` concurrent clients, each sending ``per_client`` requests one after the other."""
+    skip_sniffio_lookups()  # the clients' httpx costs less CPU, as the gateway's does
     return asyncio.run(_load(url, clients, per_client))
 
 
@@ -105,8 +120,13 @@ def _wait_until_answers(url: str, proc: subprocess.Popen, log_path) -> None:
     raise BenchError(f"{url} did not answer within {START_TIMEOUT_S:.0f} s; see {log_path}")
 
 
+def cpu_s(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
 @contextmanager
-def _server(name: str, cmd: list[str], ready_url: str, env: dict[str, str]) -> Iterator[None]:
+def _server(name: str, cmd: list[str], ready_url: str, env: dict[str, str]) -> Iterator[psutil.Process]:
     paths.logs_dir().mkdir(parents=True, exist_ok=True)
     log_path = paths.logs_dir() / f"bench-{name}.log"
     with open(log_path, "ab") as log:
@@ -114,7 +134,7 @@ def _server(name: str, cmd: list[str], ready_url: str, env: dict[str, str]) -> I
                                 cwd=paths.PROJECT_ROOT)
     try:
         _wait_until_answers(ready_url, proc, log_path)
-        yield
+        yield psutil.Process(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -132,7 +152,20 @@ def _child_env(upstream: str) -> dict[str, str]:
     return env
 
 
-def figures(direct: Load, through: Load, requests: int) -> list[dict]:
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds of each server process during one load."""
+    upstream_s: float
+    gateway_s: float
+
+
+def measured(url: str, per_client: int, upstream: psutil.Process, gateway: psutil.Process) -> tuple[Load, Cpu]:
+    before = cpu_s(upstream), cpu_s(gateway)
+    result = load(url, CLIENTS, per_client)
+    return result, Cpu(cpu_s(upstream) - before[0], cpu_s(gateway) - before[1])
+
+
+def figures(direct: Load, through: Load, requests: int, cpu: Cpu | None = None) -> list[dict]:
     d, g = percentiles_ms(direct.latencies_s), percentiles_ms(through.latencies_s)
     how = f"{CLIENTS} concurrent clients, {requests} requests"
     out = []
@@ -142,7 +175,14 @@ def figures(direct: Load, through: Load, requests: int) -> list[dict]:
     out += [figure("trivial upstream direct, requests/s", direct.per_second, "req/s", notes=how),
             figure("trivial upstream through the gateway, requests/s", through.per_second, "req/s", notes=how),
             figure("gateway added latency, p50", g["p50"] - d["p50"], "ms", notes="through the gateway - direct"),
-            figure("gateway added latency, p99", g["p99"] - d["p99"], "ms", notes="through the gateway - direct")]
+            figure("gateway added latency, p99", g["p99"] - d["p99"], "ms", notes="through the gateway - direct"),
+            figure("failed requests, direct", direct.errors, "requests", at_most=0),
+            figure("failed requests, through the gateway", through.errors, "requests", at_most=0)]
+    if cpu is not None:
+        out += [figure("upstream CPU per request", cpu.upstream_s / requests * 1000, "ms",
+                       notes="the trivial upstream's process, through the gateway"),
+                figure("gateway CPU per request", cpu.gateway_s / requests * 1000, "ms",
+                       notes="the gateway's process: what it costs besides the upstream")]
     return out
 
 
@@ -153,16 +193,17 @@ def bench(setup: Setup) -> list[dict]:
     gateway = f"http://127.0.0.1:{gateway_port}"
     env = _child_env(upstream)
     upstream_cmd = [sys.executable, "-m", "uvicorn", "runners.bench.gateway:upstream_app", "--factory",
-                    "--host", "127.0.0.1", "--port", str(upstream_port), "--log-level", "warning", "--no-access-log"]
+                    "--host", "127.0.0.1", "--port", str(upstream_port), "--log-level", "warning", "--no-access-log",
+                    "--timeout-keep-alive", str(KEEP_ALIVE_S)]
     gateway_cmd = [sys.executable, "-m", "runners.gateway", "--host", "127.0.0.1", "--port", str(gateway_port)]
     setup.log(f"  upstream {upstream}, gateway {gateway}; {CLIENTS} clients x {per_client} requests each ...")
-    with _server("upstream", upstream_cmd, f"{upstream}/health", env), \
-            _server("gateway", gateway_cmd, f"{gateway}/services/{SERVICE}/health", env):
+    with _server("upstream", upstream_cmd, f"{upstream}/health", env) as upstream_proc, \
+            _server("gateway", gateway_cmd, f"{gateway}/services/{SERVICE}/health", env) as gateway_proc:
         direct_url, through_url = upstream + PATH, f"{gateway}/api/{SERVICE}{PATH}"
         for url in (direct_url, through_url):  # connections opened, code paths warm
             load(url, CLIENTS, max(1, WARM_UP_REQUESTS // CLIENTS))
-        direct = load(direct_url, CLIENTS, per_client)
+        direct, _ = measured(direct_url, per_client, upstream_proc, gateway_proc)
         setup.log(f"  direct: {direct.per_second:.0f} req/s, {percentiles_ms(direct.latencies_s)}")
-        through = load(through_url, CLIENTS, per_client)
+        through, cpu = measured(through_url, per_client, upstream_proc, gateway_proc)
         setup.log(f"  through the gateway: {through.per_second:.0f} req/s, {percentiles_ms(through.latencies_s)}")
-    return figures(direct, through, CLIENTS * per_client)
+    return figures(direct, through, CLIENTS * per_client, cpu)

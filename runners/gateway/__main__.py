@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     # No access log: request logs go to ops.requests; uvicorn's lines would cost every request.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    from runners.gateway.app import KEEP_ALIVE_S
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_S)
     return 0
 
 
