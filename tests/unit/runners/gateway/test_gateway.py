@@ -1,6 +1,6 @@
 """The gateway's endpoints against real upstreams (small apps under uvicorn on free ports): /health
-with up, failing, slow, unreachable and disabled services; /services, /environment; and the
-proxy: what it forwards, what it returns, 404, 502 after counted retries, 504."""
+with up, failing, slow, unreachable and disabled services; /services, /environment; the proxy:
+what it forwards, what it returns, 404, 502 after counted retries, 504; its request logs."""
 import asyncio
 import json
 import time
@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from runners.gateway import app as gateway_app
 from runners.gateway import registry as reg
 from runners.services import free_ports
+from shared_lib.api.context import ApiContext
+from shared_lib.api.keys import KeyStore
+from shared_lib.api.sinks import Sinks
 from tests.local_server import serving, upstream_app
 
 TIMEOUT_S = 1.0  # PLATFORM_GATEWAY_TIMEOUT_SECONDS of these tests: the slow upstream takes 3 s
@@ -215,3 +218,16 @@ def test_one_slow_upstream_does_not_stall_other_requests(upstreams):
         slow_s, fast_s = asyncio.run(both(base))
     assert slow_s >= 1.5
     assert fast_s < 1.0  # not after the slow one
+
+
+def test_every_gateway_request_is_logged_as_the_gateway_service(upstreams):
+    sinks = Sinks.memory()
+    context = ApiContext(service="platform-api-gateway", product="platform", params={}, keys=KeyStore(),
+                         sinks=sinks)
+    with TestClient(gateway_app.create_app(reg.config(environ(upstreams)), context=context)) as client:
+        client.get("/api/web/echo/x?status=201")
+        client.get("/api/nope/x")
+    assert [(r["service"], r["endpoint"], r["method"], r["status_code"]) for r in sinks.requests] == [
+        ("platform-api-gateway", "/api/{service}/{path:path}", "GET", 201),
+        ("platform-api-gateway", "/api/{service}/{path:path}", "GET", 404)]
+    assert all(r["latency_ms"] > 0 for r in sinks.requests)
