@@ -28,6 +28,7 @@ PRODUCTS = ("web-user-analytics", "mobile-user-analytics", "user-segmentation", 
             "compliance-auditing")
 DEFAULT_PORT = 8002
 PORT_VAR = "DP_API_PORT"
+KEEP_ALIVE_S = 75
 
 
 def first_port(params: dict) -> int:
@@ -39,6 +40,26 @@ def first_port(params: dict) -> int:
 def ports(first: int) -> dict[str, int]:
     """{product: its API's port}, in the order of ``PRODUCTS``."""
     return {product: first + i for i, product in enumerate(PRODUCTS)}
+
+
+def free_first_port(host: str = "127.0.0.1", attempts: int = 50) -> int:
+    """A first port whose next four are free too (the bench and tests run the APIs on these)."""
+    import socket
+
+    from runners.services import free_ports
+
+    for _ in range(attempts):
+        first = free_ports(1)[0]
+        if first + len(PRODUCTS) > 65536:
+            continue
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in range(first, first + len(PRODUCTS)):
+                    stack.enter_context(socket.socket()).bind((host, port))
+            except OSError:
+                continue
+        return first
+    raise RuntimeError(f"no {len(PRODUCTS)} consecutive free ports found on {host}")
 
 
 def create_app(product: str, params: dict | None = None, **options: Any):
@@ -72,8 +93,10 @@ class _Server:
                 yield
 
         # Request logs go to ops.requests; uvicorn's access log would only repeat them.
+        # Keep-alive beyond uvicorn's 5 s: a client pool reusing a connection the server has just
+        # closed loses that request (seen under load on a busy machine).
         self.server = Quiet(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                           lifespan="on"))
+                                           lifespan="on", timeout_keep_alive=KEEP_ALIVE_S))
 
 
 async def serve(host: str, first: int, params: dict) -> None:

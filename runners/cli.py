@@ -122,7 +122,7 @@ def cmd_bench(args) -> int:
     return bench.main(quick=args.quick, events=args.events, web_events=args.web_events,
                       customers=args.customers, only=args.only, mobile_events=args.mobile_events,
                       compliance_events=args.compliance_events,
-                      warm_up_events=args.warm_up_events)
+                      warm_up_events=args.warm_up_events, api_requests=args.api_requests)
 
 
 def cmd_serve(args) -> int:
@@ -265,7 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                        "dashboard first render, gateway latency")
+                        "dashboard first render, api latency, gateway latency")
+    p.add_argument("--api-requests", type=int, help="requests of the API and gateway latency benchmarks, from 50 concurrent "
+                   "clients (default 20000, or 3000 with --quick)")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
                                          "DP_SERVE_PORT), the Prometheus exporter (platform.metrics, "
                                          "DP_METRICS_PORT), the five product APIs (DP_API_PORT, 8002..8006) and "

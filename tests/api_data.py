@@ -118,6 +118,19 @@ def write_segmentation() -> None:
          "revenue": 50.0, "revenue_share": 1 / 3, "recommended_action": "reward"},
         {"snapshot_date": S1, "segment": "At Risk", "segment_order": 8, "customers": 1, "customer_share": 1.0,
          "revenue": 30.0, "revenue_share": 1.0, "recommended_action": "reach out"}])
+    # S1 -> S2: u1 moved from At Risk to Champions; u2..u5 are new (no segment at S1)
+    write_table(SEGMENTATION, "segment_movement", [
+        {"from_snapshot": S1, "to_snapshot": S2, "from_segment": "At Risk", "to_segment": "Champions", "customers": 1},
+        {"from_snapshot": S1, "to_snapshot": S2, "from_segment": None, "to_segment": "Hibernating", "customers": 2},
+        {"from_snapshot": S1, "to_snapshot": S2, "from_segment": None, "to_segment": "Loyal Customers", "customers": 1},
+        {"from_snapshot": S1, "to_snapshot": S2, "from_segment": None, "to_segment": "Need Attention", "customers": 1}])
+    cluster = {"snapshot_date": S2, "k": 2, "recency_days": 3.0, "frequency": 3.0, "monetary": 30.0,
+               "sessions_30d": 0.0, "engaged_sessions_30d": 0.0, "web_share": 1.0}
+    write_table(SEGMENTATION, "cluster_profiles", [
+        {**cluster, "cluster": 1, "customers": 3, "customer_share": 0.6, "revenue": 60.0, "revenue_share": 0.4,
+         "description": "low spenders"},
+        {**cluster, "cluster": 0, "customers": 2, "customer_share": 0.4, "revenue": 90.0, "revenue_share": 0.6,
+         "description": "big spenders"}])
 
 
 # mobile-user-analytics

@@ -3,9 +3,9 @@ daily compliance KPIs, retention status, and data-subject requests (create and s
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from products.compliance_auditing import dsar_intake
@@ -60,13 +60,13 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/audit", summary="The audit trail, newest first (auditors; personal data)",
              **auth.secured("auditor"),
              response_model=Envelope[list[gold.row_model(_table("audit_trail"), AUDIT_COLUMNS, "AuditEvent")]])  # type: ignore[misc]
-    def audit_query(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-                    actor: Annotated[str | None, Query(max_length=256)] = None, action: Action | None = None,
-                    result: Result | None = None, purpose: Purpose | None = None,
-                    resource: Annotated[str | None, Query(max_length=1024)] = None,
-                    subject_id: Annotated[str | None, Query(max_length=256, description="Events about this "
+    async def audit_query(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
+                          actor: Annotated[str | None, Query(max_length=256)] = None, action: Action | None = None,
+                          result: Result | None = None, purpose: Purpose | None = None,
+                          resource: Annotated[str | None, Query(max_length=1024)] = None,
+                          subject_id: Annotated[str | None, Query(max_length=256, description="Events about this "
                                                             "subject (matched by its keyed hash)")] = None,
-                    x_purpose: privacy.PurposeHeader = None) -> dict:
+                          x_purpose: privacy.PurposeHeader = None) -> dict:
         query.check_order(start, end)
         end = end or dt.datetime.now(dt.timezone.utc).date()
         start = start or end - dt.timedelta(days=query.DEFAULT_DAYS - 1)
@@ -86,7 +86,7 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/subjects/{subject_id}/consent", summary="A subject's consent in force, per purpose (personal data)",
              **auth.secured("analyst", auditor=True),
              response_model=Envelope[list[gold.row_model(_table("consent_state"), CONSENT_COLUMNS, "Consent")]])  # type: ignore[misc]
-    def consent(request: Request, subject_id: SubjectId, x_purpose: privacy.PurposeHeader = None) -> dict:
+    async def consent(request: Request, subject_id: SubjectId, x_purpose: privacy.PurposeHeader = None) -> dict:
         frame = cache.filtered(_table("consent_state"), [("subject_id", "=", subject_id)])
         rows = gold.records(frame.sort_values("purpose"), CONSENT_COLUMNS)
         [rows] = privacy.disclose(request, [(_table("consent_state"), CONSENT_COLUMNS, rows)], subject_id=subject_id)
@@ -94,33 +94,37 @@ def router(cache: gold.TableCache) -> APIRouter:
 
     @api.get("/kpis/daily", summary="Daily compliance KPIs", **auth.secured("operator", auditor=True),
              response_model=Envelope[list[gold.row_model(_table("daily_compliance_kpis"))]])  # type: ignore[misc]
-    def kpis(request: Request, start: query.Start = None, end: query.End = None,
-             kpi: Annotated[str | None, Query(max_length=64, description="Only this KPI, e.g. denied_accesses")] = None
-             ) -> dict:
-        frame = query.date_range(cache.frame(_table("daily_compliance_kpis")), "date", start, end)
-        if kpi is not None:
-            frame = frame[frame["kpi"] == kpi]
-        return api_app.ok(request, gold.records(frame.sort_values(["date", "kpi", "dimension", "dimension_value"])))
+    async def kpis(request: Request, start: query.Start = None, end: query.End = None,
+                   kpi: Annotated[str | None, Query(max_length=64, description="Only this KPI, e.g. denied_accesses")] = None
+                   ) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            frame = query.date_range(cache.frame(_table("daily_compliance_kpis")), "date", start, end)
+            if kpi is not None:
+                frame = frame[frame["kpi"] == kpi]
+            return gold.records(frame.sort_values(["date", "kpi", "dimension", "dimension_value"])), None
+
+        return api_app.cached(request, cache, [_table("daily_compliance_kpis")], compute)
 
     @api.get("/retention", summary="Retention status of every declared table", **auth.secured("operator", auditor=True),
              response_model=Envelope[list[RetentionStatus]])
-    def retention(request: Request) -> dict:
+    async def retention(request: Request) -> dict:
         today = dt.datetime.now(dt.timezone.utc).date()
-        return api_app.ok(request, [retention_status(t, today) for p in products.all_products().values()
+        return api_app.ok(request, [retention_status(t, today, cache.dates) for p in products.all_products().values()
                                     for t in p.tables])
 
     @api.post("/dsar", summary="Receive a data-subject request (access or erase)", status_code=202,
               **auth.secured("auditor"), response_model=Envelope[DsarRequest],
               responses={202: {"description": "Recorded; `dp dsar` carries it out"}, **ERROR_RESPONSES})
-    def dsar_create(request: Request, body: DsarCreate) -> dict:
+    async def dsar_create(request: Request, body: DsarCreate) -> dict:
         who = auth.principal(request)
         created = dsar_intake.create(body.subject_id, body.kind, who.actor, body.reason)
-        auth.record(request, who.actor, who.role, "success", subject_id=body.subject_id)
+        # A data-subject request is the legal purpose of handling the subject's id here.
+        auth.record(request, who.actor, who.role, "success", purpose="legal", subject_id=body.subject_id)
         return api_app.ok(request, _public(created))
 
     @api.get("/dsar/{request_id}", summary="A data-subject request's status", **auth.secured("auditor"),
              response_model=Envelope[DsarRequest])
-    def dsar_status(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> dict:
+    async def dsar_status(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> dict:
         found = _dsar_table_row(request_id) or dsar_intake.find(request_id)
         if found is None:
             raise not_found(f"no data-subject request {request_id!r}")
@@ -144,9 +148,11 @@ def _dsar_table_row(request_id: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def retention_status(table: products.Table, today: dt.date) -> dict:
+def retention_status(table: products.Table, today: dt.date,
+                     dates_of: Callable[[products.Table, str], list[dt.date]] | None = None) -> dict:
     """How far ``table``'s oldest date partition is past its retention (tables without a date
-    partition report no partition)."""
+    partition report no partition). ``dates_of(table, column)``: its partition dates, by default
+    read from its log (the API passes its cache's, kept per table version)."""
     days = getattr(table, "retention_days", None)
     dates = [c.name for c in table.columns if c.name in table.partitioned_by and c.type == "date"]
     out: dict[str, Any] = {"table": table.qualified_name, "retention_days": days,
@@ -156,11 +162,9 @@ def retention_status(table: products.Table, today: dt.date) -> dict:
         return out
     cutoff = today - dt.timedelta(days=int(days))
     out["expires_before"] = cutoff
-    if lake.exists(table):
-        present = sorted(dt.date.fromisoformat(p[dates[0]]) for p in lake.delta_table(table).partitions()
-                         if p.get(dates[0]))
-        out["oldest"] = present[0] if present else None
-        out["expired_partitions"] = sum(1 for d in present if d < cutoff)
+    present = (dates_of or gold.TableCache().dates)(table, dates[0])
+    out["oldest"] = present[0] if present else None
+    out["expired_partitions"] = sum(1 for d in present if d < cutoff)
     return out
 
 

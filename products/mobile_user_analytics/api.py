@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 
 from shared_lib import products
 from shared_lib.api import app as api_app
@@ -41,38 +41,53 @@ def router(cache: gold.TableCache) -> APIRouter:
 
     @api.get("/active-users", summary="Daily, weekly and monthly active devices", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis", ACTIVE_COLUMNS, "ActiveUsers")]])  # type: ignore[misc]
-    def active_users(request: Request, start: query.Start = None, end: query.End = None) -> dict:
-        frame = query.date_range(cache.frame(_table("daily_kpis")), "date", start, end)
-        return api_app.ok(request, gold.records(frame.sort_values("date"), ACTIVE_COLUMNS))
+    async def active_users(request: Request, start: query.Start = None, end: query.End = None) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            frame = query.date_range(cache.frame(_table("daily_kpis")), "date", start, end)
+            return gold.records(frame.sort_values("date"), ACTIVE_COLUMNS), None
+
+        return api_app.cached(request, cache, [_table("daily_kpis")], compute)
 
     @api.get("/kpis/daily", summary="Every daily mobile KPI", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis")]])  # type: ignore[misc]
-    def daily(request: Request, start: query.Start = None, end: query.End = None) -> dict:
-        frame = query.date_range(cache.frame(_table("daily_kpis")), "date", start, end)
-        return api_app.ok(request, gold.records(frame.sort_values("date")))
+    async def daily(request: Request, start: query.Start = None, end: query.End = None) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            frame = query.date_range(cache.frame(_table("daily_kpis")), "date", start, end)
+            return gold.records(frame.sort_values("date")), None
+
+        return api_app.cached(request, cache, [_table("daily_kpis")], compute)
 
     @api.get("/retention", summary="Retention of the cohorts that started in a date range", **auth.secured("viewer"),
              response_model=Envelope[list[_model("retention")]])  # type: ignore[misc]
-    def retention(request: Request, start: query.Start = None, end: query.End = None,
-                  day_n: Annotated[int | None, Query(ge=0, le=3650, description="Only day N")] = None) -> dict:
-        frame = query.date_range(cache.frame(_table("retention")), "cohort_date", start, end)
-        if day_n is not None:
-            frame = frame[frame["day_n"] == day_n]
-        return api_app.ok(request, gold.records(frame.sort_values(["cohort_date", "day_n"])))
+    async def retention(request: Request, start: query.Start = None, end: query.End = None,
+                        day_n: Annotated[int | None, Query(ge=0, le=3650, description="Only day N")] = None) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            frame = query.date_range(cache.frame(_table("retention")), "cohort_date", start, end)
+            if day_n is not None:
+                frame = frame[frame["day_n"] == day_n]
+            return gold.records(frame.sort_values(["cohort_date", "day_n"])), None
+
+        return api_app.cached(request, cache, [_table("retention")], compute)
 
     @api.get("/crash-free", summary="Crash-free users and sessions per date and app version",
              **auth.secured("viewer"), response_model=Envelope[list[_model("daily_by_version", CRASH_COLUMNS, "CrashFree")]])  # type: ignore[misc]
-    def crash_free(request: Request, start: query.Start = None, end: query.End = None,
-                   platform: Platform | None = None, app_version: AppVersion = None) -> dict:
-        frame = by_version(start, end, platform, app_version, (["date", "platform", "app_version"], True))
-        return api_app.ok(request, gold.records(frame, CRASH_COLUMNS))
+    async def crash_free(request: Request, start: query.Start = None, end: query.End = None,
+                         platform: Platform | None = None, app_version: AppVersion = None) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            frame = by_version(start, end, platform, app_version, (["date", "platform", "app_version"], True))
+            return gold.records(frame, CRASH_COLUMNS), None
+
+        return api_app.cached(request, cache, [_table("daily_by_version")], compute)
 
     @api.get("/versions/adoption", summary="Share of each day's active devices per app version",
              **auth.secured("viewer"), response_model=Envelope[list[_model("daily_by_version", ADOPTION_COLUMNS, "Adoption")]])  # type: ignore[misc]
-    def adoption(request: Request, start: query.Start = None, end: query.End = None,
-                 platform: Platform | None = None) -> dict:
-        frame = by_version(start, end, platform, None, (["date", "version_adoption", "app_version"], [True, False, True]))
-        return api_app.ok(request, gold.records(frame, ADOPTION_COLUMNS))
+    async def adoption(request: Request, start: query.Start = None, end: query.End = None,
+                       platform: Platform | None = None) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            order = (["date", "version_adoption", "app_version"], [True, False, True])
+            return gold.records(by_version(start, end, platform, None, order), ADOPTION_COLUMNS), None
+
+        return api_app.cached(request, cache, [_table("daily_by_version")], compute)
 
     return api
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 
 from shared_lib import paths, products
 from shared_lib.api import app as api_app
@@ -49,71 +49,79 @@ def latest(frame, time_column: str, per: str | None = None):
 def router(cache: gold.TableCache) -> APIRouter:
     api = APIRouter(tags=["operations"])
 
-    def newest_first(table: str, time_column: str, date_column: str, start, end, page, **equal) -> tuple[list, dict]:
-        frame = query.date_range(cache.frame(_table(table)), date_column, start, end)
-        frame = _where(frame, **equal).sort_values(time_column, ascending=False)
-        return page.slice(gold.records(frame))
+    def newest_first(request: Request, table: str, time_column: str, date_column: str, start, end, page,
+                     **equal) -> Response:
+        def compute() -> tuple[list[dict], dict]:
+            frame = query.date_range(cache.frame(_table(table)), date_column, start, end)
+            frame = _where(frame, **equal).sort_values(time_column, ascending=False)
+            return page.slice(gold.records(frame))
+
+        return api_app.cached(request, cache, [_table(table)], compute)
+
+    def answer(request: Request, table: str, compute) -> Response:
+        return api_app.cached(request, cache, [_table(table)], lambda: (compute(cache.frame(_table(table))), None))
 
     @api.get("/sla", summary="Each product's SLA state at its latest evaluation", **auth.secured("viewer"),
              response_model=Envelope[list[_model("sla_status")]])  # type: ignore[misc]
-    def sla(request: Request, product: ProductName = None) -> dict:
-        frame = latest(_where(cache.frame(_table("sla_status")), product=product), "evaluated_at", "product")
-        return api_app.ok(request, gold.records(frame.sort_values("product")))
+    async def sla(request: Request, product: ProductName = None) -> Response:
+        return answer(request, "sla_status", lambda frame: gold.records(
+            latest(_where(frame, product=product), "evaluated_at", "product").sort_values("product")))
 
     @api.get("/sla/history", summary="SLA states over time, newest first", **auth.secured("viewer"),
              response_model=Envelope[list[_model("sla_status")]])  # type: ignore[misc]
-    def sla_history(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-                    product: ProductName = None, state: State | None = None) -> dict:
-        rows, info = newest_first("sla_status", "evaluated_at", "date", start, end, page, product=product, state=state)
-        return api_app.ok(request, rows, info)
+    async def sla_history(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
+                          product: ProductName = None, state: State | None = None) -> Response:
+        return newest_first(request, "sla_status", "evaluated_at", "date", start, end, page, product=product,
+                            state=state)
 
     @api.get("/sla/evaluations", summary="Every SLA metric's value and state, newest first", **auth.secured("viewer"),
              response_model=Envelope[list[_model("sla_evaluations")]])  # type: ignore[misc]
-    def evaluations(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-                    product: ProductName = None,
-                    metric: Annotated[str | None, Query(max_length=64, description="e.g. api_p99_latency_ms")] = None
-                    ) -> dict:
-        rows, info = newest_first("sla_evaluations", "evaluated_at", "date", start, end, page, product=product,
-                                  metric=metric)
-        return api_app.ok(request, rows, info)
+    async def evaluations(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
+                          product: ProductName = None,
+                          metric: Annotated[str | None, Query(max_length=64, description="e.g. api_p99_latency_ms")] = None
+                          ) -> Response:
+        return newest_first(request, "sla_evaluations", "evaluated_at", "date", start, end, page, product=product,
+                            metric=metric)
 
     @api.get("/runs", summary="Pipeline runs (one row per notebook run), newest first", **auth.secured("operator"),
              response_model=Envelope[list[_model("pipeline_runs", RUN_COLUMNS, "Run")]])  # type: ignore[misc]
-    def runs(request: Request, page: PageParam, product: ProductName = None,
-             status: Literal["succeeded", "failed", "skipped"] | None = None,
-             run_id: Annotated[str | None, Query(max_length=128)] = None) -> dict:
-        frame = _where(cache.frame(_table("pipeline_runs")), product=product, status=status, run_id=run_id)
-        frame = frame.sort_values(["started_at", "product", "notebook"], ascending=[False, True, True], na_position="last")
-        rows, info = page.slice(gold.records(frame, RUN_COLUMNS))
-        return api_app.ok(request, rows, info)
+    async def runs(request: Request, page: PageParam, product: ProductName = None,
+                   status: Literal["succeeded", "failed", "skipped"] | None = None,
+                   run_id: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+        def compute() -> tuple[list[dict], dict]:
+            frame = _where(cache.frame(_table("pipeline_runs")), product=product, status=status, run_id=run_id)
+            frame = frame.sort_values(["started_at", "product", "notebook"], ascending=[False, True, True],
+                                      na_position="last")
+            return page.slice(gold.records(frame, RUN_COLUMNS))
+
+        return api_app.cached(request, cache, [_table("pipeline_runs")], compute)
 
     @api.get("/freshness", summary="Each table's freshness at the latest health check", **auth.secured("viewer"),
              response_model=Envelope[list[_model("table_freshness")]])  # type: ignore[misc]
-    def freshness(request: Request, product: ProductName = None) -> dict:
-        frame = _where(latest(cache.frame(_table("table_freshness")), "evaluated_at"), product=product)
-        return api_app.ok(request, gold.records(frame.sort_values("table_name")))
+    async def freshness(request: Request, product: ProductName = None) -> Response:
+        return answer(request, "table_freshness", lambda frame: gold.records(
+            _where(latest(frame, "evaluated_at"), product=product).sort_values("table_name")))
 
     @api.get("/consumer-lag", summary="Each topic's consumer lag at the latest health check", **auth.secured("viewer"),
              response_model=Envelope[list[_model("consumer_lag")]])  # type: ignore[misc]
-    def consumer_lag(request: Request, product: ProductName = None) -> dict:
-        frame = _where(latest(cache.frame(_table("consumer_lag")), "evaluated_at"), product=product)
-        return api_app.ok(request, gold.records(frame.sort_values("topic")))
+    async def consumer_lag(request: Request, product: ProductName = None) -> Response:
+        return answer(request, "consumer_lag", lambda frame: gold.records(
+            _where(latest(frame, "evaluated_at"), product=product).sort_values("topic")))
 
     @api.get("/alerts", summary="Alerts fired and resolved, newest first", **auth.secured("operator"),
              response_model=Envelope[list[_model("alerts")]])  # type: ignore[misc]
-    def alerts(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-               product: ProductName = None, event: Literal["fired", "resolved"] | None = None,
-               severity: Annotated[str | None, Query(max_length=32)] = None) -> dict:
-        rows, info = newest_first("alerts", "at", "date", start, end, page, product=product, event=event,
-                                  severity=severity)
-        return api_app.ok(request, rows, info)
+    async def alerts(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
+                     product: ProductName = None, event: Literal["fired", "resolved"] | None = None,
+                     severity: Annotated[str | None, Query(max_length=32)] = None) -> Response:
+        return newest_first(request, "alerts", "at", "date", start, end, page, product=product, event=event,
+                            severity=severity)
 
     @api.get("/requests/hourly", summary="Requests, error rate and latency percentiles per service and hour",
              **auth.secured("viewer"), response_model=Envelope[list[_model("service_hourly")]])  # type: ignore[misc]
-    def requests_hourly(request: Request, start: query.Start = None, end: query.End = None,
-                        service: Annotated[str | None, Query(max_length=128)] = None) -> dict:
-        frame = _where(query.date_range(cache.frame(_table("service_hourly")), "date", start, end), service=service)
-        return api_app.ok(request, gold.records(frame.sort_values(["hour", "service"])))
+    async def requests_hourly(request: Request, start: query.Start = None, end: query.End = None,
+                              service: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+        return answer(request, "service_hourly", lambda frame: gold.records(
+            _where(query.date_range(frame, "date", start, end), service=service).sort_values(["hour", "service"])))
 
     return api
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from products.user_segmentation.segment_grid import SEGMENT_NAMES, segment_of
@@ -86,36 +86,42 @@ def router(cache: gold.TableCache) -> APIRouter:
             raise not_found(f"{table} has no snapshot {requested}; the latest is {dates[-1]}")
         return requested
 
-    def of_snapshot(table: str, requested: dt.date | None, sort: list[str]) -> list[dict]:
-        day = snapshot(table, requested)
-        frame = cache.frame(_table(table))
-        return gold.records(frame[frame["snapshot_date"] == day].sort_values(sort))
+    def of_snapshot(request: Request, table: str, requested: dt.date | None, sort: list[str]) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            day = snapshot(table, requested)
+            frame = cache.frame(_table(table))
+            return gold.records(frame[frame["snapshot_date"] == day].sort_values(sort)), None
+
+        return api_app.cached(request, cache, [_table(table)], compute)
 
     @api.get("/segments", summary="Segment profiles of a snapshot", **auth.secured("viewer"),
              response_model=Envelope[list[gold.row_model(_table("segment_profiles"))]])  # type: ignore[misc]
-    def segments(request: Request, snapshot_date: Snapshot = None) -> dict:
-        return api_app.ok(request, of_snapshot("segment_profiles", snapshot_date, ["segment_order"]))
+    async def segments(request: Request, snapshot_date: Snapshot = None) -> Response:
+        return of_snapshot(request, "segment_profiles", snapshot_date, ["segment_order"])
 
     @api.get("/segments/movement", summary="Customers moving between segments into a snapshot",
              **auth.secured("viewer"),
              response_model=Envelope[list[gold.row_model(_table("segment_movement"))]])  # type: ignore[misc]
-    def movement(request: Request, to_snapshot: Snapshot = None) -> dict:
-        day = snapshot("segment_movement", to_snapshot, "to_snapshot")
-        frame = cache.frame(_table("segment_movement"))
-        rows = frame[frame["to_snapshot"] == day].sort_values(["from_segment", "to_segment"], na_position="first")
-        return api_app.ok(request, gold.records(rows))
+    async def movement(request: Request, to_snapshot: Snapshot = None) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            day = snapshot("segment_movement", to_snapshot, "to_snapshot")
+            frame = cache.frame(_table("segment_movement"))
+            rows = frame[frame["to_snapshot"] == day].sort_values(["from_segment", "to_segment"], na_position="first")
+            return gold.records(rows), None
+
+        return api_app.cached(request, cache, [_table("segment_movement")], compute)
 
     @api.get("/clusters", summary="Cluster profiles of a snapshot", **auth.secured("viewer"),
              response_model=Envelope[list[gold.row_model(_table("cluster_profiles"))]])  # type: ignore[misc]
-    def clusters(request: Request, snapshot_date: Snapshot = None) -> dict:
-        return api_app.ok(request, of_snapshot("cluster_profiles", snapshot_date, ["cluster"]))
+    async def clusters(request: Request, snapshot_date: Snapshot = None) -> Response:
+        return of_snapshot(request, "cluster_profiles", snapshot_date, ["cluster"])
 
     @api.get("/segments/{segment}/customers", summary="The customers of a segment (personal data)",
              **auth.secured("viewer"),
              response_model=Envelope[list[gold.row_model(_table("customer_segments"), CUSTOMER_COLUMNS, "Customer")]])  # type: ignore[misc]
-    def customers(request: Request, page: PageParam,
-                  segment: Annotated[str, Path(description=f"One of: {', '.join(SEGMENT_NAMES)}")],
-                  snapshot_date: Snapshot = None, x_purpose: privacy.PurposeHeader = None) -> dict:
+    async def customers(request: Request, page: PageParam,
+                        segment: Annotated[str, Path(description=f"One of: {', '.join(SEGMENT_NAMES)}")],
+                        snapshot_date: Snapshot = None, x_purpose: privacy.PurposeHeader = None) -> dict:
         if segment not in SEGMENT_NAMES:
             raise not_found(f"no segment {segment!r}: expected one of {', '.join(SEGMENT_NAMES)}")
         day = snapshot("customer_segments", snapshot_date)
@@ -128,8 +134,8 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/customers/{user_id}", summary="One customer's scores and segment per snapshot, newest first "
                                              "(personal data)", **auth.secured("analyst", auditor=True),
              response_model=Envelope[list[gold.row_model(_table("customer_segments"), CUSTOMER_COLUMNS, "Customer")]])  # type: ignore[misc]
-    def customer(request: Request, user_id: Annotated[str, Path(min_length=1, max_length=256)],
-                 x_purpose: privacy.PurposeHeader = None) -> dict:
+    async def customer(request: Request, user_id: Annotated[str, Path(min_length=1, max_length=256)],
+                       x_purpose: privacy.PurposeHeader = None) -> dict:
         frame = cache.filtered(_table("customer_segments"), [("user_id", "=", user_id)])
         rows = gold.records(frame.sort_values("snapshot_date", ascending=False), CUSTOMER_COLUMNS)
         [rows] = privacy.disclose(request, [(_table("customer_segments"), CUSTOMER_COLUMNS, rows)], subject_id=user_id)
@@ -139,7 +145,7 @@ def router(cache: gold.TableCache) -> APIRouter:
 
     @api.post("/classify", summary="Score R, F, M values against the latest snapshot's quintiles",
               **auth.secured("viewer"), response_model=Envelope[Classification])
-    def classify_values(request: Request, values: RfmValues) -> dict:
+    async def classify_values(request: Request, values: RfmValues) -> dict:
         day = snapshot("customer_segments", None)
         scored = cache.filtered(_table("customer_segments"), [("snapshot_date", "=", day)])
         bounds = boundaries(scored)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, create_model
 
 from shared_lib import products
@@ -53,50 +53,7 @@ JourneyModel = create_model(
 def router(cache: gold.TableCache) -> APIRouter:
     api = APIRouter(tags=["web"])
 
-    def kpis(name: str, start, end, column: str | None = None, value: Any = None) -> list[dict]:
-        frame = query.date_range(cache.frame(_table(name)), "date", start, end)
-        if column and value is not None:
-            frame = frame[frame[column] == value]
-        sort = ["date"] + ([column] if column else [])
-        return gold.records(frame.sort_values(sort, na_position="last"))
-
-    @api.get("/kpis/daily", summary="Daily KPIs for a date range", **auth.secured("viewer"),
-             response_model=Envelope[list[_model("daily_kpis")]])  # type: ignore[misc]
-    def daily(request: Request, start: query.Start = None, end: query.End = None) -> dict:
-        return api_app.ok(request, kpis("daily_kpis", start, end))
-
-    @api.get("/kpis/daily/by-channel", summary="Daily KPIs by channel", **auth.secured("viewer"),
-             response_model=Envelope[list[_model("daily_kpis_by_channel")]])  # type: ignore[misc]
-    def by_channel(request: Request, start: query.Start = None, end: query.End = None,
-                   channel: CHANNELS | None = None) -> dict:
-        return api_app.ok(request, kpis("daily_kpis_by_channel", start, end, "channel", channel))
-
-    @api.get("/kpis/daily/by-device", summary="Daily KPIs by device type", **auth.secured("viewer"),
-             response_model=Envelope[list[_model("daily_kpis_by_device")]])  # type: ignore[misc]
-    def by_device(request: Request, start: query.Start = None, end: query.End = None,
-                  device_type: DEVICES | None = None) -> dict:
-        return api_app.ok(request, kpis("daily_kpis_by_device", start, end, "device_type", device_type))
-
-    @api.get("/kpis/daily/by-country", summary="Daily KPIs by country", **auth.secured("viewer"),
-             response_model=Envelope[list[_model("daily_kpis_by_country")]])  # type: ignore[misc]
-    def by_country(request: Request, start: query.Start = None, end: query.End = None,
-                   country: Country = None) -> dict:
-        return api_app.ok(request, kpis("daily_kpis_by_country", start, end, "country", country))
-
-    @api.get("/pages", summary="Page metrics per date and page, most viewed first", **auth.secured("viewer"),
-             response_model=Envelope[list[_model("page_metrics")]])  # type: ignore[misc]
-    def pages(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
-              page_path: Annotated[str | None, Query(max_length=2048, description="Only this path")] = None) -> dict:
-        frame = query.date_range(cache.frame(_table("page_metrics")), "date", start, end)
-        if page_path is not None:
-            frame = frame[frame["page_path"] == page_path]
-        frame = frame.sort_values(["date", "page_views", "page_path"], ascending=[False, False, True])
-        rows, info = page.slice(gold.records(frame))
-        return api_app.ok(request, rows, info)
-
-    @api.get("/funnel", summary="The funnel over a date range: sessions reaching each step",
-             **auth.secured("viewer"), response_model=Envelope[list[FunnelStep]])
-    def funnel(request: Request, start: query.Start = None, end: query.End = None) -> dict:
+    def funnel_totals(start, end) -> list[dict]:
         frame = query.date_range(cache.frame(_table("funnel")), "date", start, end)
         # A session counts on its start date only, so the range's totals are the daily sums.
         totals = (frame.groupby(["step", "step_name"], as_index=False)["sessions_reached"].sum()
@@ -109,22 +66,76 @@ def router(cache: gold.TableCache) -> APIRouter:
                           "conversion_from_start": reached / first if first else None,
                           "step_conversion": reached / previous if previous else None})
             previous = reached
-        return api_app.ok(request, steps)
+        return steps
+
+    def kpis(name: str, start, end, column: str | None = None, value: Any = None) -> list[dict]:
+        frame = query.date_range(cache.frame(_table(name)), "date", start, end)
+        if column and value is not None:
+            frame = frame[frame[column] == value]
+        sort = ["date"] + ([column] if column else [])
+        return gold.records(frame.sort_values(sort, na_position="last"))
+
+    @api.get("/kpis/daily", summary="Daily KPIs for a date range", **auth.secured("viewer"),
+             response_model=Envelope[list[_model("daily_kpis")]])  # type: ignore[misc]
+    async def daily(request: Request, start: query.Start = None, end: query.End = None) -> Response:
+        return api_app.cached(request, cache, [_table("daily_kpis")], lambda: (kpis("daily_kpis", start, end), None))
+
+    @api.get("/kpis/daily/by-channel", summary="Daily KPIs by channel", **auth.secured("viewer"),
+             response_model=Envelope[list[_model("daily_kpis_by_channel")]])  # type: ignore[misc]
+    async def by_channel(request: Request, start: query.Start = None, end: query.End = None,
+                         channel: CHANNELS | None = None) -> Response:
+        return api_app.cached(request, cache, [_table("daily_kpis_by_channel")],
+                              lambda: (kpis("daily_kpis_by_channel", start, end, "channel", channel), None))
+
+    @api.get("/kpis/daily/by-device", summary="Daily KPIs by device type", **auth.secured("viewer"),
+             response_model=Envelope[list[_model("daily_kpis_by_device")]])  # type: ignore[misc]
+    async def by_device(request: Request, start: query.Start = None, end: query.End = None,
+                        device_type: DEVICES | None = None) -> Response:
+        return api_app.cached(request, cache, [_table("daily_kpis_by_device")],
+                              lambda: (kpis("daily_kpis_by_device", start, end, "device_type", device_type), None))
+
+    @api.get("/kpis/daily/by-country", summary="Daily KPIs by country", **auth.secured("viewer"),
+             response_model=Envelope[list[_model("daily_kpis_by_country")]])  # type: ignore[misc]
+    async def by_country(request: Request, start: query.Start = None, end: query.End = None,
+                         country: Country = None) -> Response:
+        return api_app.cached(request, cache, [_table("daily_kpis_by_country")],
+                              lambda: (kpis("daily_kpis_by_country", start, end, "country", country), None))
+
+    @api.get("/pages", summary="Page metrics per date and page, most viewed first", **auth.secured("viewer"),
+             response_model=Envelope[list[_model("page_metrics")]])  # type: ignore[misc]
+    async def pages(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
+                    page_path: Annotated[str | None, Query(max_length=2048, description="Only this path")] = None) -> Response:
+        def compute() -> tuple[list[dict], dict]:
+            frame = query.date_range(cache.frame(_table("page_metrics")), "date", start, end)
+            if page_path is not None:
+                frame = frame[frame["page_path"] == page_path]
+            frame = frame.sort_values(["date", "page_views", "page_path"], ascending=[False, False, True])
+            return page.slice(gold.records(frame))
+
+        return api_app.cached(request, cache, [_table("page_metrics")], compute)
+
+    @api.get("/funnel", summary="The funnel over a date range: sessions reaching each step",
+             **auth.secured("viewer"), response_model=Envelope[list[FunnelStep]])
+    async def funnel(request: Request, start: query.Start = None, end: query.End = None) -> Response:
+        return api_app.cached(request, cache, [_table("funnel")], lambda: (funnel_totals(start, end), None))
 
     @api.get("/funnel/daily", summary="The funnel per date and step", **auth.secured("viewer"),
              response_model=Envelope[list[_model("funnel")]])  # type: ignore[misc]
-    def funnel_daily(request: Request, start: query.Start = None, end: query.End = None) -> dict:
-        frame = query.date_range(cache.frame(_table("funnel")), "date", start, end)
-        return api_app.ok(request, gold.records(frame.sort_values(["date", "step"])))
+    async def funnel_daily(request: Request, start: query.Start = None, end: query.End = None) -> Response:
+        def compute() -> tuple[list[dict], None]:
+            frame = query.date_range(cache.frame(_table("funnel")), "date", start, end)
+            return gold.records(frame.sort_values(["date", "step"])), None
+
+        return api_app.cached(request, cache, [_table("funnel")], compute)
 
     @api.get("/visitors/{subject_id}/journey", summary="One visitor's sessions and events (personal data)",
              **auth.secured("analyst", auditor=True), response_model=Envelope[JourneyModel])  # type: ignore[valid-type]
-    def journey(request: Request, page: PageParam,
-                subject_id: Annotated[str, Path(min_length=1, max_length=256, description="The visitor")],
-                id_type: Annotated[Literal["anonymous_id", "user_id"], Query(
-                    description="What subject_id is: the cookie id or the logged-in user")] = "anonymous_id",
-                start: query.Start = None, end: query.End = None,
-                x_purpose: privacy.PurposeHeader = None) -> dict:
+    async def journey(request: Request, page: PageParam,
+                      subject_id: Annotated[str, Path(min_length=1, max_length=256, description="The visitor")],
+                      id_type: Annotated[Literal["anonymous_id", "user_id"], Query(
+                          description="What subject_id is: the cookie id or the logged-in user")] = "anonymous_id",
+                      start: query.Start = None, end: query.End = None,
+                      x_purpose: privacy.PurposeHeader = None) -> dict:
         query.check_order(start, end)
         sessions = _subject_rows(cache, "sessions", id_type, subject_id, "session_date", start, end)
         events = _subject_rows(cache, "events", id_type, subject_id, "event_date", start, end)

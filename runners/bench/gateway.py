@@ -1,5 +1,6 @@
-"""The gateway's added latency: 50 concurrent clients (one httpx connection pool) call a trivial
-upstream directly, then the same upstream through the gateway (``/api/bench/...``), as
+"""The gateway's added latency: 50 concurrent clients without pause (``runners.bench.load``, one
+httpx connection pool) call a trivial upstream directly, then the same upstream through the
+gateway (``/api/bench/...``), as
 ``dp serve`` runs both: each its own process under uvicorn. Reported: p50, p95, p99 and requests
 per second of each, and what the gateway adds at p50 and p99.
 
@@ -11,10 +12,8 @@ it does not.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ import psutil
 from fastapi import FastAPI
 
 from runners import services
+from runners.bench import load as load_lib
+from runners.bench.load import Load
 from runners.bench.report import figure
 from runners.bench.workspace import BenchError, Setup
 from runners.gateway.app import KEEP_ALIVE_S, skip_sniffio_lookups
@@ -34,6 +35,7 @@ from shared_lib import paths
 
 CLIENTS = 50
 WARM_UP_REQUESTS = 200
+MAX_REQUESTS = 5_000  # of each side: `--api-requests` is sized for the product APIs' benchmark
 START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
 SERVICE = "bench"
@@ -56,54 +58,14 @@ def upstream_app() -> FastAPI:
     return app
 
 
-@dataclass(frozen=True)
-class Load:
-    latencies_s: list[float]  # of the requests answered 200
-    elapsed_s: float
-    errors: int = 0  # other answers, and requests that got none
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies_s) / self.elapsed_s
-
-
-def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
-    """p50, p95 and p99 in milliseconds (``statistics.quantiles``, inclusive method)."""
-    cuts = statistics.quantiles([s * 1000 for s in latencies_s], n=100, method="inclusive")
-    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98]}
-
-
-async def _load(url: str, clients: int, per_client: int) -> Load:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    errors: list[str] = []
-    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
-        async def one_client() -> list[float]:
-            took = []
-            for _ in range(per_client):
-                started = time.perf_counter()
-                try:
-                    answer = await client.get(url)
-                except httpx.HTTPError as exc:  # counted: one failed request must not end the benchmark
-                    errors.append(f"{type(exc).__name__}: {exc}")
-                    continue
-                if answer.status_code == 200:
-                    took.append(time.perf_counter() - started)
-                else:
-                    errors.append(f"{answer.status_code}: {answer.text[:200]}")
-            return took
-
-        started = time.perf_counter()
-        per_task = await asyncio.gather(*(one_client() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    if len(errors) == clients * per_client:
-        raise BenchError(f"GET {url}: no request succeeded; the first error: {errors[0]}")
-    return Load([s for task in per_task for s in task], elapsed, len(errors))
-
-
-def load(url: str, clients: int, per_client: int) -> Load:
-    """``clients`` concurrent clients, each sending ``per_client`` requests one after the other."""
+def load(url: str, total: int) -> Load:
+    """``total`` requests from ``CLIENTS`` concurrent clients without pause (``runners.bench.load``)."""
     skip_sniffio_lookups()  # the clients' httpx costs less CPU, as the gateway's does
-    return asyncio.run(_load(url, clients, per_client))
+    return load_lib.run([url], {}, CLIENTS, total, timeout_s=REQUEST_TIMEOUT_S)
+
+
+def percentiles_ms(result: Load) -> dict[str, float]:
+    return {f"p{p}": result.percentile(p) for p in (50, 95, 99)}
 
 
 def _wait_until_answers(url: str, proc: subprocess.Popen, log_path) -> None:
@@ -159,14 +121,14 @@ class Cpu:
     gateway_s: float
 
 
-def measured(url: str, per_client: int, upstream: psutil.Process, gateway: psutil.Process) -> tuple[Load, Cpu]:
+def measured(url: str, total: int, upstream: psutil.Process, gateway: psutil.Process) -> tuple[Load, Cpu]:
     before = cpu_s(upstream), cpu_s(gateway)
-    result = load(url, CLIENTS, per_client)
+    result = load(url, total)
     return result, Cpu(cpu_s(upstream) - before[0], cpu_s(gateway) - before[1])
 
 
 def figures(direct: Load, through: Load, requests: int, cpu: Cpu | None = None) -> list[dict]:
-    d, g = percentiles_ms(direct.latencies_s), percentiles_ms(through.latencies_s)
+    d, g = percentiles_ms(direct), percentiles_ms(through)
     how = f"{CLIENTS} concurrent clients, {requests} requests"
     out = []
     for label, q in (("direct", d), ("through the gateway", g)):
@@ -187,7 +149,7 @@ def figures(direct: Load, through: Load, requests: int, cpu: Cpu | None = None) 
 
 
 def bench(setup: Setup) -> list[dict]:
-    per_client = setup.sizes.gateway_requests
+    total = min(setup.sizes.api_requests, MAX_REQUESTS)
     upstream_port, gateway_port = services.free_ports(2)
     upstream = f"http://127.0.0.1:{upstream_port}"
     gateway = f"http://127.0.0.1:{gateway_port}"
@@ -196,14 +158,14 @@ def bench(setup: Setup) -> list[dict]:
                     "--host", "127.0.0.1", "--port", str(upstream_port), "--log-level", "warning", "--no-access-log",
                     "--timeout-keep-alive", str(KEEP_ALIVE_S)]
     gateway_cmd = [sys.executable, "-m", "runners.gateway", "--host", "127.0.0.1", "--port", str(gateway_port)]
-    setup.log(f"  upstream {upstream}, gateway {gateway}; {CLIENTS} clients x {per_client} requests each ...")
+    setup.log(f"  upstream {upstream}, gateway {gateway}; {total} requests from {CLIENTS} clients, each side ...")
     with _server("upstream", upstream_cmd, f"{upstream}/health", env) as upstream_proc, \
             _server("gateway", gateway_cmd, f"{gateway}/services/{SERVICE}/health", env) as gateway_proc:
         direct_url, through_url = upstream + PATH, f"{gateway}/api/{SERVICE}{PATH}"
         for url in (direct_url, through_url):  # connections opened, code paths warm
-            load(url, CLIENTS, max(1, WARM_UP_REQUESTS // CLIENTS))
-        direct, _ = measured(direct_url, per_client, upstream_proc, gateway_proc)
-        setup.log(f"  direct: {direct.per_second:.0f} req/s, {percentiles_ms(direct.latencies_s)}")
-        through, cpu = measured(through_url, per_client, upstream_proc, gateway_proc)
-        setup.log(f"  through the gateway: {through.per_second:.0f} req/s, {percentiles_ms(through.latencies_s)}")
-    return figures(direct, through, CLIENTS * per_client, cpu)
+            load(url, WARM_UP_REQUESTS)
+        direct, _ = measured(direct_url, total, upstream_proc, gateway_proc)
+        setup.log(f"  direct: {direct.per_second:.0f} req/s, {percentiles_ms(direct)}")
+        through, cpu = measured(through_url, total, upstream_proc, gateway_proc)
+        setup.log(f"  through the gateway: {through.per_second:.0f} req/s, {percentiles_ms(through)}")
+    return figures(direct, through, total, cpu)

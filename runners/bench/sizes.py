@@ -16,7 +16,7 @@ class Sizes:
     warm_up_events: int  # the run before each bronze -> gold measurement (`--warm-up-events`, 0: none)
     ours_runs: int  # empty notebooks through the runner, for the median
     baseline_runs: int  # empty notebooks through plain papermill + a local SparkSession
-    gateway_requests: int = 200  # requests of each of the 50 clients of the gateway benchmark
+    api_requests: int  # requests of the API latency benchmark (50 concurrent clients)
 
     @classmethod
     def of(cls, quick: bool = False, **given: int | None) -> Sizes:
@@ -41,6 +41,6 @@ def option(field: str) -> str:
 
 FULL = Sizes(events=200_000, web_events=1_000_000, mobile_events=1_000_000, compliance_events=1_000_000,
              customers=100_000,
-             warm_up_events=50_000, ours_runs=5, baseline_runs=3, gateway_requests=200)
+             warm_up_events=50_000, ours_runs=5, baseline_runs=3, api_requests=20_000)
 QUICK = Sizes(events=20_000, web_events=50_000, mobile_events=50_000, compliance_events=50_000, customers=10_000,
-              warm_up_events=5_000, ours_runs=2, baseline_runs=1, gateway_requests=20)
+              warm_up_events=5_000, ours_runs=2, baseline_runs=1, api_requests=3_000)

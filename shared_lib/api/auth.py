@@ -8,7 +8,7 @@ to the audit trail (``result: denied``) with what was asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from fastapi import Depends, Request
 
@@ -76,11 +76,11 @@ def authenticate(request: Request) -> Principal:
     return Principal(actor=stored.name, role=stored.role, key_id=stored.id)
 
 
-def require(minimum: str, auditor: bool = False) -> Callable[[Request], Principal]:
+def require(minimum: str, auditor: bool = False) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency: the caller, when its role is admitted (``roles.allowed``)."""
     admitted = roles.allowed(minimum, auditor)
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         who = authenticate(request)
         if who.role not in admitted:
             raise deny(request, 403, f"role {who.role!r} may not use this endpoint; it needs one of "

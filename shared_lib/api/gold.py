@@ -9,11 +9,12 @@ filters) in a small LRU.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from pydantic import BaseModel, Field, create_model
 
@@ -24,26 +25,39 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FILTERED_CACHE_SIZE = 256
+ANSWER_CACHE_SIZE = 2048
+
+
+_versions: dict[str, tuple[int, int | None]] = {}  # log folder -> (its mtime, the version then)
 
 
 def version(table: Table) -> int | None:
-    """The table's latest version from its log's file names (no log replay); None before the
-    first commit."""
+    """The table's latest version from its log's file names (no log replay), listed again only
+    when the log folder changed (a commit adds a file to it); None before the first commit."""
+    log = str(table.path / "_delta_log")
     try:
-        names = [e.name for e in os.scandir(table.path / "_delta_log") if e.name.endswith(".json")]
+        stamp = os.stat(log).st_mtime_ns
     except FileNotFoundError:
         return None
+    known = _versions.get(log)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    names = [e.name for e in os.scandir(log) if e.name.endswith(".json")]
     numbers = [int(n[:-5]) for n in names if n[:-5].isdigit()]
-    return max(numbers) if numbers else None
+    found = max(numbers) if numbers else None
+    _versions[log] = (stamp, found)
+    return found
 
 
 class TableCache:
-    """Whole tables and filtered reads, each kept until its table's version changes."""
+    """Whole tables, filtered reads and whole answers, each kept until a table it was read from
+    changes version."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._whole: dict[str, tuple[int | None, Any]] = {}
         self._filtered: OrderedDict[tuple, Any] = OrderedDict()
+        self._answers: OrderedDict[tuple, tuple[bytes, dict | None]] = OrderedDict()
         self._table_locks: dict[str, threading.Lock] = {}
         self.reads = 0  # delta-rs reads done (what the cache saves; tests count them)
 
@@ -95,6 +109,25 @@ class TableCache:
             while len(self._filtered) > FILTERED_CACHE_SIZE:
                 self._filtered.popitem(last=False)
         return frame
+
+
+    def answer(self, key: tuple, tables: Iterable[Table], compute: Callable[[], tuple[Any, dict | None]]
+               ) -> tuple[bytes, dict | None]:
+        """The JSON of an answer's ``data`` and its page, computed by ``compute`` once per
+        ``key`` (the route and its query) and version of each of ``tables``."""
+        full_key = (key, tuple(version(t) for t in tables))
+        with self._lock:
+            hit = self._answers.get(full_key)
+            if hit is not None:
+                self._answers.move_to_end(full_key)
+                return hit
+        data, page = compute()
+        hit = (json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(), page)
+        with self._lock:
+            self._answers[full_key] = hit
+            while len(self._answers) > ANSWER_CACHE_SIZE:
+                self._answers.popitem(last=False)
+        return hit
 
 
 def _plain(value: Any) -> Any:

@@ -26,7 +26,7 @@ class Page:
         return list(rows[self.offset:self.offset + self.limit]), self.info(len(rows))
 
 
-def page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")] = DEFAULT_LIMIT,
+async def page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")] = DEFAULT_LIMIT,
          offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip")] = 0) -> Page:
     """FastAPI dependency: the page a request asks for."""
     return Page(limit, offset)

@@ -9,7 +9,6 @@ import time
 import httpx
 
 from runners import apis
-from runners.services import free_ports
 from shared_lib import paths
 
 
@@ -32,7 +31,7 @@ def test_dp_serve_prints_each_apis_docs():
 
 
 def test_one_process_serves_all_five_and_stops_on_sigterm(tmp_path):
-    first = _five_free_ports()
+    first = apis.free_first_port()
     env = {**os.environ, "DP_HOME": str(tmp_path), "PYTHONPATH": str(paths.PROJECT_ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "runners.apis", "--host=127.0.0.1", f"--port={first}"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -42,26 +41,6 @@ def test_one_process_serves_all_five_and_stops_on_sigterm(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0
-
-
-def _five_free_ports() -> int:
-    """A first port whose next four are free too (picked at random, checked)."""
-    for _ in range(20):
-        first = free_ports(1)[0]
-        if first + 4 < 65536 and _all_free(first):
-            return first
-    raise RuntimeError("no five consecutive free ports")
-
-
-def _all_free(first: int) -> bool:
-    import socket
-    for port in range(first, first + 5):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
 
 
 def _health(url: str, timeout_s: float = 30.0) -> str:

@@ -8,12 +8,13 @@ import pytest
 from runners import bench
 from runners.bench import bronze_gold, reads, registry, report
 from runners.bench import gateway as gateway_bench
+from runners.bench.load import Load
 from runners.bench.measure import with_prefix
 from runners.bench.sizes import FULL, QUICK, Sizes
 from shared_lib import products
 
 NAMES = ["runner overhead", "kafka -> bronze", "web bronze -> gold", "mobile bronze -> gold",
-         "compliance bronze -> gold", "segmentation", "dashboard first render", "gateway latency"]
+         "compliance bronze -> gold", "segmentation", "dashboard first render", "api latency", "gateway latency"]
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -33,7 +34,7 @@ def test_only_with_an_unknown_name_is_an_error_listing_every_name():
         registry.select(["web bronze -> gold", "web -> gold"])
     assert str(error.value) == ("unknown benchmark(s) web -> gold: expected runner overhead, kafka -> bronze, "
                                 "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                                "dashboard first render, gateway latency")
+                                "dashboard first render, api latency, gateway latency")
 
 
 def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):
@@ -46,10 +47,10 @@ def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):
 def test_quick_and_full_sizes():
     assert Sizes.of(quick=True) == QUICK == Sizes(
         events=20_000, web_events=50_000, mobile_events=50_000, compliance_events=50_000, customers=10_000,
-        warm_up_events=5_000, ours_runs=2, baseline_runs=1, gateway_requests=20)
+        warm_up_events=5_000, ours_runs=2, baseline_runs=1, api_requests=3_000)
     assert Sizes.of() == FULL == Sizes(
         events=200_000, web_events=1_000_000, mobile_events=1_000_000, compliance_events=1_000_000,
-        customers=100_000, warm_up_events=50_000, ours_runs=5, baseline_runs=3, gateway_requests=200)
+        customers=100_000, warm_up_events=50_000, ours_runs=5, baseline_runs=3, api_requests=20_000)
 
 
 def test_an_explicit_size_wins_over_quick_and_none_means_the_default():
@@ -188,23 +189,22 @@ def test_gold_and_the_floor_compared_date_by_date():
 
 # --- the gateway's added latency -------------------------------------------------------------
 
-def test_latency_percentiles_interpolate_between_samples():
-    # 1, 2, ..., 100 ms: p50 halfway between the 50th and 51st, p95 and p99 just past the 95th and 99th
-    got = gateway_bench.percentiles_ms([ms / 1000 for ms in range(1, 101)])
-    assert got == pytest.approx({"p50": 50.5, "p95": 95.05, "p99": 99.01})
+def load_of(latencies_ms: list[float], elapsed_s: float, failed: int = 0) -> Load:
+    return Load(latencies_ms, {200: len(latencies_ms) - failed, **({0: failed} if failed else {})}, elapsed_s)
 
 
 def test_the_gateway_figures_are_both_sides_and_the_difference():
-    direct = gateway_bench.Load([0.002] * 99 + [0.010], elapsed_s=0.5)  # 100 requests in 0.5 s
-    through = gateway_bench.Load([0.005] * 99 + [0.020], elapsed_s=1.0)
+    direct = load_of([2.0] * 99 + [10.0], elapsed_s=0.5)  # 100 requests in 0.5 s
+    through = load_of([5.0] * 99 + [20.0], elapsed_s=1.0, failed=1)
     got = {f["name"]: f["value"] for f in gateway_bench.figures(direct, through, 100)}
     assert got["trivial upstream direct, p50"] == 2.0
     assert got["trivial upstream through the gateway, p50"] == 5.0
     assert got["trivial upstream direct, requests/s"] == 200.0
     assert got["trivial upstream through the gateway, requests/s"] == 100.0
     assert got["gateway added latency, p50"] == 3.0
-    # p99 of 99 x a and 1 x b: a + 0.01 * (b - a) (inclusive method)
+    # p99 of 99 x a and 1 x b, linearly interpolated: a + 0.01 * (b - a)
     assert got["gateway added latency, p99"] == pytest.approx((5.0 + 0.15) - (2.0 + 0.08))
+    assert (got["failed requests, direct"], got["failed requests, through the gateway"]) == (0, 1)
 
 
 def test_the_gateway_benchmark_alone_starts_no_services():

@@ -97,8 +97,8 @@ def test_a_dsar_is_recorded_answered_with_its_due_date_and_audited(compliance, t
     assert compliance.get(f"/dsar/{created['request_id']}", "auditor").json()["data"] == created
     assert stat.S_IMODE(dsar_intake.intake_path().stat().st_mode) == 0o600
     [audit] = compliance.sinks.audits
-    assert (audit["action"], audit["resource"], audit["subject_id"], audit["result"]) == (
-        "write", "compliance-auditing-api:/dsar", "v1", "success")
+    assert (audit["action"], audit["resource"], audit["subject_id"], audit["purpose"], audit["result"]) == (
+        "write", "compliance-auditing-api:/dsar", "v1", "legal", "success")
 
 
 def test_a_dsar_of_an_unknown_kind_is_a_400_naming_the_field_and_an_unknown_id_a_404(compliance):

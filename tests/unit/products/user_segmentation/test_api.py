@@ -78,3 +78,14 @@ def test_classify_refuses_a_negative_value_naming_it(seg):
 def test_quintile_takes_the_lower_of_two_quintiles_sharing_a_boundary():
     assert seg_api.quintile(3, [1, 3, 3, 4, 5]) == 2
     assert seg_api.quintile(3.5, [1, 3, 3, 4, 5]) == 4
+
+
+def test_movement_into_the_latest_snapshot_new_customers_first(seg):
+    rows = seg.get("/segments/movement", "viewer").json()["data"]
+    assert [(r["from_segment"], r["to_segment"], r["customers"]) for r in rows] == [
+        (None, "Hibernating", 2), (None, "Loyal Customers", 1), (None, "Need Attention", 1), ("At Risk", "Champions", 1)]
+
+
+def test_cluster_profiles_of_the_latest_snapshot_by_cluster_number(seg):
+    rows = seg.get("/clusters", "viewer").json()["data"]
+    assert [(r["cluster"], r["customers"], r["description"]) for r in rows] == [(0, 2, "big spenders"), (1, 3, "low spenders")]
