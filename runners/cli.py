@@ -16,7 +16,8 @@ from shared_lib.api import roles
 
 EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
 DP_REPORTS (default <checkout>/reports), ports: DP_KAFKA_PORT, DP_KAFKA_CONTROLLER_PORT,
-DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT, DP_METRICS_PORT."""
+DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT, DP_METRICS_PORT, DP_API_PORT (first of five),
+DP_GATEWAY_PORT. Gateway: PLATFORM_ENV and the registry variables (README, "API gateway")."""
 
 
 def _params(args) -> dict:
@@ -79,7 +80,7 @@ def cmd_produce(args) -> int:
 def cmd_run(args) -> int:
     from runners import run
     summary = run.run(products=args.product, layer=args.layer, notebook=args.notebook, env=args.env,
-                      overrides=args.param or (), force=args.force)
+                      overrides=args.param or (), force=args.force, run_id=args.run_id)
     return 0 if summary.ok else 1
 
 
@@ -285,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME").completer = _notebook_ids
     p.add_argument("--force", action="store_true",
                    help="run notebooks even when an upstream notebook failed in this run")
+    # The platform API (POST /platform/runs) names the run it starts; a run id of its own otherwise.
+    p.add_argument("--run-id", help=argparse.SUPPRESS)
     p = add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)")
     p.add_argument("--env", help="parameter environment (default DP_ENV or dev)")
     p.add_argument("--once", action="store_true", help="run what is due now, then exit (for cron)")
@@ -323,12 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                        "dashboard first render, api latency")
-    p.add_argument("--api-requests", type=int, help="requests of the API latency benchmark, from 50 concurrent "
+                        "dashboard first render, api latency, gateway latency")
+    p.add_argument("--api-requests", type=int, help="requests of the API and gateway latency benchmarks, from 50 concurrent "
                    "clients (default 20000, or 3000 with --quick)")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
-                                         "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
-                                         "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))
+                                         "DP_SERVE_PORT), the Prometheus exporter (platform.metrics, "
+                                         "DP_METRICS_PORT), the five product APIs (DP_API_PORT, 8002..8006) and "
+                                         "the API gateway with the platform API (DP_GATEWAY_PORT, 8000) on "
+                                         "127.0.0.1; Ctrl-C stops"))
     p.add_argument("--background", action="store_true",
                    help="leave running in the background (pid file and log in the workspace)")
     p.add_argument("--stop", action="store_true", help="stop what dp serve --background started")

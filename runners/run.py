@@ -5,7 +5,8 @@ valid, and the services answer (``plan`` returns a ``Plan``). Then each notebook
 papermill (``runners.execute``) in a kernel of the run's pool: taken warm, while the next
 notebook's kernel warms up. A failure keeps its output notebook, names notebook and cell (counted
 in the source notebook), and every notebook downstream of it is skipped (unless ``force``).
-Every notebook, run or skipped, gets a run record.
+Every notebook, run or skipped, gets a run record. One run at a time per workspace
+(``runners.runlock``): a second ``dp run`` meanwhile stops before it starts, naming the first.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager
 
 from runners import dag as dag_lib
-from runners import execute, logs, runlog, services
+from runners import execute, logs, runlock, runlog, services
 from runners.kernels import KernelPool
 from shared_lib import params as params_lib
 from shared_lib import paths
@@ -131,7 +132,11 @@ def run(products: list[str] | None = None, layer: str | None = None, notebook: s
     # Kernels must be this environment's Python, whatever PATH the caller had.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     summary = RunSummary(run_id or new_run_id())
-    log = log or logger.info
+    with runlock.held(summary.run_id):  # one run at a time per workspace
+        return _run(planned, summary, force, log or logger.info)
+
+
+def _run(planned: Plan, summary: RunSummary, force: bool, log: Callable[[str], None]) -> RunSummary:
     out_dir = paths.run_reports_dir(summary.run_id)
     log(f"run {summary.run_id} (env {planned.env}): {len(planned.chosen)} notebook(s); reports in {out_dir}")
     state = _Run(planned, summary.run_id, out_dir, force, KernelPool(planned.runner["kernel"]), log)

@@ -1,6 +1,7 @@
 """``dp serve``: what the platform serves over HTTP on 127.0.0.1: the Voila dashboards of
-``notebooks/dashboards/`` and the Prometheus exporter of operational-metrics; the API gateway
-will join as one more entry of ``SERVERS``, each with its own parameters, port and addresses.
+``notebooks/dashboards/``, the Prometheus exporter of operational-metrics, the five product APIs
+(one process, ``runners.apis``) and the API gateway with the platform API (``runners.gateway``):
+one entry of ``SERVERS`` each, with its own parameters, port and addresses.
 
 Every server runs the way ``dp up`` runs a service (``runners.services``): a process with a pid
 file and a log in the workspace and the workspace marker on its command line, started only when
@@ -12,6 +13,7 @@ running until ``dp serve --stop``.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -58,7 +60,9 @@ class Server:
     port_var: str  # environment variable that moves its port
     command: Callable[[str, int], list[str]]  # (host, port) -> argv
     addresses: Callable[[str], list[str]]  # base URL -> what to print, one address per line
-    warming: Callable[[], list[str]] = lambda: []  # what is not ready yet although the port answers
+    warming: Callable[[str], list[str]] = lambda base: []  # base URL -> what is not ready yet although the port answers
+    port_key: str = "port"  # its port's key under ``param``
+    check: Callable[[dict], None] = lambda params: None  # before it starts: raises a UserError saying what is wrong
 
 
 def python_module_cmd(module: str, *args: str) -> list[str]:
@@ -103,16 +107,67 @@ def exporter_cmd(host: str, port: int) -> list[str]:
     return python_module_cmd("products.operational_metrics.exporter", f"--host={host}", f"--port={port}")
 
 
+def apis_cmd(host: str, port: int) -> list[str]:
+    from runners import apis
+    return apis.command(host, port)
+
+
+def api_bases(base: str) -> list[str]:
+    """The five product APIs' base URLs, from the first one's."""
+    from runners import apis
+    head, _, port = base.rpartition(":")
+    return [f"{head}:{p}" for p in apis.ports(int(port)).values()]
+
+
+def apis_not_answering(base: str) -> list[str]:
+    """The product APIs whose port does not answer yet (the first answering is not enough)."""
+    return [url for url in api_bases(base) if not answers(f"{url}/health")]
+
+
+def check_api_ports(params: dict) -> None:
+    """All five ports free, not only the first (uvicorn would stop the process on a taken one)."""
+    host, first = address(params, APIS)
+    for port in range(first + 1, first + len(api_bases(f"http://{host}:{first}"))):
+        services.check_port_free("apis", host, port, "DP_API_PORT (the first of five consecutive ports)")
+
+
+def api_addresses(base: str) -> list[str]:
+    from runners import apis
+    return apis.addresses(base)
+
+
+def gateway_cmd(host: str, port: int) -> list[str]:
+    return python_module_cmd("runners.gateway", f"--host={host}", f"--port={port}")
+
+
+def gateway_addresses(base: str) -> list[str]:
+    return [f"{base}/health", f"{base}/services", f"{base}/api/<service>/<path>",
+            f"{base}/platform/status", f"{base}/docs"]
+
+
+def check_gateway(params: dict) -> None:
+    """The gateway's variables (PLATFORM_ENV, the registry, the transport), refused here in one
+    line rather than in the gateway's log."""
+    from runners.gateway import server
+    server.check(os.environ, params)
+
+
 DASHBOARDS = Server("dashboards", "platform.serve", "DP_SERVE_PORT", voila_cmd, dashboard_urls,
-                    dashboards_not_preheated)
+                    lambda base: dashboards_not_preheated())
 METRICS = Server("metrics", "platform.metrics", "DP_METRICS_PORT", exporter_cmd,
                  lambda base: [f"{base}/metrics"])
-SERVERS = (DASHBOARDS, METRICS)
+# The five product APIs (runners.apis: products/<package>/api.py create_app) in one process, on
+# consecutive ports from DP_API_PORT; the gateway after them, so its first /health finds them up.
+APIS = Server("apis", "platform.serve", "DP_API_PORT", apis_cmd, api_addresses, apis_not_answering,
+              port_key="api_port", check=check_api_ports)
+GATEWAY = Server("gateway", "platform.serve", "DP_GATEWAY_PORT", gateway_cmd, gateway_addresses,
+                 port_key="gateway_port", check=check_gateway)
+SERVERS = (DASHBOARDS, METRICS, APIS, GATEWAY)
 
 
 def address(params: dict, server: Server) -> tuple[str, int]:
     node = params_lib.get(params, server.param)
-    return node["host"], node["port"]
+    return node["host"], node[server.port_key]
 
 
 def base_url(params: dict, server: Server) -> str:
@@ -136,7 +191,7 @@ def answers(url: str, timeout_s: float = 2.0) -> bool:
 
 
 def ready(url: str, server: Server) -> bool:
-    return answers(url) and not server.warming()
+    return answers(url) and not server.warming(url)
 
 
 def start(params: dict, server: Server, progress=logger.info) -> list[str]:
@@ -147,13 +202,15 @@ def start(params: dict, server: Server, progress=logger.info) -> list[str]:
         return [f"{server.name}: already running (pid {proc.pid}, log {services.log_file(server.name)})",
                 *(f"  {line}" for line in server.addresses(url))]
     host, port = address(params, server)
+    server.check(params)
     services.check_port_free(server.name, host, port, server.port_var)
-    proc = services.spawn(server.name, server.command(host, port))
+    # The servers read the parameters of the environment dp serve was given (--env).
+    proc = services.spawn(server.name, server.command(host, port), env={"DP_ENV": params["env"]})
     try:
         services.wait_ready(server.name, proc, lambda: ready(url, server), START_TIMEOUT_S, progress)
     except services.ServiceError as exc:
         services.stop(server.name)
-        warming = server.warming()
+        warming = server.warming(url)
         raise services.ServiceError(f"{exc}\nstill warming up: {', '.join(warming)}" if warming else str(exc)) \
             from None
     except BaseException:  # Ctrl-C meanwhile: leave nothing running
@@ -170,7 +227,8 @@ def status(params: dict) -> list[services.Status]:
         host, port = address(params, server)
         proc = services.our_process(server.name)
         if proc:
-            up, warming = answers(base_url(params, server)), server.warming()
+            url = base_url(params, server)
+            up, warming = answers(url), server.warming(url)
             note = ("process up, not answering yet" if not up else
                     f"warming up (slower first page): {', '.join(warming)}" if warming else "")
             rows.append(services.Status(server.name, "running" if up else "starting", proc.pid, f"{host}:{port}",
@@ -194,6 +252,9 @@ def serve(params: dict, background: bool = False, progress=logger.info) -> int:
     a server dies), then stop the servers this call started; one that was already running in the
     background is left alone."""
     started, all_up = [], False
+    for server in SERVERS:  # a mistake the user can fix stops dp serve before anything starts
+        if services.our_process(server.name) is None:
+            server.check(params)
     try:
         for server in SERVERS:
             was_running = services.our_process(server.name) is not None

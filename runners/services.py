@@ -335,8 +335,33 @@ def free_ports(count: int) -> list[int]:
         return [sock.getsockname()[1] for sock in socks]
 
 
+def free_port_run(count: int, attempts: int = 50) -> int:
+    """The first of ``count`` consecutive ports that are all free on 127.0.0.1 now."""
+    for _ in range(attempts):
+        with contextlib.ExitStack() as stack:
+            first = free_ports(1)[0]
+            try:
+                for port in range(first, first + count):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return first
+    raise ServiceError(f"found no {count} consecutive free ports on 127.0.0.1 in {attempts} attempts")
+
+
+# Port variables that name the first of several consecutive ports.
+PORT_RUNS = {"DP_API_PORT": 5}
+
+
 def free_port_environment() -> dict[str, str]:
-    """A free port for every port variable (``DP_*_PORT``): a workspace whose services run beside
-    a developer's (tests, the bench)."""
-    names = [var for var in params_lib.ENV_VAR_OVERRIDES if var.endswith("_PORT")]
-    return dict(zip(names, map(str, free_ports(len(names)))))
+    """A free port for every port variable (``DP_*_PORT``; five in a row for ``DP_API_PORT``): a
+    workspace whose services run beside a developer's (tests, the bench)."""
+    names = [var for var in params_lib.ENV_VAR_OVERRIDES if var.endswith("_PORT") and var not in PORT_RUNS]
+    ports = dict(zip(names, map(str, free_ports(len(names)))))
+    taken = {int(p) for p in ports.values()}
+    for var, count in PORT_RUNS.items():
+        first = free_port_run(count)
+        while taken & set(range(first, first + count)):
+            first = free_port_run(count)
+        ports[var] = str(first)
+    return ports

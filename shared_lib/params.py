@@ -29,6 +29,8 @@ ENV_VAR_OVERRIDES = {
     "DP_SPARK_UI_PORT": "platform.services.spark.ui_port",
     "DP_SERVE_PORT": "platform.serve.port",
     "DP_METRICS_PORT": "platform.metrics.port",
+    "DP_GATEWAY_PORT": "platform.serve.gateway_port",
+    "DP_API_PORT": "platform.serve.api_port",  # the first of five consecutive ports
 }
 
 

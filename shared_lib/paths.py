@@ -100,5 +100,10 @@ def checkpoint_path(product: str, table: str) -> Path:
     return workspace() / "checkpoints" / _check("product", product) / _check("table", table)
 
 
+def run_requests_dir() -> Path:
+    """Runs started through the platform API: one JSON file and one log per run id."""
+    return workspace() / "platform" / "runs"
+
+
 def run_reports_dir(run_id: str) -> Path:
     return reports_dir() / "runs" / run_id

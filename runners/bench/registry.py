@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runners.bench import api_latency, bronze_gold, dashboard, kafka_bronze, overhead, report, segmentation, steps
+from runners.bench import gateway as gateway_bench
 from runners.bench.sizes import Sizes
 from runners.bench.workspace import Setup, isolated_workspace
 
@@ -27,7 +28,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "segmentation": segmentation.bench,
     "dashboard first render": dashboard.bench,
     "api latency": api_latency.bench,
+    "gateway latency": gateway_bench.bench,
 }
+# Benchmarks that need neither Kafka nor Spark: run alone, they start no services.
+WITHOUT_SERVICES = {"gateway latency"}
 
 
 class UnknownBenchmark(ValueError):
@@ -61,6 +65,8 @@ def run_benchmarks(setup: Setup, chosen: list[str]) -> list[dict]:
 def _run_isolated(sizes: Sizes, chosen: list[str], log) -> list[dict]:
     with isolated_workspace() as home:
         params = steps.load_params()
+        if set(chosen) <= WITHOUT_SERVICES:
+            return run_benchmarks(Setup(params, home, sizes, log=log), chosen)
         log(f"bench: starting services in {home} ...")
         try:
             steps.services_up(params, log)

@@ -7,12 +7,14 @@ import pytest
 
 from runners import bench
 from runners.bench import bronze_gold, reads, registry, report
+from runners.bench import gateway as gateway_bench
+from runners.bench.load import Load
 from runners.bench.measure import with_prefix
 from runners.bench.sizes import FULL, QUICK, Sizes
 from shared_lib import products
 
 NAMES = ["runner overhead", "kafka -> bronze", "web bronze -> gold", "mobile bronze -> gold",
-         "compliance bronze -> gold", "segmentation", "dashboard first render", "api latency"]
+         "compliance bronze -> gold", "segmentation", "dashboard first render", "api latency", "gateway latency"]
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -32,7 +34,7 @@ def test_only_with_an_unknown_name_is_an_error_listing_every_name():
         registry.select(["web bronze -> gold", "web -> gold"])
     assert str(error.value) == ("unknown benchmark(s) web -> gold: expected runner overhead, kafka -> bronze, "
                                 "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                                "dashboard first render, api latency")
+                                "dashboard first render, api latency, gateway latency")
 
 
 def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):
@@ -183,3 +185,27 @@ def test_gold_and_the_floor_compared_date_by_date():
         "2026-01-01 sessions: gold 3 vs DuckDB 4", "2026-01-01 revenue: gold 10.0 vs DuckDB 10.01",
         "2026-01-03: only in gold"]
     assert bronze_gold.compare({d1: gold[d1]}, [{"date": d1, "sessions": 3, "revenue": 10.0}], ("sessions",)) == []
+
+
+# --- the gateway's added latency -------------------------------------------------------------
+
+def load_of(latencies_ms: list[float], elapsed_s: float, failed: int = 0) -> Load:
+    return Load(latencies_ms, {200: len(latencies_ms) - failed, **({0: failed} if failed else {})}, elapsed_s)
+
+
+def test_the_gateway_figures_are_both_sides_and_the_difference():
+    direct = load_of([2.0] * 99 + [10.0], elapsed_s=0.5)  # 100 requests in 0.5 s
+    through = load_of([5.0] * 99 + [20.0], elapsed_s=1.0, failed=1)
+    got = {f["name"]: f["value"] for f in gateway_bench.figures(direct, through, 100)}
+    assert got["trivial upstream direct, p50"] == 2.0
+    assert got["trivial upstream through the gateway, p50"] == 5.0
+    assert got["trivial upstream direct, requests/s"] == 200.0
+    assert got["trivial upstream through the gateway, requests/s"] == 100.0
+    assert got["gateway added latency, p50"] == 3.0
+    # p99 of 99 x a and 1 x b, linearly interpolated: a + 0.01 * (b - a)
+    assert got["gateway added latency, p99"] == pytest.approx((5.0 + 0.15) - (2.0 + 0.08))
+    assert (got["failed requests, direct"], got["failed requests, through the gateway"]) == (0, 1)
+
+
+def test_the_gateway_benchmark_alone_starts_no_services():
+    assert registry.WITHOUT_SERVICES == {"gateway latency"}

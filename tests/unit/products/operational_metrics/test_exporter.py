@@ -85,7 +85,8 @@ def workspace(tmp_path, monkeypatch):
 
 def test_dp_serve_runs_the_exporter_on_the_tables(workspace):
     params = params_lib.load("dev")
-    assert [r.state for r in serve.status(params)] == ["stopped", "stopped"]
+    assert {r.name: r.state for r in serve.status(params)} == {
+        "dashboards": "stopped", "metrics": "stopped", "apis": "stopped", "gateway": "stopped"}
     # an empty workspace: nothing to report yet, but a valid page
     empty = exporter.render()
     assert {f.name for f in text_string_to_metric_families(empty)} >= {"dp_sla_state", "dp_pipeline_runs"}
@@ -98,7 +99,8 @@ def test_dp_serve_runs_the_exporter_on_the_tables(workspace):
          "ingested_offset": 7, "lag_messages": 3, "lag_seconds": 42.0}])
     serve.start(params, serve.METRICS, progress=lambda _: None)
     try:
-        assert [r.state for r in serve.status(params)] == ["stopped", "running"]
+        assert {r.name: r.state for r in serve.status(params)} == {
+            "dashboards": "stopped", "metrics": "running", "apis": "stopped", "gateway": "stopped"}
         with urllib.request.urlopen(f"{serve.base_url(params, serve.METRICS)}/metrics", timeout=10) as response:
             got = parse(response.read().decode())
     finally:
