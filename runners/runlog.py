@@ -45,8 +45,9 @@ def append(records: list[dict]) -> None:
             for r in records]
     data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
     table.path.parent.mkdir(parents=True, exist_ok=True)
+    # "merge": a column declared since the table was created is added to it.
     write_deltalake(str(table.path), data, mode="append", description=table.description,
-                    name=table.name)
+                    name=table.name, schema_mode="merge")
 
 
 def read(limit: int | None = None):
