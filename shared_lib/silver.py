@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -150,10 +151,20 @@ def _late_withdrawals(ctx, spec: SilverSpec, own: dict, keep) -> incremental.Lat
     if new_withdrawals.isEmpty():
         return None
     since = new_withdrawals.agg(F.to_date(F.min("withdrawn_at"))).first()[0]
+
+    def doomed_in(version):
+        events = ctx.writer.read(ctx.table("events"), as_of=version).where(F.col("event_date") >= since)
+        return keep(consent.withdrawn(events, new_withdrawals, consents, spec.subjects,
+                                      default_granted=consent.default_granted(ctx)))
+
     as_of = batches.agg(F.max("events_version")).first()[0]
-    events = ctx.writer.read(ctx.table("events"), as_of=as_of).where(F.col("event_date") >= since)
-    doomed = keep(consent.withdrawn(events, new_withdrawals, consents, spec.subjects,
-                                    default_granted=consent.default_granted(ctx)))
+    try:
+        doomed = doomed_in(as_of)
+    except PySparkException:
+        if as_of is None:
+            raise
+        # That version's files are gone (a VACUUM after an erasure): silver as it is now.
+        doomed = doomed_in(None)
     event_dates = sorted(r[0] for r in doomed.select("event_date").distinct().collect())
     rows = doomed.count()
     session_dates: list = []
