@@ -92,7 +92,9 @@ def test_sla_board_alerts_charts_and_service_filter(dashboard_url, browser):  # 
     assert "1,234 ms" in cards.nth(1).inner_text()
     body = page.inner_text("body")
     assert "HEALTHY → CRITICAL" in body  # the state change
-    assert "pipeline-failures" in body and "stale-data" not in body  # open alerts only
+    open_alerts = body.split("Open alerts", 1)[1].split("Incidents", 1)[0]
+    assert "pipeline-failures" in open_alerts and "stale-data" not in open_alerts  # open alerts only
+    assert "stale-data" in body.split("Incidents", 1)[1]  # every incident, the resolved one too
     # state history, latency, error rate, run timeline
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 4", timeout=60_000)
     _assert_no_error(page)
