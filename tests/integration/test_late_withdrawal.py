@@ -96,3 +96,57 @@ def test_the_batch_counts_the_removed_events_and_the_accounting_still_balances(w
 
 def test_a_rerun_changes_nothing(withdrawn_late):
     pipeline.assert_rerun_changes_nothing(WEB)
+
+
+# --- mobile: the same, the subject withdrawing by its user_id ------------------------------
+
+MOBILE = "mobile-user-analytics"
+USER = "ilw-user-u"
+
+
+def app_event(event_id, device, time, event_type="app_open", **fields):
+    return {"event_id": f"ilw-m-{event_id}", "event_type": event_type, "event_ts": f"2021-09-06T{time}Z",
+            "device_id": device, "platform": "ios", "app_version": "1.0", **fields}
+
+
+# Device m1 is used by USER (logged in): one session of 10 minutes; device m2: one event.
+APP_EVENTS = [app_event("1", "ilw-m1", "10:00:00", user_id=USER),
+              app_event("2", "ilw-m1", "10:01:00", "screen_view", screen_name="home", user_id=USER),
+              app_event("3", "ilw-m1", "10:10:00", user_id=USER),
+              app_event("4", "ilw-m2", "10:00:00")]
+USER_WITHDRAWAL = {"event_id": "ilw-m-withdraw", "event_ts": "2021-09-06T10:01:00Z", "subject_id": USER,
+                   "purpose": "analytics", "granted": False}
+MOBILE_KPIS = ["dau", "sessions", "engaged_sessions", "avg_session_duration_s"]
+
+
+def run_mobile():
+    summary = run_lib.run(products=[COMPLIANCE, MOBILE])
+    assert summary.ok, [(r["notebook"], r["status"], r.get("error")) for r in summary.records]
+
+
+def mobile_kpis():
+    daily = pipeline.table(MOBILE, "daily_kpis")
+    return [tuple(row) for row in daily[daily["date"] == D][MOBILE_KPIS].values.tolist()]
+
+
+@pytest.fixture(scope="module")
+def withdrawn_late_on_mobile(params, tmp_path_factory):
+    pipeline.produce(params, MOBILE, APP_EVENTS, "device_id")
+    run_mobile()
+    before = mobile_kpis()
+    consent_file = tmp_path_factory.mktemp("late-withdrawal-mobile") / "consent.jsonl"
+    consent_file.write_text(json.dumps(USER_WITHDRAWAL) + "\n")
+    assert generate.produce(params, COMPLIANCE, consent_file, topic="compliance.consent") == 1
+    run_mobile()
+    return before
+
+
+def test_on_mobile_the_users_later_events_leave_silver_and_gold_is_recomputed(withdrawn_late_on_mobile):
+    # Before: m1 600 s, engaged; m2 0 s. After: m1 keeps its 10:00 event only (0 s, not engaged).
+    assert withdrawn_late_on_mobile == [pipeline.approx(2, 2, 1, 300.0)]
+    events = pipeline.table(MOBILE, "events")
+    assert sorted(events[events["device_id"].isin(["ilw-m1", "ilw-m2"])]["event_id"]) == ["ilw-m-1", "ilw-m-4"]
+    assert mobile_kpis() == [pipeline.approx(2, 2, 0, 0.0)]
+    batches = pipeline.table(MOBILE, "batches").sort_values("processed_at")
+    assert (batches.iloc[-1]["bronze_rows"], batches.iloc[-1]["consent_withdrawn_rows"]) == (0, 2)
+    pipeline.assert_accounting_balances(MOBILE)
