@@ -166,6 +166,20 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_alerts(args) -> int:
+    from runners import alerts
+    from shared_lib.errors import UserError
+    if args.action == "ack":
+        if not args.id:
+            raise UserError("ack needs the alert's id: dp alerts ack ID [--by NAME] (dp alerts lists them)")
+        row = alerts.ack(args.id, args.by)
+        print(f"acknowledged {row['alert_id']} by {row['acknowledged_by']} at "
+              f"{row['acknowledged_at']:%Y-%m-%d %H:%M:%S} UTC")
+        return 0
+    print(alerts.format_incidents(alerts.current()))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from runners import bench
     return bench.main(quick=args.quick, events=args.events, web_events=args.web_events,
@@ -308,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("runs", cmd_runs, "the run history (newest first)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50)
+    p = add("alerts", cmd_alerts, "the incidents of the alert log (open, acknowledged, resolved), or "
+                                  "acknowledge one: dp alerts ack ID [--by NAME]")
+    p.add_argument("action", nargs="?", choices=["list", "ack"], default="list")
+    p.add_argument("id", nargs="?", help="the alert to acknowledge (its alert_id)")
+    p.add_argument("--by", help="who acknowledges it (default: the OS user)")
     p = add("bench", cmd_bench, "the benchmarks; writes reports/bench/bench.json and bench.md")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     p.add_argument("--events", type=int, help="events for the Kafka -> bronze benchmark "

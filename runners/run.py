@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
+import psutil
+
 from runners import dag as dag_lib
 from runners import execute, logs, runlock, runlog, services
 from runners.kernels import KernelPool
@@ -176,6 +178,23 @@ def _results(records: dict) -> str | None:
     return json.dumps(own, default=str) if own else None
 
 
+def _spark_cpu_seconds() -> float | None:
+    """CPU seconds (user + system) the workspace's Spark server has used so far; None without a
+    local server. Notebooks run one at a time, so the difference around one is its own."""
+    proc = services.our_process("spark")
+    if proc is None:
+        return None
+    try:
+        times = proc.cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
+
+
+def _cpu_used(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None or after < before else round(after - before, 3)
+
+
 def _run_node(run: _Run, i: int) -> dict:
     """Run (or skip) the i-th chosen notebook; returns its run record."""
     plan, node_id, log = run.plan, run.plan.chosen[i], run.log
@@ -195,6 +214,7 @@ def _run_node(run: _Run, i: int) -> dict:
     log(f"{prefix}: running {shown} ...")
     output = run.out_dir / nb.product / nb.path.name
     progress = logs.notebook_progress(prefix, logger)
+    cpu_before = _spark_cpu_seconds()
     try:
         outcome = execute.execute(nb.path, output, injected, kernel=plan.runner["kernel"],
                                   timeout_s=plan.runner["timeout_s"], retries=plan.runner["retries"],
@@ -209,7 +229,8 @@ def _run_node(run: _Run, i: int) -> dict:
                   rows_written=lineage.get("rows_written"),
                   tables_read=json.dumps(lineage.get("tables_read", {})),
                   tables_written=json.dumps(lineage.get("tables_written", {})),
-                  output_notebook=str(output), results=_results(outcome.records))
+                  output_notebook=str(output), results=_results(outcome.records),
+                  spark_cpu_s=_cpu_used(cpu_before, _spark_cpu_seconds()))
     if outcome.status == "succeeded":
         rows = lineage.get("rows_written")
         log(f"{prefix}: succeeded in {outcome.duration_s:.1f} s" + (f", {rows} rows written" if rows is not None else ""))

@@ -9,6 +9,10 @@ Silver calls ``split`` on its clean, de-duplicated events and counts what it exc
 consent events come from ``consent_events``: the table ``CONSENT_TABLE`` once the compliance
 product declares and fills it (columns ``subject_id``, ``event_ts``, ``purpose``, ``granted``);
 until then there are none and, with the default granted, every event passes untouched.
+
+Late withdrawals: a withdrawal can arrive after the subject's later events are in silver already.
+Each silver batch takes the consent events that arrived since its last one (``withdrawals``) and
+removes the events that the rule above now excludes (``withdrawn``); see ``shared_lib.silver``.
 """
 from __future__ import annotations
 
@@ -69,3 +73,30 @@ def split(events: DataFrame, consents: DataFrame | None, subject_columns: Sequen
         refused = refused.unionByName(more)
     refused = refused.where(~F.col("granted")).select(event_id).distinct()
     return events.join(refused, event_id, "left_anti"), events.join(refused, event_id, "left_semi")
+
+
+def withdrawals(consents: DataFrame, purpose: str = ANALYTICS) -> DataFrame:
+    """Per subject that withdrew ``purpose`` in ``consents``: its earliest withdrawal
+    (``subject_id``, ``withdrawn_at``)."""
+    return (consents.where((F.col("purpose") == purpose) & ~F.col("granted"))
+            .groupBy("subject_id").agg(F.min("event_ts").alias("withdrawn_at")))
+
+
+def withdrawn(events: DataFrame, new_withdrawals: DataFrame, consents: DataFrame,
+              subject_columns: Sequence[str], purpose: str = ANALYTICS, default_granted: bool = True,
+              ts: str = "event_ts", event_id: str = "event_id") -> DataFrame:
+    """The ``events`` that late withdrawals take out: those of a subject of ``new_withdrawals``
+    (``withdrawals`` of the consent events that arrived late) dated at or after its withdrawal,
+    that the consent rule (``split``) excludes given every consent event (``consents``), so an
+    event after a later re-grant stays. Pruning by date is the caller's (``event_date``)."""
+    wanted = F.broadcast(new_withdrawals.select(F.col("subject_id").alias("_withdrawn"), "withdrawn_at"))
+    candidates = None
+    for column in subject_columns:
+        mine = events.join(wanted, (F.col(column) == F.col("_withdrawn")) & (F.col(ts) >= F.col("withdrawn_at")),
+                           "left_semi")
+        candidates = mine if candidates is None else candidates.unionByName(mine)
+    assert candidates is not None, "an event product names at least one subject column"
+    _, excluded = split(candidates.dropDuplicates([event_id]), consents, subject_columns, purpose,
+                        default_granted, ts, event_id)
+    assert excluded is not None  # consents were given
+    return excluded

@@ -9,7 +9,9 @@ DataFrames; the product's silver step does the reads and writes.
   batch (by Kafka time, then coordinates), is a duplicate: dropped and counted (``classify``).
 - Accounting: every bronze row of the batch ends up clean, quarantined, duplicate or excluded
   by consent; the batch row holds the four counts and the table's CHECK constraint makes them add
-  up to the bronze rows read (``tally``).
+  up to the bronze rows read (``tally``). Events that a consent withdrawal arriving later removes
+  from silver were clean in their own batch; the batch that removes them counts them apart
+  (``consent_withdrawn_rows``, ``LateConsent``).
 - Crash safety: the batch row is written last. A run that died before it is redone whole, and
   what it already wrote is recognised by its Kafka coordinates (``already_written`` in
   ``classify``, ``not_written``), so nothing is written or counted twice.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from pyspark.sql import DataFrame
@@ -29,9 +32,20 @@ COORDINATES = ("topic", "partition", "offset")
 OUTCOMES = ("clean", "quarantined", "duplicate", "consent_excluded")
 
 
-def high_water_marks(batches: DataFrame) -> dict[tuple[str, int], int]:
-    """{(topic, partition): the highest offset processed} (one small job)."""
-    ranges = batches.select(F.explode("offsets").alias("r")).select("r.*")
+@dataclass(frozen=True)
+class LateConsent:
+    """What a silver batch did about consent withdrawals that arrived after the subject's events:
+    events removed from silver (counted clean by an earlier batch), the dates that changed, and
+    the Kafka offset ranges of the consent events it took into account (the watermark)."""
+    rows: int
+    dates: list[dt.date]
+    consent_offsets: list[dict]
+
+
+def high_water_marks(batches: DataFrame, column: str = "offsets") -> dict[tuple[str, int], int]:
+    """{(topic, partition): the highest offset processed} (one small job). ``column`` holds the
+    ranges: ``offsets`` for bronze, ``consent_offsets`` for the consent events applied late."""
+    ranges = batches.select(F.explode(column).alias("r")).select("r.*")
     rows = ranges.groupBy("topic", "partition").agg(F.max("to_offset").alias("last")).collect()
     return {(r["topic"], r["partition"]): r["last"] for r in rows}
 
@@ -89,6 +103,13 @@ def not_written(rows: DataFrame, table: DataFrame) -> DataFrame:
     return rows.join(table.select(*COORDINATES), list(COORDINATES), "left_anti")
 
 
+def offset_ranges(rows: DataFrame) -> list[dict]:
+    """Per topic partition of ``rows``: the Kafka offset range they span (one small job)."""
+    ranges = rows.groupBy("topic", "partition").agg(F.min("offset").alias("from_offset"),
+                                                   F.max("offset").alias("to_offset"))
+    return [r.asDict() for r in ranges.orderBy("topic", "partition").collect()]
+
+
 def tally(batch: DataFrame, outcomes: dict[str, DataFrame]) -> list[dict]:
     """Per topic partition of ``batch``: offset range, bronze rows and the rows of each outcome
     (``outcomes`` maps an outcome of ``OUTCOMES`` to the DataFrame of its rows)."""
@@ -104,9 +125,12 @@ def tally(batch: DataFrame, outcomes: dict[str, DataFrame]) -> list[dict]:
     return [{**r.asDict(), **{o: int(r[o] or 0) for o in OUTCOMES}} for r in rows]
 
 
-def batch_row(run_id: str, bronze_version: int, partitions: list[dict],
-              affected_dates: list[dt.date]) -> dict:
-    """The ``batches`` row of one silver run, from ``tally``'s partitions."""
+def batch_row(run_id: str, bronze_version: int | None, partitions: list[dict],
+              affected_dates: list[dt.date], late: LateConsent | None = None,
+              events_version: int | None = None) -> dict:
+    """The ``batches`` row of one silver run, from ``tally``'s partitions (none when the run only
+    applied ``late`` withdrawals); ``events_version`` is silver ``events``' version at its end."""
+    late = late or LateConsent(0, [], [])
     return {
         "run_id": run_id,
         "processed_at": dt.datetime.now(dt.timezone.utc),
@@ -114,7 +138,10 @@ def batch_row(run_id: str, bronze_version: int, partitions: list[dict],
         "offsets": [{k: p[k] for k in ("topic", "partition", "from_offset", "to_offset")} for p in partitions],
         "bronze_rows": sum(p["bronze_rows"] for p in partitions),
         **{f"{o}_rows": sum(p[o] for p in partitions) for o in OUTCOMES},
-        "affected_dates": sorted(set(affected_dates)),
+        "affected_dates": sorted(set(affected_dates) | set(late.dates)),
+        "consent_offsets": late.consent_offsets,
+        "consent_withdrawn_rows": late.rows,
+        "events_version": events_version,
     }
 
 
@@ -127,7 +154,7 @@ def reason_counts(quarantined: DataFrame) -> dict[str, int]:
 def summary(row: dict | None, reasons: dict[str, int] | None = None) -> dict:
     """The counts and affected dates of a ``batch_row`` (zeros for no batch) and the quarantined
     rows by reason (``reason_counts``), as plain JSON values for the run record."""
-    counts = {"bronze_rows": 0, **{f"{o}_rows": 0 for o in OUTCOMES}}
+    counts = {"bronze_rows": 0, **{f"{o}_rows": 0 for o in OUTCOMES}, "consent_withdrawn_rows": 0}
     if row is None:
         return {**counts, "affected_dates": [], QUARANTINE_BY_REASON: {}}
     return {**{k: row[k] for k in counts}, "affected_dates": [d.isoformat() for d in row["affected_dates"]],
@@ -137,7 +164,9 @@ def summary(row: dict | None, reasons: dict[str, int] | None = None) -> dict:
 BATCH_SCHEMA = ("run_id string, processed_at timestamp, bronze_version bigint, "
                 "offsets array<struct<topic:string, partition:int, from_offset:bigint, to_offset:bigint>>, "
                 "bronze_rows bigint, clean_rows bigint, quarantined_rows bigint, duplicate_rows bigint, "
-                "consent_excluded_rows bigint, affected_dates array<date>")
+                "consent_excluded_rows bigint, affected_dates array<date>, "
+                "consent_offsets array<struct<topic:string, partition:int, from_offset:bigint, to_offset:bigint>>, "
+                "consent_withdrawn_rows bigint, events_version bigint")
 
 
 # Silver -> gold progress, the same for every product: gold appends one ``refreshes`` row per

@@ -3,8 +3,10 @@ events, quarantine rows and recomputed sessions, then one ``batches`` row. A pro
 its own in a ``SilverSpec`` (contract, enrichment, visitor key, session summary); the reads and
 writes happen here, the logic is in ``contract``, ``incremental``, ``sessions`` and ``consent``.
 
-Write order matters for crash safety (see ``shared_lib.incremental``): events, quarantine,
-sessions, then the ``batches`` row that marks the bronze rows as processed.
+Write order matters for crash safety (see ``shared_lib.incremental``): first what consent
+withdrawals that arrived late remove (events, then their sessions), then the new events,
+quarantine, sessions, and last the ``batches`` row that marks the bronze rows and the consent
+events as processed.
 
 Tables the product declares: ``events_raw`` (bronze), ``events``, ``quarantine``, ``sessions``
 and ``batches`` (silver). Its ``silver`` parameters hold ``session_timeout_minutes`` and
@@ -15,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from shared_lib import consent, contract, incremental
+from shared_lib import consent, contract, incremental, lake
 from shared_lib import sessions as sessions_lib
 from shared_lib import spark as spark_lib
 
@@ -40,9 +43,21 @@ class SilverSpec:
 
 
 def run(ctx, spec: SilverSpec) -> dict:
-    """Process every new bronze row; returns the batch's counts (all zero when nothing was new)."""
-    return _run_batch(ctx, spec.contract, TABLES, lambda validated, bronze_version, keep: _process(
-        ctx, spec, ctx.own["silver"], validated, bronze_version, keep))
+    """Apply the consent withdrawals that arrived late, then process every new bronze row;
+    returns the batch's counts (all zero when there was nothing to do)."""
+    own = ctx.own["silver"]
+    with spark_lib.checkpoints() as keep:
+        return _batch_processed(ctx, spec, own, keep)
+
+
+def _batch_processed(ctx, spec: SilverSpec, own: dict, keep) -> dict:
+    # Its own function, so that the batch's DataFrames are gone when ``checkpoints`` releases.
+    validated, bronze_version = _new_batch(ctx, spec.contract, TABLES, keep)
+    # Before the new events: it reads silver as the last batch left it (see ``_late_withdrawals``).
+    late = _late_withdrawals(ctx, spec, own, keep)
+    if validated is None and late is None:
+        return incremental.summary(None)
+    return _process(ctx, spec, own, validated, bronze_version, keep, late)
 
 
 def _run_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...],
@@ -77,8 +92,12 @@ def _new_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...], 
     return (None if validated.isEmpty() else validated), bronze_version
 
 
-def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, keep) -> dict:
-    """Write the batch's events, quarantine and sessions, then its ``batches`` row."""
+def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, keep,
+             late: incremental.LateConsent | None) -> dict:
+    """Write the batch's events, quarantine and sessions, then its ``batches`` row (``late``
+    withdrawals applied already; no new bronze row when ``validated`` is None)."""
+    if validated is None:
+        return _write_batch_row(ctx, bronze_version, [], [], late, {})
     run_id = F.lit(ctx.run_id)
     # Duplicates are found once (repeated ids of the batch, and a join with silver): the events
     # written, the sessions and the counts all read this checkpoint.
@@ -103,15 +122,63 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, k
                 "duplicate": classified.where(F.col("outcome") == "duplicate")}
     if excluded is not None:
         outcomes["consent_excluded"] = excluded
-    row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes),
-                                session_dates + event_dates)
+    return _write_batch_row(ctx, bronze_version, incremental.tally(validated, outcomes), session_dates + event_dates,
+                            late, incremental.reason_counts(outcomes["quarantined"]))
+
+
+def _write_batch_row(ctx, bronze_version: int, partitions: list[dict], dates: list, late, reasons: dict) -> dict:
+    """The ``batches`` row, written last: it marks the bronze rows and consent events as done."""
+    row = incremental.batch_row(ctx.run_id, bronze_version, partitions, dates, late,
+                                events_version=lake.version(ctx.table("events")))
     ctx.writer.append_collected(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
-    return incremental.summary(row, incremental.reason_counts(outcomes["quarantined"]))
+    return incremental.summary(row, reasons)
 
 
-def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float, keep) -> list:
+def _late_withdrawals(ctx, spec: SilverSpec, own: dict, keep) -> incremental.LateConsent | None:
+    """Remove from silver the events that analytics-consent withdrawals arrived since the last
+    batch now exclude, and re-derive their sessions; None when no withdrawal arrived.
+
+    New consent events are those past the Kafka offsets the batches recorded (``consent_offsets``).
+    The events to remove are looked for in silver as the last batch left it (its
+    ``events_version``): a rerun after a crash between the delete and the batch row finds, counts
+    and dates them again, and deleting them again changes nothing."""
+    consents = consent.consent_events(ctx)
+    if consents is None:
+        return None
+    batches = ctx.read("batches")
+    arrived = keep(incremental.unprocessed(consents, incremental.high_water_marks(batches, "consent_offsets")))
+    new_withdrawals = keep(consent.withdrawals(arrived))
+    if new_withdrawals.isEmpty():
+        return None
+    since = new_withdrawals.agg(F.to_date(F.min("withdrawn_at"))).first()[0]
+
+    def doomed_in(version):
+        events = ctx.writer.read(ctx.table("events"), as_of=version).where(F.col("event_date") >= since)
+        return keep(consent.withdrawn(events, new_withdrawals, consents, spec.subjects,
+                                      default_granted=consent.default_granted(ctx)))
+
+    as_of = batches.agg(F.max("events_version")).first()[0]
+    try:
+        doomed = doomed_in(as_of)
+    except PySparkException:
+        if as_of is None:
+            raise
+        # That version's files are gone (a VACUUM after an erasure): silver as it is now.
+        doomed = doomed_in(None)
+    event_dates = sorted(r[0] for r in doomed.select("event_date").distinct().collect())
+    rows = doomed.count()
+    session_dates: list = []
+    if rows:
+        ctx.writer.delete_matching(doomed, ctx.table("events"), ["event_id"], within={"event_date": event_dates})
+        session_dates = _resessionize(ctx, spec, doomed.where(~F.col("is_bot")), own["session_timeout_minutes"],
+                                      keep, removed=True)
+    return incremental.LateConsent(rows, session_dates + event_dates, incremental.offset_ranges(arrived))
+
+
+def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float, keep, removed: bool = False) -> list:
     """Replace the sessions that ``new_events`` (bots excluded) touch; returns the session
-    dates that changed (dates of replaced and of new sessions)."""
+    dates that changed (dates of replaced and of new sessions). ``removed``: the events were
+    deleted from silver events, and the sessions they were in are recomputed without them."""
     reach_us = int(timeout_minutes * 60 * 1_000_000)
     new_span = new_events.agg(F.min(F.unix_micros("event_ts")).alias("lo"),
                               F.max(F.unix_micros("event_ts")).alias("hi")).first()
@@ -125,6 +192,8 @@ def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float, kee
     nearby = ctx.read("sessions").where((F.col("session_date") <= F.to_date(hi))
                                         & (F.col("session_start") <= hi) & (F.col("session_end") >= lo))
     stale = keep(sessions_lib.stale(nearby, new_events, visitor, timeout_minutes))
+    if stale.isEmpty() and removed:
+        return []  # the removed events were in no session
     if stale.isEmpty():
         # No session within reach of a new event: the new events make up their sessions alone
         # (an older event of the same visitor and time would lie in a stale session), so the

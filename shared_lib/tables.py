@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from shared_lib import lake, maintenance
-from shared_lib.errors import MissingFile
+from shared_lib.errors import MissingFile, UserError
 from shared_lib.lake import exists, version  # defined there; callers may ask tables too
 from shared_lib.products import Table
 
@@ -72,15 +72,18 @@ def _stats_property(table: Table) -> dict[str, str]:
 
 
 def ensure(spark, table: Table) -> None:
-    """Create ``table`` from its declaration if it does not exist; bring an existing one's CHECK
-    constraints and statistics columns up to the declaration (added since it was created)."""
+    """Create ``table`` from its declaration if it does not exist; bring an existing one's
+    columns, CHECK constraints and statistics columns up to the declaration (added since it was
+    created; a column added later must be nullable: the rows before it have none)."""
     if not exists(table):
         table.path.parent.mkdir(parents=True, exist_ok=True)
         spark.sql(create_ddl(table))
         return
+    delta = lake.delta_table(table)
+    _add_columns(spark, table, {f.name for f in delta.schema().fields})
     if not (table.checks or table.stats_columns or table.properties):
         return
-    present = lake.delta_table(table).metadata().configuration
+    present = delta.metadata().configuration
     for name, expr in table.checks:
         if f"delta.constraints.{name.lower()}" not in present:
             spark.sql(f"ALTER TABLE {ident(table.path)} ADD CONSTRAINT {name} CHECK ({expr})")
@@ -89,6 +92,20 @@ def ensure(spark, table: Table) -> None:
     if changed:
         spark.sql(f"ALTER TABLE {ident(table.path)} SET TBLPROPERTIES ("
                   + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in changed.items()) + ")")
+
+
+def _add_columns(spark, table: Table, present: set[str]) -> None:
+    missing = [c for c in table.columns if c.name not in present]
+    if not missing:
+        return
+    required = [c.name for c in missing if not c.nullable]
+    if required:
+        raise UserError(f"{table.qualified_name}: column(s) {', '.join(required)} are declared NOT NULL in "
+                        f"products/{table.product.replace('-', '_')}/product.yaml but the existing table at "
+                        f"{table.path} has no such column; declare them nullable (rows written before have "
+                        f"no value) or rebuild the table")
+    added = [f"`{c.name}` {c.type}" + (f" COMMENT {_sql_string(c.comment)}" if c.comment else "") for c in missing]
+    spark.sql(f"ALTER TABLE {ident(table.path)} ADD COLUMNS ({', '.join(added)})")
 
 
 def rows_in_versions(table: Table, after: int | None, upto: int | None) -> int:
@@ -123,8 +140,9 @@ class Writer:
         # so incremental runs do not leave a table with thousands of small files.
         self.compaction = compaction
 
-    def read(self, table: Table):
-        v = version(table)
+    def read(self, table: Table, as_of: int | None = None):
+        """``table`` at its current version, or at version ``as_of``."""
+        v = version(table) if as_of is None else as_of
         if v is None:
             raise MissingFile(f"table {table.qualified_name} does not exist yet at {table.path}: "
                                     f"run the notebook that writes it first")
@@ -261,6 +279,28 @@ class Writer:
         finally:
             self.spark.catalog.dropTempView(view)
         return self._written(table, before)
+
+
+    def delete_matching(self, rows, table: Table, keys: list[str], within: dict | None = None) -> int:
+        """Delete the rows of ``table`` whose ``keys`` are in ``rows``, in one commit; ``within``
+        as for ``merge``. Deleting what is gone already changes nothing (a rerun after a crash).
+        Returns the rows deleted."""
+        self.ensure(table)
+        before = version(table)
+        view = f"_dp_delete_{uuid.uuid4().hex}"
+        rows.select(*keys).distinct().createOrReplaceTempView(view)
+        on = " AND ".join([f"t.`{k}` = s.`{k}`" for k in keys]
+                          + [in_predicate(c, values, "t") for c, values in (within or {}).items()])
+        try:
+            self.spark.sql(f"MERGE INTO {ident(table.path)} t USING {view} s ON {on} WHEN MATCHED THEN DELETE")
+        finally:
+            self.spark.catalog.dropTempView(view)
+        self._written(table, before)
+        after = version(table)
+        if after is None or after == before:
+            return 0
+        metrics = lake.delta_table(table).history(limit=1)[0].get("operationMetrics") or {}
+        return int(metrics.get("numTargetRowsDeleted", 0))
 
 
 def sql_literal(value) -> str:

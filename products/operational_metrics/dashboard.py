@@ -1,6 +1,7 @@
 """The operational-metrics dashboard (``notebooks/dashboards/operational-metrics.ipynb``): the SLA
 board of every product and its state changes, latency percentiles and error rate per service, a
-timeline of the pipeline's notebook runs (failures stand out), freshness and lag, open alerts.
+timeline of the pipeline's notebook runs (failures stand out), freshness and lag, open alerts;
+incidents, cost and infrastructure (``dashboard_resources``).
 Tables in (delta-rs, no JVM), a page of widgets out; the numbers are pure functions below.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from products.operational_metrics import current as current_lib
+from products.operational_metrics import dashboard_resources as resources
 from products.operational_metrics import service_levels as sla
 from shared_lib import dashboard as ui
 from shared_lib import lake
@@ -26,10 +28,10 @@ STATES_SHOWN = 2000  # sla_status rows in the state history chart (one per produ
 RUN_STYLES = {"succeeded": ("#1f9d74", 7), "skipped": ("#98a2b3", 9), "failed": ("#d92d20", 14)}
 # Each SLA metric in the unit of its thresholds (ui.KINDS).
 METRIC_KINDS = {"data_freshness_minutes": "min", "api_p99_latency_ms": "ms", "pipeline_success_rate": "fine_rate",
-                "data_quality_score": "fine_rate", "kafka_consumer_lag_seconds": "s"}
+                "data_quality_score": "fine_rate", "kafka_consumer_lag_seconds": "s", "disk_free_gb": "gb"}
 METRIC_LABELS = {"data_freshness_minutes": "Data freshness", "api_p99_latency_ms": "API p99 latency",
                  "pipeline_success_rate": "Pipeline success rate", "data_quality_score": "Data quality",
-                 "kafka_consumer_lag_seconds": "Consumer lag"}
+                 "kafka_consumer_lag_seconds": "Consumer lag", "disk_free_gb": "Disk free"}
 CSS = """
 .ops-board { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 12px; }
 .ops-sla { border: 1px solid #e3e8ef; border-left-width: 6px; border-radius: 10px; padding: 10px 14px; background: #fff; }
@@ -205,7 +207,9 @@ def _alerts(data: Data):
 
 
 def render(data: Data, values: dict) -> list:
-    return [_board(data), _alerts(data), _requests(data, values["service"]), _runs(data), _freshness_and_lag(data)]
+    return [_board(data), _alerts(data), resources.incidents_section(data.now), _requests(data, values["service"]),
+            _runs(data), _freshness_and_lag(data), resources.costs_section(data.now),
+            resources.infrastructure_section(data.now)]
 
 
 def filters(data: Data) -> dict:

@@ -17,6 +17,13 @@ Metrics (all prefixed ``dp_``):
 | dp_pipeline_runs_total | counter | product, status | notebook runs recorded |
 | dp_pipeline_run_duration_seconds | summary | product | count and sum of the durations of the runs that executed |
 | dp_alerts_open | gauge | product, rule, severity | open alerts |
+| dp_incidents | gauge | state | fired alerts by state: open, acknowledged, resolved |
+| dp_process_cpu_percent, dp_process_resident_memory_bytes | gauge | service | each service process at the latest health check |
+| dp_process_threads, dp_process_open_files, dp_process_connections | gauge | service | the same |
+| dp_disk_used_bytes | gauge | kind, name, product | bytes on disk of each table, topic and the workspace |
+| dp_disk_free_bytes | gauge | path | free bytes of the workspace's file system |
+| dp_cost_usd | gauge | product, part | cost of the latest day with costs: compute, storage, broker, total |
+| dp_cost_per_1k_records_usd | gauge | product | cost per 1,000 records processed that day |
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
 from products.operational_metrics import current as current_lib
+from products.operational_metrics import incidents
 from products.operational_metrics.service_levels import STATES
 
 
@@ -79,11 +87,61 @@ def families(now: current_lib.Current) -> list:
         for product, group in executed.groupby("product"):
             durations.add_metric([product], count_value=len(group), sum_value=float(group["duration_s"].fillna(0).sum()))
     open_alerts = now.open_alerts()
+    out += [*_infrastructure(now), *_costs(now), _incidents(now)]
     out += [counts, durations, _gauge(
         "dp_alerts_open", "Open alerts (fired, not resolved yet)", ["product", "rule", "severity"],
         [((k[0], k[1], k[2]), n) for k, n in open_alerts.groupby(["product", "rule", "severity"]).size().items()]
         if not open_alerts.empty else [])]
     return out
+
+
+PROCESS_GAUGES = (("cpu_percent", "dp_process_cpu_percent",
+                   "CPU of the service process over the sampling interval, % of one core"),
+                  ("rss_bytes", "dp_process_resident_memory_bytes", "Resident memory of the service process"),
+                  ("threads", "dp_process_threads", "Threads of the service process"),
+                  ("open_files", "dp_process_open_files", "Regular files the service process has open"),
+                  ("connections", "dp_process_connections", "Internet sockets the service process has open"))
+
+
+def _rows(df, columns: list[str]):
+    """itertuples of ``df`` when it has rows (an empty frame may lack the columns)."""
+    return [] if df.empty else df[columns].itertuples(index=False)
+
+
+def _infrastructure(now: current_lib.Current) -> list:
+    """Per service process and disk use, at the latest health check."""
+    out = [_gauge(name, doc, ["service"], [((r.service,), getattr(r, column))
+                                           for r in _rows(now.processes, ["service", column])])
+           for column, name, doc in PROCESS_GAUGES]
+    disk = now.disk
+    used = disk[disk["kind"] != "disk_free"] if not disk.empty else disk
+    free = disk[disk["kind"] == "disk_free"] if not disk.empty else disk
+    out.append(_gauge("dp_disk_used_bytes", "Bytes on disk of a table, a topic or the whole workspace",
+                      ["kind", "name", "product"],
+                      [((r.kind, r.name, r.product or ""), r.bytes) for r in _rows(used, ["kind", "name", "product", "bytes"])]))
+    out.append(_gauge("dp_disk_free_bytes", "Free bytes of the workspace's file system", ["path"],
+                      [((r.name,), r.bytes) for r in _rows(free, ["name", "bytes"])]))
+    return out
+
+
+def _costs(now: current_lib.Current) -> list:
+    """Cost per product of the latest day with costs."""
+    costs = now.costs
+    latest = costs[costs["date"] == costs["date"].max()] if not costs.empty else costs
+    parts = [(p, r) for r in _rows(latest, ["product", "compute_usd", "storage_usd", "broker_usd", "total_usd"])
+             for p in ("compute", "storage", "broker", "total")]
+    return [_gauge("dp_cost_usd", "Cost of the latest day with costs, per product and part (compute, storage, "
+                                  "broker, total), in USD", ["product", "part"],
+                   [((r.product, part), getattr(r, f"{part}_usd")) for part, r in parts]),
+            _gauge("dp_cost_per_1k_records_usd", "Cost per 1,000 records processed on the latest day with costs",
+                   ["product"], [((r.product,), r.usd_per_1k_records)
+                                 for r in _rows(latest, ["product", "usd_per_1k_records"])])]
+
+
+def _incidents(now: current_lib.Current) -> GaugeMetricFamily:
+    got = incidents.counts(now.incidents().to_dict("records"))
+    return _gauge("dp_incidents", "Fired alerts by state: open, acknowledged (dp alerts ack) or resolved", ["state"],
+                  [((state,), n) for state, n in got.items()])
 
 
 class Collector:

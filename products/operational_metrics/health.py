@@ -6,7 +6,9 @@
 - ``consumer_lag``: per topic, the broker's end offsets against the highest offset in the bronze
   table that reads it, in messages and in seconds (age of the oldest unread message);
 - ``quality``: per silver table and run, rows that passed the contract / rows checked, from the
-  products' ``batches`` rows.
+  products' ``batches`` rows;
+- ``process_samples`` and ``disk_usage``: the service processes and the disk (``infrastructure``);
+- ``cost_daily`` and ``cost_by_notebook``: recomputed for the last days (``costs``).
 
 The row builders are pure functions; ``run`` does the reads and writes.
 """
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from shared_lib import catalog, products, tables
+from products.operational_metrics import costs, infrastructure
+from shared_lib import catalog, paths, products, tables
 from shared_lib import kafka as kafka_lib
 from shared_lib.paths import PLATFORM
 
@@ -158,7 +162,8 @@ def new_quality(ctx) -> DataFrame | None:
 def run(ctx, now: dt.datetime | None = None) -> dict:
     """Gather pipeline health at ``now`` (default: the wall clock); returns what was written."""
     writer, own = ctx.writer, ctx.own["health"]
-    for name in ("pipeline_daily", "table_freshness", "consumer_lag", "quality"):
+    for name in ("pipeline_daily", "table_freshness", "consumer_lag", "quality", "process_samples", "disk_usage",
+                 "cost_daily", "cost_by_notebook"):
         writer.ensure(ctx.table(name))
     # The clock is read, and the commits with it, before this run writes anything: its own
     # writes would otherwise be "fresher than now".
@@ -178,4 +183,45 @@ def run(ctx, now: dt.datetime | None = None) -> dict:
     result["quality_rows"] = writer.append(fresh_quality, ctx.table("quality")) if fresh_quality is not None else 0
     result.update(tables_checked=len(freshness), topics_checked=len(lag),
                   lag_messages={r["topic"]: r["lag_messages"] for r in lag})
+    result.update(_infrastructure(ctx, now))
+    result.update(_costs(ctx, now, own["recompute_days"]))
     return result
+
+
+def _infrastructure(ctx, now: dt.datetime) -> dict:
+    """Sample the workspace's service processes and measure its disk (``infrastructure``)."""
+    writer = ctx.writer
+    processes = infrastructure.sample_processes(infrastructure.running_services(paths.pids_dir()), now,
+                                                float(ctx.own["infrastructure"]["cpu_interval_s"]))
+    declared = [t for p in products.all_products().values() for t in p.tables]
+    readers = {topic: p.name for p in products.all_products().values() for topic in p.topics}
+    disk = infrastructure.disk_rows(declared, readers, paths.service_dir("kafka") / "data", paths.workspace(), now)
+    writer.append_collected(ctx.spark.createDataFrame(processes, infrastructure.PROCESS_SCHEMA),
+                            ctx.table("process_samples"))
+    writer.append_collected(ctx.spark.createDataFrame(disk, infrastructure.DISK_SCHEMA), ctx.table("disk_usage"))
+    return {"processes_sampled": sorted(r["service"] for r in processes),
+            "workspace_bytes": next(r["bytes"] for r in disk if r["kind"] == "workspace")}
+
+
+def _costs(ctx, now: dt.datetime, days: int) -> dict:
+    """Recompute ``cost_daily`` and ``cost_by_notebook`` for the last ``days`` days (``costs``)."""
+    rates = costs.Rates.from_params(ctx.own["cost"])
+    dates = [now.date() - dt.timedelta(days=i) for i in range(days)]
+    runs_table = products.get(PLATFORM).table(RUNS_TABLE)
+    in_dates = F.to_date("started_at").isin(dates)
+    runs = ctx.read(RUNS_TABLE, PLATFORM).where(in_dates).toPandas() if tables.exists(runs_table) else pd.DataFrame(
+        columns=["product", "notebook", "layer", "status", "started_at", "duration_s", "rows_written"])
+    disk = ctx.read("disk_usage").where(F.col("date").isin(dates) & (F.col("kind") == "table")).toPandas()
+    samples = ctx.read("process_samples").where(F.col("date").isin(dates)).toPandas()
+    with_bronze = {p.name for p in products.all_products().values() if any(n.layer == "bronze" for n in p.notebooks)}
+    by_notebook, daily = [], []
+    for day in dates:
+        notebooks, day_rows = costs.for_day(runs, disk, samples, day, rates, with_bronze)
+        by_notebook += notebooks
+        daily += day_rows
+    where = tables.in_predicate("date", dates)
+    ctx.writer.replace_collected(ctx.spark.createDataFrame(by_notebook, costs.NOTEBOOK_SCHEMA),
+                                 ctx.table("cost_by_notebook"), where)
+    ctx.writer.replace_collected(ctx.spark.createDataFrame(daily, costs.DAILY_SCHEMA), ctx.table("cost_daily"), where)
+    today = [r for r in daily if r["date"] == now.date()]
+    return {"cost_today_usd": round(sum(r["total_usd"] for r in today), 6)}

@@ -15,7 +15,7 @@ import pandas as pd
 
 STATES = ("HEALTHY", "WARNING", "DEGRADED", "CRITICAL")  # best to worst
 METRICS = ("data_freshness_minutes", "api_p99_latency_ms", "pipeline_success_rate", "data_quality_score",
-           "kafka_consumer_lag_seconds")
+           "kafka_consumer_lag_seconds", "disk_free_gb")
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,16 @@ def lag_seconds(lag: pd.DataFrame) -> list[MetricValue]:
         out.append(MetricValue(product, "kafka_consumer_lag_seconds", float(top["lag_seconds"]),
                                f"{top['topic']}: {int(top['lag_messages'])} unread"))
     return out
+
+
+def disk_free(disk: pd.DataFrame, product: str) -> list[MetricValue]:
+    """For ``product`` (the platform's watcher): GB (10^9 bytes) free on the workspace's file
+    system at the latest health check (``disk_usage`` rows of kind ``disk_free``)."""
+    free = disk[disk["kind"] == "disk_free"] if not disk.empty else disk
+    if free.empty:
+        return []
+    row = free.loc[pd.to_datetime(free["sampled_at"], utc=True).idxmax()]
+    return [MetricValue(product, "disk_free_gb", float(row["bytes"]) / 1e9, f"free on {row['name']}")]
 
 
 def api_latency(hourly: pd.DataFrame, product: str) -> list[MetricValue]:

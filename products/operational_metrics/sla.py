@@ -45,6 +45,11 @@ def metric_values(ctx, now: dt.datetime) -> list[service_levels.MetricValue]:
     if last_date is not None:
         latest = hourly.where(F.col("date") == F.lit(last_date)).toPandas()
         values += service_levels.api_latency(latest, ctx.product.name)
+    disk = ctx.read("disk_usage").where(F.col("kind") == "disk_free")
+    last_sample = disk.agg(F.max("sampled_at")).first()[0]
+    if last_sample is not None:
+        values += service_levels.disk_free(disk.where(F.col("sampled_at") == F.lit(last_sample)).toPandas(),
+                                           ctx.product.name)
     return values
 
 
@@ -53,7 +58,7 @@ def run(ctx, now: dt.datetime | None = None, log=None) -> dict:
     now = now or dt.datetime.now(dt.timezone.utc)
     writer = ctx.writer
     for name in ("sla_evaluations", "sla_status", "alerts", "service_hourly", "table_freshness",
-                 "consumer_lag", "quality"):
+                 "consumer_lag", "quality", "disk_usage"):
         writer.ensure(ctx.table(name))
     rules = alerts.rules(ctx.own["alerts"]["rules"])  # a bad rule fails before anything is written
     evaluations = service_levels.evaluate(metric_values(ctx, now), ctx.own["sla"], now)

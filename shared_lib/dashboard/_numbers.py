@@ -89,6 +89,13 @@ def _minutes_seconds(value) -> str:
     return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
+def _bytes(value) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:,.1f} {unit}"
+    return f"{value:,.0f} B"
+
+
 KINDS = {
     "count": Kind("{:,.0f}".format, ",d"),
     "money": Kind("{:,.2f}".format, ",.0f"),
@@ -99,10 +106,14 @@ KINDS = {
     "ms": Kind("{:,.0f} ms".format, ",.0f"),
     "s": Kind("{:,.0f} s".format, ",.0f"),
     "min": Kind("{:,.1f} min".format, ",.1f"),
+    "gb": Kind("{:,.1f} GB".format, ",.1f"),
     "fine_rate": Kind(lambda v: f"{v * 100:.2f}%", ".1%"),
     "day": Kind("{:%d %b}".format, "%d %b"),
     "date": Kind("{:%d %b %Y}".format, "%d %b %Y"),
     "time": Kind("{:%d %b %H:%M}".format, "%d %b %H:%M"),
+    # Costs are often fractions of a cent per notebook: four decimals.
+    "usd": Kind("${:,.4f}".format, "$,.2f"),
+    "bytes": Kind(_bytes, ".2s"),  # decimal units: 1.5 GB is 1.5e9 bytes
 }
 
 

@@ -32,11 +32,13 @@ def approx(*values):
 
 
 def assert_accounting_balances(product: str) -> None:
-    """bronze = silver events + quarantine + duplicates (+ consent-excluded), over the whole
-    tables and per batch."""
+    """bronze = silver events + quarantine + duplicates (+ consent-excluded, + removed by late
+    consent withdrawals), over the whole tables; per batch, without the late removals (they
+    are events of earlier batches)."""
     batches = table(product, "batches")
+    withdrawn = batches["consent_withdrawn_rows"].fillna(0).sum() if "consent_withdrawn_rows" in batches else 0
     silver = len(table(product, "events")) + len(table(product, "quarantine")) \
-        + batches["duplicate_rows"].sum() + batches["consent_excluded_rows"].sum()
+        + batches["duplicate_rows"].sum() + batches["consent_excluded_rows"].sum() + withdrawn
     assert len(table(product, "events_raw")) == silver
     assert (batches["bronze_rows"] == batches["clean_rows"] + batches["quarantined_rows"]
             + batches["duplicate_rows"] + batches["consent_excluded_rows"]).all()

@@ -92,7 +92,9 @@ def test_sla_board_alerts_charts_and_service_filter(dashboard_url, browser):  # 
     assert "1,234 ms" in cards.nth(1).inner_text()
     body = page.inner_text("body")
     assert "HEALTHY → CRITICAL" in body  # the state change
-    assert "pipeline-failures" in body and "stale-data" not in body  # open alerts only
+    open_alerts = body.split("Open alerts", 1)[1].split("Incidents", 1)[0]
+    assert "pipeline-failures" in open_alerts and "stale-data" not in open_alerts  # open alerts only
+    assert "stale-data" in body.split("Incidents", 1)[1]  # every incident, the resolved one too
     # state history, latency, error rate, run timeline
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 4", timeout=60_000)
     _assert_no_error(page)
@@ -104,4 +106,59 @@ def test_sla_board_alerts_charts_and_service_filter(dashboard_url, browser):  # 
 def test_without_tables_the_empty_state(dashboard_url, browser):  # noqa: F811
     page, _ = _open(browser, dashboard_url, ".dp-empty")
     assert "No operational metrics yet" in page.inner_text(".dp-empty")
+    _assert_no_error(page)
+
+
+D1, D2 = dt.date(2024, 5, 1), dt.date(2024, 5, 2)
+
+
+def cost(day, product, compute, storage, broker, records):
+    total = compute + storage + broker
+    return {"date": day, "product": product, "runs": 3, "notebook_seconds": 10.0, "cpu_seconds": 12.0,
+            "compute_usd": compute, "storage_bytes": 2_000_000_000, "storage_usd": storage, "broker_usd": broker,
+            "total_usd": total, "records_processed": records,
+            "usd_per_1k_records": total / records * 1000 if records else None}
+
+
+def write_resource_tables() -> None:
+    write_tables()
+    write_table(PRODUCT, "alert_acks", [{"alert_id": "pf:web:2", "acknowledged_at": T2 + dt.timedelta(minutes=12),
+                                         "acknowledged_by": "ann"}])
+    write_table(PRODUCT, "cost_daily", [cost(D1, "web", 1.0, 0.5, 0.5, 1000), cost(D2, "web", 0.75, 0.25, 1.0, 2000),
+                                        cost(D2, "platform", 0.0, 0.0, 3.0, 0)])
+    write_table(PRODUCT, "cost_by_notebook", [
+        {"date": D2, "product": "web", "notebook": "silver", "runs": 2, "notebook_seconds": 40.0,
+         "cpu_seconds": 54.0, "compute_usd": 0.075}])
+    write_table(PRODUCT, "process_samples", [
+        {"sampled_at": T2, "date": T2.date(), "service": "kafka", "pid": 4242, "up_since": T1, "cpu_percent": 3.5,
+         "cpu_seconds": 120.0, "rss_bytes": 1_500_000_000, "threads": 80, "open_files": 12, "connections": 4}])
+    write_table(PRODUCT, "disk_usage", [
+        {"sampled_at": T2, "date": T2.date(), "kind": kind, "name": name, "product": product, "bytes": size}
+        for kind, name, product, size in (("table", "web.silver.events", "web", 750_000_000),
+                                          ("topic", "web.events", "web", 20_000_000),
+                                          ("workspace", "/ws", None, 2_500_000_000),
+                                          ("disk_free", "/ws", None, 40_000_000_000))])
+
+
+def test_incidents_cost_and_infrastructure_sections(dashboard_url, browser):  # noqa: F811
+    write_resource_tables()
+    page, _ = _open(browser, dashboard_url, ".ops-incident")
+    # r1:web:1 fired and resolved; pf:web:2 fired and acknowledged by ann 12 minutes later
+    counts = {c.get_attribute("data-state"): c.locator("b").inner_text() for c in page.locator(".ops-incident").all()}
+    assert counts == {"open": "0", "acknowledged": "1", "resolved": "1"}
+    body = page.inner_text("body")
+    assert "ann" in body and "12.00" in body and "60.00" in body  # minutes to acknowledge, to resolve
+    # cost of 2 May against 1 May: $2.00 + $3.00 of broker time = $5.00, up 150 %; per 1,000: 5 / 2000 records
+    total = page.locator(".dp-kpi[data-kpi='total_usd']")
+    expect(total.locator(".dp-kpi-value")).to_have_text("$5.0000")
+    assert "150.0%" in total.inner_text()
+    expect(page.locator(".dp-kpi[data-kpi='usd_per_1k_records'] .dp-kpi-value")).to_have_text("$2.5000")
+    assert "$0.0750" in body  # the silver notebook's compute
+    # infrastructure: the kafka process and the disk
+    disk = page.locator(".ops-disk")
+    assert disk.get_attribute("data-workspace-bytes") == "2500000000"
+    assert "2.5 GB on disk, 40.0 GB free" in disk.inner_text()
+    assert "1.5 GB" in body and "4242" in body and "750.0 MB" in body and "20.0 MB" in body
+    # the four charts of the first test and the cost chart
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 5", timeout=60_000)
     _assert_no_error(page)

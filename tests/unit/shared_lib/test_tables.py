@@ -89,3 +89,35 @@ def test_stats_columns_are_refused_where_delta_keeps_no_statistics(tmp_path, sta
                     "      - {name: flag, type: boolean}\n")
     with pytest.raises(products.DeclarationError, match=message):
         products.parse(path)
+
+
+class _RecordingSpark:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def sql(self, statement):
+        self.statements.append(statement)
+
+
+def test_columns_declared_after_creation_are_added_to_the_existing_table(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = Table(product="shop", name="batches", layer="silver", description="", owner="o", retention_days=1,
+                  columns=(Column("run_id", "string", nullable=False),
+                           Column("withdrawn_rows", "bigint", "removed later"),
+                           Column("events_version", "bigint")))
+    spark = _RecordingSpark()
+    tables._add_columns(spark, table, {"run_id"})
+    path = Path(tmp_path) / "lake" / "shop" / "silver" / "batches"
+    assert spark.statements == [f"ALTER TABLE delta.`{path}` ADD COLUMNS "
+                                "(`withdrawn_rows` bigint COMMENT 'removed later', `events_version` bigint)"]
+    spark.statements.clear()
+    tables._add_columns(spark, table, {"run_id", "withdrawn_rows", "events_version"})  # up to date: nothing
+    assert spark.statements == []
+
+
+def test_a_not_null_column_cannot_be_added_to_rows_that_have_none(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = Table(product="shop", name="batches", layer="silver", description="", owner="o", retention_days=1,
+                  columns=(Column("run_id", "string"), Column("count", "bigint", nullable=False)))
+    with pytest.raises(tables.UserError, match=r"count.*NOT NULL.*products/shop/product.yaml.*nullable"):
+        tables._add_columns(_RecordingSpark(), table, {"run_id"})

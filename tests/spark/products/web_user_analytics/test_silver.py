@@ -74,9 +74,11 @@ def test_tally_counts_every_bronze_row_once_per_partition(spark):
         "duplicate_rows": 2, "consent_excluded_rows": 0,
         "offsets": [{"topic": "web.events", "partition": 0, "from_offset": 3, "to_offset": 5},
                     {"topic": "web.events", "partition": 1, "from_offset": 7, "to_offset": 8}],
-        "affected_dates": [dt.date(2024, 3, 1), dt.date(2024, 3, 2)]}
+        "affected_dates": [dt.date(2024, 3, 1), dt.date(2024, 3, 2)],
+        "consent_offsets": [], "consent_withdrawn_rows": 0, "events_version": None}
     assert incremental.summary(row, {"malformed_json": 1}) == {
         "bronze_rows": 5, "clean_rows": 2, "quarantined_rows": 1, "duplicate_rows": 2, "consent_excluded_rows": 0,
+        "consent_withdrawn_rows": 0,
         "affected_dates": ["2024-03-01", "2024-03-02"], "quarantine_by_reason": {"malformed_json": 1}}
     assert incremental.summary(None)["bronze_rows"] == 0
 

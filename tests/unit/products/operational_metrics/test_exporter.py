@@ -72,6 +72,54 @@ def test_exporter_output_parses_with_exact_values():
         ("dp_pipeline_run_duration_seconds_count", (("product", "web"),)): 2.0,  # skipped runs left out
         ("dp_pipeline_run_duration_seconds_sum", (("product", "web"),)): 12.5,
         ("dp_alerts_open", (("product", "web"), ("rule", "pipeline-failures"), ("severity", "critical"))): 1.0,
+        # alert a fired and resolved, b fired: one open, one resolved
+        ("dp_incidents", (("state", "open"),)): 1.0, ("dp_incidents", (("state", "acknowledged"),)): 0.0,
+        ("dp_incidents", (("state", "resolved"),)): 1.0,
+    }
+
+
+def test_infrastructure_cost_and_incident_series_hold_the_latest_values():
+    latest, before = pd.Timestamp("2024-05-02").date(), pd.Timestamp("2024-05-01").date()
+    extra = {
+        "processes": pd.DataFrame([{"service": "kafka", "cpu_percent": 12.5, "rss_bytes": 2048, "threads": 40,
+                                    "open_files": 7, "connections": 3},
+                                   {"service": "spark", "cpu_percent": None, "rss_bytes": 4096, "threads": 90,
+                                    "open_files": 20, "connections": 5}]),
+        "disk": pd.DataFrame([{"kind": "table", "name": "web.silver.events", "product": "web", "bytes": 1500},
+                              {"kind": "topic", "name": "web.events", "product": "web", "bytes": 700},
+                              {"kind": "workspace", "name": "/ws", "product": None, "bytes": 9000},
+                              {"kind": "disk_free", "name": "/ws", "product": None, "bytes": 10 ** 9}]),
+        "costs": pd.DataFrame([{"date": before, "product": "web", "compute_usd": 9.0, "storage_usd": 9.0,
+                                "broker_usd": 9.0, "total_usd": 27.0, "usd_per_1k_records": 9.0},
+                               {"date": latest, "product": "web", "compute_usd": 0.5, "storage_usd": 0.25,
+                                "broker_usd": 1.0, "total_usd": 1.75, "usd_per_1k_records": 0.0875}]),
+        "acks": pd.DataFrame([{"alert_id": "b", "acknowledged_at": T + pd.Timedelta(minutes=5),
+                               "acknowledged_by": "ann"}]),
+    }
+    got = parse(exporter.render(lambda: current.Current(**frames(), **extra)))
+    mine = {k: v for k, v in got.items() if k[0].startswith(("dp_process", "dp_disk", "dp_cost", "dp_incidents"))}
+    assert mine == {
+        ("dp_process_cpu_percent", (("service", "kafka"),)): 12.5,  # spark's CPU % unknown: left out
+        ("dp_process_resident_memory_bytes", (("service", "kafka"),)): 2048.0,
+        ("dp_process_resident_memory_bytes", (("service", "spark"),)): 4096.0,
+        ("dp_process_threads", (("service", "kafka"),)): 40.0, ("dp_process_threads", (("service", "spark"),)): 90.0,
+        ("dp_process_open_files", (("service", "kafka"),)): 7.0,
+        ("dp_process_open_files", (("service", "spark"),)): 20.0,
+        ("dp_process_connections", (("service", "kafka"),)): 3.0,
+        ("dp_process_connections", (("service", "spark"),)): 5.0,
+        ("dp_disk_used_bytes", (("kind", "table"), ("name", "web.silver.events"), ("product", "web"))): 1500.0,
+        ("dp_disk_used_bytes", (("kind", "topic"), ("name", "web.events"), ("product", "web"))): 700.0,
+        ("dp_disk_used_bytes", (("kind", "workspace"), ("name", "/ws"), ("product", ""))): 9000.0,
+        ("dp_disk_free_bytes", (("path", "/ws"),)): 1e9,
+        # the latest day only
+        ("dp_cost_usd", (("part", "compute"), ("product", "web"))): 0.5,
+        ("dp_cost_usd", (("part", "storage"), ("product", "web"))): 0.25,
+        ("dp_cost_usd", (("part", "broker"), ("product", "web"))): 1.0,
+        ("dp_cost_usd", (("part", "total"), ("product", "web"))): 1.75,
+        ("dp_cost_per_1k_records_usd", (("product", "web"),)): 0.0875,
+        # b is acknowledged now
+        ("dp_incidents", (("state", "open"),)): 0.0, ("dp_incidents", (("state", "acknowledged"),)): 1.0,
+        ("dp_incidents", (("state", "resolved"),)): 1.0,
     }
 
 

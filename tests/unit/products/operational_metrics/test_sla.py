@@ -45,7 +45,22 @@ def test_default_thresholds_are_those_of_metrics_md():
         "pipeline_success_rate": (0.999, 0.99, 0.95, "higher"),
         "data_quality_score": (0.995, 0.98, 0.95, "higher"),
         "kafka_consumer_lag_seconds": (60, 300, 900, "lower"),
+        "disk_free_gb": (10, 5, 2, "higher"),  # not in metrics.md: the infrastructure metrics of issue 22
     }
+
+
+def test_disk_free_is_the_latest_measurement_in_gb():
+    t0 = pd.Timestamp("2026-11-02 12:00", tz="UTC")
+    disk = pd.DataFrame([
+        {"sampled_at": t0, "kind": "disk_free", "name": "/ws", "bytes": 9_000_000_000},
+        {"sampled_at": t0 + pd.Timedelta(hours=1), "kind": "disk_free", "name": "/ws", "bytes": 4_500_000_000},
+        {"sampled_at": t0 + pd.Timedelta(hours=2), "kind": "workspace", "name": "/ws", "bytes": 1}])
+    assert sla.disk_free(disk, "operational-metrics") == [
+        sla.MetricValue("operational-metrics", "disk_free_gb", 4.5, "free on /ws")]
+    assert sla.disk_free(disk.iloc[0:0], "operational-metrics") == []
+    # 4.5 GB: below warning (5), above critical (2)
+    base = yaml.safe_load((paths.PARAMETERS_DIR / "base" / "operational-metrics.yaml").read_text())["sla"]
+    assert sla.state(4.5, sla.thresholds(base, "operational-metrics")["disk_free_gb"]) == "DEGRADED"
 
 
 def test_product_thresholds_replace_the_defaults_per_metric():
