@@ -3,13 +3,13 @@ daily compliance KPIs, retention status, and data-subject requests (create and s
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Iterable, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from products.compliance_auditing import dsar_intake
-from shared_lib import lake, products, subject_hash
+from shared_lib import lake, products, retention, subject_hash
 from shared_lib.api import app as api_app
 from shared_lib.api import auth, gold, privacy, query
 from shared_lib.api.envelope import ERROR_RESPONSES, Envelope
@@ -32,11 +32,15 @@ def _table(name: str) -> products.Table:
 
 class RetentionStatus(BaseModel):
     table: str = Field(description="Qualified table name")
-    retention_days: int | None
-    partition_column: str | None = Field(description="The date partition retention is checked on; null: none")
-    oldest: dt.date | None = Field(description="Oldest partition date present")
-    expires_before: dt.date | None = Field(description="Partitions before this date are past retention")
-    expired_partitions: int = Field(description="Partitions past retention at check time")
+    retention_kind: str = Field(description="The policy's kind of table (bronze, silver, audit ...)")
+    retention_days: int = Field(description="Effective retention: the policy's, or the declared override")
+    event_time: str | None = Field(description="The column whose age expires a row; null: a state table")
+    checked_at: dt.datetime | None = Field(description="The latest retention check; null: never checked")
+    cutoff: str | None = Field(default=None, description="At that check, older rows were past retention")
+    rows_past_retention: int | None = Field(default=None, description="Rows past retention at check time")
+    rows_held: int | None = Field(default=None, description="Of those, rows kept by a legal hold")
+    rows_deleted: int | None = Field(default=None, description="Rows that check deleted")
+    status: str | None = Field(default=None, description="What that check did (deleted, held, dry_run ...)")
 
 
 class DsarCreate(BaseModel):
@@ -105,12 +109,14 @@ def router(cache: gold.TableCache) -> APIRouter:
 
         return api_app.cached(request, cache, [_table("daily_compliance_kpis")], compute)
 
-    @api.get("/retention", summary="Retention status of every declared table", **auth.secured("operator", auditor=True),
-             response_model=Envelope[list[RetentionStatus]])
-    async def retention(request: Request) -> dict:
-        today = dt.datetime.now(dt.timezone.utc).date()
-        return api_app.ok(request, [retention_status(t, today, cache.dates) for p in products.all_products().values()
-                                    for t in p.tables])
+    @api.get("/retention", summary="Retention status of every declared table (the latest check of dp retention)",
+             **auth.secured("operator", auditor=True), response_model=Envelope[list[RetentionStatus]])
+    async def retention_endpoint(request: Request) -> dict:
+        def compute() -> tuple[list[dict], None]:
+            frame = cache.frame(retention.status_table()) if lake.exists(retention.status_table()) else None
+            return retention_status(products.all_products().values(), frame), None
+
+        return api_app.cached(request, cache, [retention.status_table()], compute)
 
     @api.post("/dsar", summary="Receive a data-subject request (access or erase)", status_code=202,
               **auth.secured("auditor"), response_model=Envelope[DsarRequest],
@@ -148,24 +154,28 @@ def _dsar_table_row(request_id: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def retention_status(table: products.Table, today: dt.date,
-                     dates_of: Callable[[products.Table, str], list[dt.date]] | None = None) -> dict:
-    """How far ``table``'s oldest date partition is past its retention (tables without a date
-    partition report no partition). ``dates_of(table, column)``: its partition dates, by default
-    read from its log (the API passes its cache's, kept per table version)."""
-    days = getattr(table, "retention_days", None)
-    dates = [c.name for c in table.columns if c.name in table.partitioned_by and c.type == "date"]
-    out: dict[str, Any] = {"table": table.qualified_name, "retention_days": days,
-                           "partition_column": dates[0] if dates else None, "oldest": None,
-                           "expires_before": None, "expired_partitions": 0}
-    if not dates or days is None:
-        return out
-    cutoff = today - dt.timedelta(days=int(days))
-    out["expires_before"] = cutoff
-    present = (dates_of or gold.TableCache().dates)(table, dates[0])
-    out["oldest"] = present[0] if present else None
-    out["expired_partitions"] = sum(1 for d in present if d < cutoff)
+def retention_status(declared: Iterable[products.Product], checks: Any) -> list[dict]:
+    """Each declared table's retention policy beside its latest check (``checks``: the
+    ``platform.retention_status`` rows as a pandas frame, or None before the first check; a dry
+    run writes none)."""
+    latest: dict[str, dict] = {}
+    if checks is not None and len(checks):
+        for row in gold.records(checks.sort_values("checked_at")):
+            latest[row["table_name"]] = row
+    out = []
+    for product in declared:
+        for table in product.tables:
+            found = latest.get(table.qualified_name, {})
+            out.append({"table": table.qualified_name, "retention_kind": table.retention_kind,
+                        "retention_days": table.retention_days, "event_time": table.event_time,
+                        "checked_at": found.get("checked_at"), "cutoff": found.get("cutoff"),
+                        **{k: _int_or_none(found.get(k)) for k in ("rows_past_retention", "rows_held", "rows_deleted")},
+                        "status": found.get("status")})
     return out
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def create_app(params: dict | None = None, **options: Any) -> FastAPI:

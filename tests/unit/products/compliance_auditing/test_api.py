@@ -2,6 +2,7 @@
 subject's consent, KPIs, retention status, and data-subject requests."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import stat
 
@@ -9,7 +10,7 @@ import pytest
 
 from products.compliance_auditing import api as compliance_api
 from products.compliance_auditing import dsar_intake
-from shared_lib.products import get
+from shared_lib import retention
 from tests import api_client, api_data
 
 P = "compliance-auditing"
@@ -71,20 +72,29 @@ def test_compliance_kpis_of_a_range_and_one_kpi(compliance):
     assert [(r["date"], r["value"]) for r in rows] == [("2024-03-03", 5.0), ("2024-03-04", 1.0)]
 
 
-def test_retention_status_counts_partitions_past_retention(compliance):
-    table = get(P).table("audit_trail")
-    today = dt.date(2024, 3, 4) + dt.timedelta(days=table.retention_days)  # 03-02 and 03-03 are past
-    status = compliance_api.retention_status(table, today)
-    assert status == {"table": "compliance-auditing.silver.audit_trail", "retention_days": table.retention_days,
-                      "partition_column": "event_date", "oldest": dt.date(2024, 3, 2),
-                      "expires_before": dt.date(2024, 3, 4), "expired_partitions": 2}
-
-
-def test_retention_status_of_every_table_through_the_api(compliance):
+def test_retention_status_before_any_check_gives_each_tables_policy_and_no_figures(compliance):
     rows = {r["table"]: r for r in compliance.get("/retention", "auditor").json()["data"]}
-    assert rows["compliance-auditing.silver.consent_state"]["partition_column"] is None
-    assert rows["web-user-analytics.gold.daily_kpis"]["oldest"] is None  # never written here
-    assert rows["compliance-auditing.silver.audit_trail"]["oldest"] == "2024-03-02"
+    trail = rows["compliance-auditing.silver.audit_trail"]
+    # The audit trail is kept 2555 days by the policy (metrics.md), expired by its event time.
+    assert (trail["retention_kind"], trail["retention_days"], trail["event_time"]) == ("audit", 2555, "event_date")
+    assert trail["checked_at"] is None and trail["rows_past_retention"] is None
+    assert rows["compliance-auditing.silver.consent_state"]["event_time"] is None  # a state table
+
+
+def test_retention_status_answers_the_latest_check_of_each_table(compliance):
+    first, second = dt.datetime(2024, 3, 5, 2, tzinfo=dt.timezone.utc), dt.datetime(2024, 3, 6, 2, tzinfo=dt.timezone.utc)
+    trail = retention.TableCheck("compliance-auditing.silver.audit_trail", "audit", 2555, "event_date",
+                                 cutoff="2017-03-07", rows_past_retention=3, rows_held=1, rows_deleted=2,
+                                 status="deleted")
+    retention.write_status([trail], first)
+    # The next day nothing was left but the held row.
+    retention.write_status([dataclasses.replace(trail, cutoff="2017-03-08", rows_past_retention=1, rows_deleted=0,
+                                                status="held")], second)
+    rows = {r["table"]: r for r in compliance.get("/retention", "operator").json()["data"]}
+    found = rows["compliance-auditing.silver.audit_trail"]
+    assert (found["checked_at"][:19], found["cutoff"], found["rows_past_retention"], found["rows_held"],
+            found["rows_deleted"], found["status"]) == ("2024-03-06T02:00:00", "2017-03-08", 1, 1, 0, "held")
+    assert rows["web-user-analytics.silver.events"]["checked_at"] is None  # not in either check
 
 
 def test_a_dsar_is_recorded_answered_with_its_due_date_and_audited(compliance, tmp_path):
