@@ -77,9 +77,21 @@ def cmd_produce(args) -> int:
 
 def cmd_run(args) -> int:
     from runners import run
+    if args.repair and (args.product or args.layer or args.notebook):
+        from shared_lib.errors import UserError
+        raise UserError("--repair reruns what that run left undone: give no --product, --layer or --notebook")
     summary = run.run(products=args.product, layer=args.layer, notebook=args.notebook, env=args.env,
-                      overrides=args.param or (), force=args.force)
+                      overrides=args.param or (), force=args.force, repair=args.repair)
     return 0 if summary.ok else 1
+
+
+def cmd_lineage(args) -> int:
+    from runners import lineage_graph
+    graph = lineage_graph.build()
+    direction = "upstream" if args.upstream else "downstream" if args.downstream else "both"
+    sub = graph.around(lineage_graph.resolve(graph, args.table), direction)
+    print(json.dumps(sub.as_json(), indent=2) if args.json else sub.as_text())
+    return 0
 
 
 def cmd_schedule(args) -> int:
@@ -210,7 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", choices=list(paths.LAYERS))
     p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME").completer = _notebook_ids
     p.add_argument("--force", action="store_true",
-                   help="run notebooks even when an upstream notebook failed in this run")
+                   help="run every selected notebook: also when an upstream notebook failed in this run, "
+                        "and when it is up to date (same source, parameters, code and inputs as its last success)")
+    p.add_argument("--repair", metavar="RUN_ID",
+                   help="rerun the failed and skipped notebooks of run RUN_ID and their downstream, with its "
+                        "parameters (-p overrides them), as a new run linked to it")
+    p = add("lineage", cmd_lineage, "the lineage graph of a table, topic, notebook or dashboard: Kafka topic -> "
+                                    "notebooks -> tables -> dashboards (from the runs' OpenLineage events)")
+    p.add_argument("table", help="a table (product.layer.name or name), a topic, a notebook (product.notebook) "
+                                 "or dashboard:PRODUCT")
+    direction = p.add_mutually_exclusive_group()
+    direction.add_argument("--upstream", action="store_true", help="only what it comes from")
+    direction.add_argument("--downstream", action="store_true", help="only what comes from it")
+    p.add_argument("--json", action="store_true", help="nodes and edges as JSON")
     p = add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)")
     p.add_argument("--env", help="parameter environment (default DP_ENV or dev)")
     p.add_argument("--once", action="store_true", help="run what is due now, then exit (for cron)")
