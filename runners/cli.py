@@ -15,7 +15,8 @@ from shared_lib import paths
 
 EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
 DP_REPORTS (default <checkout>/reports), ports: DP_KAFKA_PORT, DP_KAFKA_CONTROLLER_PORT,
-DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT, DP_METRICS_PORT."""
+DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT, DP_METRICS_PORT; DP_LINEAGE_URL (an OpenLineage
+HTTP endpoint, e.g. Marquez), DP_SKIP_UP_TO_DATE=false (dp run runs up-to-date notebooks too)."""
 
 
 def _params(args) -> dict:

@@ -29,6 +29,8 @@ ENV_VAR_OVERRIDES = {
     "DP_SPARK_UI_PORT": "platform.services.spark.ui_port",
     "DP_SERVE_PORT": "platform.serve.port",
     "DP_METRICS_PORT": "platform.metrics.port",
+    # false: `dp run` runs every selected notebook (the test session sets it; see runners.freshness)
+    "DP_SKIP_UP_TO_DATE": "platform.runner.skip_up_to_date",
 }
 
 

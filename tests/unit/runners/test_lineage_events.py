@@ -4,45 +4,13 @@ versions and columns, and reaches an HTTP endpoint as the same JSON as the works
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
-import jsonschema
 import pytest
-from referencing import Registry, Resource
 
 from runners import lineage
 from shared_lib import params as params_lib
-
-SCHEMAS = Path(__file__).parents[2] / "data" / "openlineage"
-
-
-def _registry() -> Registry:
-    resources = [Resource.from_contents(json.loads(p.read_text())) for p in SCHEMAS.glob("*.json")]
-    return Registry().with_resources((r.contents["$id"], r) for r in resources)
-
-
-REGISTRY = _registry()
-CORE = json.loads((SCHEMAS / "OpenLineage.json").read_text())
-
-
-def validate(event: dict) -> None:
-    """The whole event against OpenLineage.json, then every facet against its own facet schema
-    (named by its ``_schemaURL``; the core schema only checks a facet's ``_producer`` and
-    ``_schemaURL``)."""
-    jsonschema.Draft202012Validator(CORE, registry=REGISTRY,
-                                    format_checker=jsonschema.FormatChecker()).validate(event)
-    for facet in _facets(event):
-        ref = {"$ref": facet["_schemaURL"]}
-        jsonschema.Draft202012Validator(ref, registry=REGISTRY).validate(facet)
-
-
-def _facets(event: dict):
-    yield from event["run"].get("facets", {}).values()
-    yield from event["job"].get("facets", {}).values()
-    for ds in event.get("inputs", []) + event.get("outputs", []):
-        yield from ds.get("facets", {}).values()
+from tests import factories
+from tests.openlineage_schema import validate
 
 
 def bronze_record(status="succeeded") -> dict:
@@ -95,35 +63,15 @@ def test_start_and_complete_share_the_run_id_and_the_parent_is_the_dp_run(params
     assert start.run.facets["parent"].run.runId == lineage.run_uuid("r1")
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.path, json.loads(body)))
-        self.send_response(201)
-        self.end_headers()
-
-    def log_message(self, *args):  # quiet
-        pass
-
-
 def test_an_http_receiver_gets_the_same_events_as_the_file(tmp_path, params, monkeypatch):
-    _Receiver.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        monkeypatch.setenv(lineage.URL_ENV, f"http://127.0.0.1:{server.server_port}")
+    with factories.http_receiver() as (url, received):
+        monkeypatch.setenv(lineage.URL_ENV, url)
         emitter = lineage.Emitter(params, tmp_path / "events.jsonl")
         emitter.emit("START", bronze_record())
         emitter.emit("COMPLETE", bronze_record())
-    finally:
-        server.shutdown()
     written = lineage.read_events(tmp_path / "events.jsonl")
     assert [e["eventType"] for e in written] == ["START", "COMPLETE"]
-    assert [path for path, _ in _Receiver.received] == ["/api/v1/lineage"] * 2
-    assert [body for _, body in _Receiver.received] == written
+    assert received == written
     for event in written:
         validate(event)
 
