@@ -86,6 +86,14 @@ def cmd_run(args) -> int:
     return 0 if summary.ok else 1
 
 
+def cmd_rerun(args) -> int:
+    from runners import rerun
+    results = rerun.rerun(args.run_id, args.notebook)
+    if args.json:
+        print(json.dumps([{**r.__dict__, "output": str(r.output), "same": r.same} for r in results], indent=2))
+    return 0 if all(r.same for r in results) else 1
+
+
 def cmd_lineage(args) -> int:
     from runners import lineage_graph
     graph = lineage_graph.build()
@@ -228,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repair", metavar="RUN_ID",
                    help="rerun the failed and skipped notebooks of run RUN_ID and their downstream, with its "
                         "parameters (-p overrides them), as a new run linked to it")
+    p = add("rerun", cmd_rerun, "re-execute a run's gold notebooks on exactly the table versions it read "
+                                "(Delta time travel), in a scratch workspace, and check the results equal the original's")
+    p.add_argument("run_id", help="a run of `dp runs`")
+    p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME (default: the run's gold notebooks)")
+    p.add_argument("--json", action="store_true", help="the outcome of each notebook as JSON")
     p = add("lineage", cmd_lineage, "the lineage graph of a table, topic, notebook or dashboard: Kafka topic -> "
                                     "notebooks -> tables -> dashboards (from the runs' OpenLineage events)")
     p.add_argument("table", help="a table (product.layer.name or name), a topic, a notebook (product.notebook) "
