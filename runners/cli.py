@@ -141,7 +141,7 @@ def cmd_bench(args) -> int:
     return bench.main(quick=args.quick, events=args.events, web_events=args.web_events,
                       customers=args.customers, only=args.only, mobile_events=args.mobile_events,
                       compliance_events=args.compliance_events,
-                      warm_up_events=args.warm_up_events)
+                      warm_up_events=args.warm_up_events, dag_events=args.dag_events)
 
 
 def cmd_serve(args) -> int:
@@ -272,10 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warm-up-events", type=int, help="events of the first, unmeasured-for-target run "
                    "before each bronze -> gold benchmark, so that it meets a warmed-up server as a "
                    "scheduled run does (default 50000, or 5000 with --quick; 0: none)")
+    p.add_argument("--dag-events", type=int, help="events per product for the whole-DAG benchmark (cold, "
+                   "no-op and 1 %% reruns; default 20000 as make demo, or 2000 with --quick)")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                        "dashboard first render")
+                        "dashboard first render, whole DAG reruns")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
                                          "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
                                          "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))
