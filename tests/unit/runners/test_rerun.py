@@ -49,3 +49,15 @@ def test_pinned_versions_are_the_versions_read_else_the_last_commit_before_the_r
     declared = {events.qualified_name: events, kpis.qualified_name: kpis}
     assert rerun.pinned_versions(record, declared) == {"web-user-analytics.silver.events": 7,
                                                        "web-user-analytics.gold.daily_kpis": 1}
+
+
+def test_rows_compare_as_values_in_any_order_without_run_id_and_times():
+    import numpy as np
+    import pandas as pd
+
+    then = pd.DataFrame({"d": ["a", "b"], "v": [0.1 + 0.2, float("nan")], "dates": [np.array(["x"]), np.array([])],
+                         "run_id": ["r1", "r1"]})
+    now = pd.DataFrame({"d": ["b", "a"], "v": [float("nan"), 0.3], "dates": [np.array([]), np.array(["x"])],
+                        "run_id": ["r2", "r2"]})
+    assert rerun._rows(then, ["d", "v", "dates"]) == rerun._rows(now, ["d", "v", "dates"])
+    assert rerun._rows(then, ["d", "v"]) != rerun._rows(now.assign(v=[None, 0.31]), ["d", "v"])
