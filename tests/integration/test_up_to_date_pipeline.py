@@ -12,7 +12,8 @@ from runners import run as run_lib
 from shared_lib import lake, products
 from tests.integration import pipeline
 
-pytestmark = pytest.mark.integration
+# Four runs of two products, then a rerun: slow on a loaded machine; the default timeout is per test.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
 WEB, MOBILE = "web-user-analytics", "mobile-user-analytics"
 SKIP = {"platform.runner.skip_up_to_date": True}  # the test session turns skipping off
@@ -38,15 +39,15 @@ def run(**overrides):
 
 @pytest.fixture(scope="module")
 def runs(params):
-    """Run A on fresh events of both products, B with nothing new, C after 50 new web events,
+    """Run A on fresh events of both products, B with nothing new, C after 30 new web events,
     D with a changed web silver parameter; the versions of web daily_kpis after A and after C."""
     kpis = products.get(WEB).table("daily_kpis")
-    generate.generate(params, WEB, events=400, seed=11)
-    generate.generate(params, MOBILE, events=400, seed=11)
+    generate.generate(params, WEB, events=150, seed=11)
+    generate.generate(params, MOBILE, events=150, seed=11)
     a = run()
     kpis_after_a = lake.version(kpis)
     b = run()
-    new_web_events(params, 50)
+    new_web_events(params, 30)
     c = run()
     d = run(**{f"{WEB}.silver.session_timeout_minutes": 45})
     return {"a": a, "b": b, "c": c, "d": d, "kpis_a": kpis_after_a, "kpis_c": lake.version(kpis)}
