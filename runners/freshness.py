@@ -186,6 +186,7 @@ def last_successes(runs, env: str) -> dict[str, dict]:
         return {}
     done = runs[(runs["status"].isin(["succeeded", "up_to_date"])) & (runs["env"] == env)]
     done = done.sort_values("ended_at", ascending=False)
+    done = done.astype(object).where(done.notna(), None)  # records from before a column existed: None
     out: dict[str, dict] = {}
     for rec in done.to_dict("records"):
         out.setdefault(f"{rec['product']}:{rec['notebook']}", rec)

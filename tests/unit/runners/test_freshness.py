@@ -104,3 +104,24 @@ def test_source_hash_ignores_outputs(tmp_path):
     nb.cells[0].source = "x = 2"
     nbformat.write(nb, tmp_path / "c.ipynb")
     assert freshness.source_hash(tmp_path / "c.ipynb") != freshness.source_hash(tmp_path / "a.ipynb")
+
+
+def test_the_last_success_per_notebook_and_records_older_than_the_fingerprint():
+    import pandas as pd
+
+    runs = pd.DataFrame([
+        {"run_id": "old", "env": "dev", "product": "p", "notebook": "a", "status": "succeeded",
+         "ended_at": pd.Timestamp("2026-01-01", tz="UTC"), "fingerprint": None, "topic_offsets": None},
+        {"run_id": "new", "env": "dev", "product": "p", "notebook": "a", "status": "failed",
+         "ended_at": pd.Timestamp("2026-01-03", tz="UTC"), "fingerprint": "{}", "topic_offsets": "{}"},
+        {"run_id": "b1", "env": "dev", "product": "p", "notebook": "b", "status": "up_to_date",
+         "ended_at": pd.Timestamp("2026-01-02", tz="UTC"), "fingerprint": "{}", "topic_offsets": "{}"},
+        {"run_id": "b0", "env": "prod", "product": "p", "notebook": "b", "status": "succeeded",
+         "ended_at": pd.Timestamp("2026-01-05", tz="UTC"), "fingerprint": "{}", "topic_offsets": "{}"},
+    ])
+    last = freshness.last_successes(runs, "dev")
+    # a failure is no success; another environment's success does not count
+    assert {k: v["run_id"] for k, v in last.items()} == {"p:a": "old", "p:b": "b1"}
+    # a record written before the fingerprint existed reads as None, and such a notebook runs
+    assert last["p:a"]["fingerprint"] is None
+    assert freshness.decide(last["p:a"], FINGERPRINT, {}, versions(), own={}).reason == "its notebook changed"
