@@ -17,7 +17,8 @@ from shared_lib.api import roles
 EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
 DP_REPORTS (default <checkout>/reports), ports: DP_KAFKA_PORT, DP_KAFKA_CONTROLLER_PORT,
 DP_SPARK_PORT, DP_SPARK_UI_PORT, DP_SERVE_PORT, DP_METRICS_PORT, DP_API_PORT (first of five),
-DP_GATEWAY_PORT. Gateway: PLATFORM_ENV and the registry variables (README, "API gateway")."""
+DP_GATEWAY_PORT; DP_LINEAGE_URL (an OpenLineage HTTP endpoint, e.g. Marquez), DP_SKIP_UP_TO_DATE=false
+(dp run runs up-to-date notebooks too). Gateway: PLATFORM_ENV and the registry variables (README, "API gateway")."""
 
 
 def _params(args) -> dict:
@@ -79,9 +80,29 @@ def cmd_produce(args) -> int:
 
 def cmd_run(args) -> int:
     from runners import run
+    if args.repair and (args.product or args.layer or args.notebook):
+        from shared_lib.errors import UserError
+        raise UserError("--repair reruns what that run left undone: give no --product, --layer or --notebook")
     summary = run.run(products=args.product, layer=args.layer, notebook=args.notebook, env=args.env,
-                      overrides=args.param or (), force=args.force, run_id=args.run_id)
+                      overrides=args.param or (), force=args.force, run_id=args.run_id, repair=args.repair)
     return 0 if summary.ok else 1
+
+
+def cmd_rerun(args) -> int:
+    from runners import rerun
+    results = rerun.rerun(args.run_id, args.notebook)
+    if args.json:
+        print(json.dumps([{**r.__dict__, "output": str(r.output), "same": r.same} for r in results], indent=2))
+    return 0 if all(r.same for r in results) else 1
+
+
+def cmd_lineage(args) -> int:
+    from runners import lineage_graph
+    graph = lineage_graph.build()
+    direction = "upstream" if args.upstream else "downstream" if args.downstream else "both"
+    sub = graph.around(lineage_graph.resolve(graph, args.table), direction)
+    print(json.dumps(sub.as_json(), indent=2) if args.json else sub.as_text())
+    return 0
 
 
 def cmd_schedule(args) -> int:
@@ -185,7 +206,8 @@ def cmd_bench(args) -> int:
     return bench.main(quick=args.quick, events=args.events, web_events=args.web_events,
                       customers=args.customers, only=args.only, mobile_events=args.mobile_events,
                       compliance_events=args.compliance_events,
-                      warm_up_events=args.warm_up_events, api_requests=args.api_requests)
+                      warm_up_events=args.warm_up_events, api_requests=args.api_requests,
+                      dag_events=args.dag_events)
 
 
 def cmd_serve(args) -> int:
@@ -299,9 +321,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", choices=list(paths.LAYERS))
     p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME").completer = _notebook_ids
     p.add_argument("--force", action="store_true",
-                   help="run notebooks even when an upstream notebook failed in this run")
+                   help="run every selected notebook: also when an upstream notebook failed in this run, "
+                        "and when it is up to date (same source, parameters, code and inputs as its last success)")
     # The platform API (POST /platform/runs) names the run it starts; a run id of its own otherwise.
     p.add_argument("--run-id", help=argparse.SUPPRESS)
+    p.add_argument("--repair", metavar="RUN_ID",
+                   help="rerun the failed and skipped notebooks of run RUN_ID and their downstream, with its "
+                        "parameters (-p overrides them), as a new run linked to it")
+    p = add("rerun", cmd_rerun, "re-execute a run's gold notebooks on exactly the table versions it read "
+                                "(Delta time travel), in a scratch workspace, and check the results equal the original's")
+    p.add_argument("run_id", help="a run of `dp runs`")
+    p.add_argument("--notebook", help="only this notebook: NAME or PRODUCT:NAME (default: the run's gold notebooks)")
+    p.add_argument("--json", action="store_true", help="the outcome of each notebook as JSON")
+    p = add("lineage", cmd_lineage, "the lineage graph of a table, topic, notebook or dashboard: Kafka topic -> "
+                                    "notebooks -> tables -> dashboards (from the runs' OpenLineage events)")
+    p.add_argument("table", help="a table (product.layer.name or name), a topic, a notebook (product.notebook) "
+                                 "or dashboard:PRODUCT")
+    direction = p.add_mutually_exclusive_group()
+    direction.add_argument("--upstream", action="store_true", help="only what it comes from")
+    direction.add_argument("--downstream", action="store_true", help="only what comes from it")
+    p.add_argument("--json", action="store_true", help="nodes and edges as JSON")
     p = add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)")
     p.add_argument("--env", help="parameter environment (default DP_ENV or dev)")
     p.add_argument("--once", action="store_true", help="run what is due now, then exit (for cron)")
@@ -342,10 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warm-up-events", type=int, help="events of the first, unmeasured-for-target run "
                    "before each bronze -> gold benchmark, so that it meets a warmed-up server as a "
                    "scheduled run does (default 50000, or 5000 with --quick; 0: none)")
+    p.add_argument("--dag-events", type=int, help="events per product for the whole-DAG benchmark (cold, "
+                   "no-op and 1 %% reruns; default 20000 as make demo, or 2000 with --quick)")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                        "dashboard first render, api latency, gateway latency")
+                        "dashboard first render, api latency, gateway latency, whole DAG reruns")
     p.add_argument("--api-requests", type=int, help="requests of the API and gateway latency benchmarks, from 50 concurrent "
                    "clients (default 20000, or 3000 with --quick)")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "

@@ -5,8 +5,12 @@ valid, and the services answer (``plan`` returns a ``Plan``). Then each notebook
 papermill (``runners.execute``) in a kernel of the run's pool: taken warm, while the next
 notebook's kernel warms up. A failure keeps its output notebook, names notebook and cell (counted
 in the source notebook), and every notebook downstream of it is skipped (unless ``force``).
-Every notebook, run or skipped, gets a run record. One run at a time per workspace
-(``runners.runlock``): a second ``dp run`` meanwhile stops before it starts, naming the first.
+A notebook whose source, parameters, code and inputs equal those of its last success is not run
+but recorded ``up_to_date`` (``runners.freshness``; ``force`` runs it anyway). Every notebook,
+run or skipped, gets a run record, and each one executed emits OpenLineage START and COMPLETE or
+FAIL events (``runners.lineage``). ``repair`` reruns a run's failed and skipped notebooks.
+One run at a time per workspace (``runners.runlock``): a second ``dp run`` meanwhile stops
+before it starts, naming the first.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from typing import Any, Callable, ContextManager
 import psutil
 
 from runners import dag as dag_lib
-from runners import execute, logs, runlock, runlog, services
+from runners import execute, freshness, lineage, logs, runlock, runlog, services
 from runners.kernels import KernelPool
 from shared_lib import params as params_lib
 from shared_lib import paths
@@ -49,7 +53,10 @@ class RunSummary:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and all(r["status"] == "succeeded" for r in self.records)
+        return not self.failed and all(r["status"] in ("succeeded", "up_to_date") for r in self.records)
+
+    def count(self, status: str) -> int:
+        return sum(r["status"] == status for r in self.records)
 
 
 def new_run_id() -> str:
@@ -87,6 +94,10 @@ class _Run:
     pool: KernelPool
     log: Callable[[str], None]
     status: dict[str, str] = field(default_factory=dict)
+    skip_up_to_date: bool = True
+    last_success: dict[str, dict] = field(default_factory=dict)
+    emitter: lineage.Emitter | None = None
+    repair_of: str | None = None
 
     def lease(self, i: int) -> Callable[[], ContextManager]:
         following = self.plan.folder(i + 1) if i + 1 < len(self.plan.chosen) else None
@@ -125,23 +136,49 @@ def plan(products: list[str] | None = None, layer: str | None = None, notebook: 
     return Plan(params, dag, dag_lib.select(dag, products, layer, notebook), overrides)
 
 
+def repair_plan(run_id: str, env: str | None = None, overrides=(), declared: dict | None = None) -> Plan:
+    """The failed and skipped notebooks of run ``run_id`` and everything downstream of them among
+    that run's notebooks, with that run's environment and overrides (``overrides`` win)."""
+    records = runlog.of_run(run_id)
+    first = json.loads(records[0].get("parameters") or "{}")
+    again = {f"{r['product']}:{r['notebook']}" for r in records if r["status"] in ("failed", "skipped")}
+    if not again:
+        raise RunError(f"run {run_id} has no failed or skipped notebook: nothing to repair")
+    merged = {**(first.get("overrides") or {}), **dict(params_lib.parse_overrides(overrides))}
+    full = plan(env=env or records[0]["env"], overrides=merged, declared=declared)
+    in_run = {f"{r['product']}:{r['notebook']}" for r in records}
+    chosen = [n for n in full.dag.order if n in in_run and (n in again or full.dag.upstream(n) & again)]
+    return Plan(full.params, full.dag, chosen, full.overrides)
+
+
 def run(products: list[str] | None = None, layer: str | None = None, notebook: str | None = None,
         env: str | None = None, overrides=(), force: bool = False, run_id: str | None = None,
-        declared: dict | None = None, log: Callable[[str], None] | None = None) -> RunSummary:
-    planned = plan(products, layer, notebook, env, overrides, declared)
+        declared: dict | None = None, log: Callable[[str], None] | None = None,
+        repair: str | None = None) -> RunSummary:
+    """Run the selected notebooks (or, with ``repair``, what run ``repair`` left undone);
+    ``force`` runs every selected notebook, even downstream of a failure or up to date."""
+    planned = repair_plan(repair, env, overrides, declared) if repair else plan(
+        products, layer, notebook, env, overrides, declared)
     needed = ["kafka"] + (["spark"] if planned.params["platform"]["services"]["spark"]["mode"] == "connect" else [])
     services.require_running(planned.params, needed)
     # Kernels must be this environment's Python, whatever PATH the caller had.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     summary = RunSummary(run_id or new_run_id())
     with runlock.held(summary.run_id):  # one run at a time per workspace
-        return _run(planned, summary, force, log or logger.info)
+        return _run(planned, summary, force, log or logger.info, repair)
 
 
-def _run(planned: Plan, summary: RunSummary, force: bool, log: Callable[[str], None]) -> RunSummary:
+def _run(planned: Plan, summary: RunSummary, force: bool, log: Callable[[str], None],
+         repair: str | None = None) -> RunSummary:
     out_dir = paths.run_reports_dir(summary.run_id)
-    log(f"run {summary.run_id} (env {planned.env}): {len(planned.chosen)} notebook(s); reports in {out_dir}")
-    state = _Run(planned, summary.run_id, out_dir, force, KernelPool(planned.runner["kernel"]), log)
+    log(f"run {summary.run_id} (env {planned.env}): {len(planned.chosen)} notebook(s); reports in {out_dir}"
+        + (f"; repairs run {repair}" if repair else ""))
+    # A repair reruns what it names, up to date or not: the user asked for exactly those.
+    skip = planned.runner.get("skip_up_to_date", True) and not force and not repair
+    state = _Run(planned, summary.run_id, out_dir, force, KernelPool(planned.runner["kernel"]), log,
+                 skip_up_to_date=skip, emitter=lineage.Emitter(planned.params), repair_of=repair)
+    if skip:
+        state.last_success = freshness.last_successes(runlog.read(), planned.env)
     state.pool.prefetch(planned.folder(0))
     try:
         for i, node_id in enumerate(planned.chosen):
@@ -154,9 +191,8 @@ def _run(planned: Plan, summary: RunSummary, force: bool, log: Callable[[str], N
     _record_reads(planned.params, summary.records, log)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "run.json").write_text(json.dumps(summary.records, indent=2, default=str))
-    counts = {s: sum(r["status"] == s for r in summary.records) for s in ("succeeded", "failed", "skipped")}
-    log(f"run {summary.run_id}: {counts['succeeded']} succeeded, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped")
+    log(f"run {summary.run_id}: {summary.count('succeeded')} succeeded, {summary.count('failed')} failed, "
+        f"{summary.count('skipped')} skipped, {summary.count('up_to_date')} up to date")
     return summary
 
 
@@ -168,7 +204,9 @@ def _record_reads(params: dict, records: list[dict], log: Callable[[str], None])
     if not params["platform"]["audit"]["record_runs"]:
         return
     events = audit.runs_read(records, products_lib.personal_columns_of(products_lib.all_products().values()))
-    if events and audit.deliver(params, events):
+    sent: list = []
+    if events and audit.deliver(params, events, sent):
+        freshness.remember_own(sent)  # dp's own messages are no new input (runners.freshness)
         log(f"recorded {len(events)} personal-data read(s) in {audit.topic(params)}")
 
 
@@ -202,7 +240,7 @@ def _run_node(run: _Run, i: int) -> dict:
     prefix = f"[{i + 1}/{len(plan.chosen)}] {node_id}"
     injected = {**nb.parameters, "env": plan.env, "run_id": run.run_id, "overrides": plan.overrides}
     record: dict[str, Any] = {"run_id": run.run_id, "env": plan.env, "product": nb.product, "notebook": nb.name,
-              "layer": nb.layer, "parameters": json.dumps(injected, default=str)}
+              "layer": nb.layer, "parameters": json.dumps(injected, default=str), "repair_of": run.repair_of}
     bad_upstream = sorted(d for d in plan.dag.upstream(node_id) if run.status.get(d) in ("failed", "skipped"))
     if bad_upstream and not run.force:
         now = time.time()
@@ -210,11 +248,31 @@ def _run_node(run: _Run, i: int) -> dict:
                       error=f"skipped: upstream {', '.join(bad_upstream)} did not succeed")
         log(f"{prefix}: skipped (upstream {', '.join(bad_upstream)} did not succeed)")
         return record
+    siblings = [n.name for n in plan.dag.nodes.values() if n.product == nb.product]
+    fingerprint = freshness.fingerprint(nb, plan.params, siblings, injected)
+    offsets = freshness.topic_offsets(nb, plan.params)
+    record.update(topic_offsets=json.dumps(offsets))
+    if run.skip_up_to_date:
+        last = run.last_success.get(node_id)
+        decision = freshness.decide(last, fingerprint, offsets)
+        if decision.up_to_date and last is not None:
+            now = time.time()
+            # What it read and wrote is what its last success did: kept, so `dp rerun` of this run works.
+            record.update(status="up_to_date", attempts=0, started_at=now, ended_at=now, duration_s=0.0,
+                          rows_written=0, fingerprint=last.get("fingerprint"), topic_offsets=last.get("topic_offsets"),
+                          tables_read=last.get("tables_read"), tables_written=last.get("tables_written"),
+                          error=f"up to date: as run {last['run_id']}")
+            log(f"{prefix}: up to date (as run {last['run_id']})")
+            return record
+        log(f"{prefix}: {decision.reason}")
     shown = nb.path.relative_to(paths.PROJECT_ROOT) if nb.path.is_relative_to(paths.PROJECT_ROOT) else nb.path
     log(f"{prefix}: running {shown} ...")
     output = run.out_dir / nb.product / nb.path.name
     progress = logs.notebook_progress(prefix, logger)
     cpu_before = _spark_cpu_seconds()
+    record["started_at"] = time.time()
+    if run.emitter:
+        run.emitter.emit("START", record, injected)
     try:
         outcome = execute.execute(nb.path, output, injected, kernel=plan.runner["kernel"],
                                   timeout_s=plan.runner["timeout_s"], retries=plan.runner["retries"],
@@ -222,17 +280,20 @@ def _run_node(run: _Run, i: int) -> dict:
                                   log=log, lease=run.lease(i), on_cell=progress.cell)
     finally:
         progress.close()
-    lineage = outcome.records.get("dp.lineage", {})
+    recorded = outcome.records.get("dp.lineage", {})
     record.update(status=outcome.status, attempts=outcome.attempts, started_at=outcome.started_at,
                   ended_at=outcome.ended_at, duration_s=round(outcome.duration_s, 3),
                   failing_cell=outcome.failing_cell, error=outcome.error,
-                  rows_written=lineage.get("rows_written"),
-                  tables_read=json.dumps(lineage.get("tables_read", {})),
-                  tables_written=json.dumps(lineage.get("tables_written", {})),
+                  rows_written=recorded.get("rows_written"),
+                  tables_read=json.dumps(recorded.get("tables_read", {})),
+                  tables_written=json.dumps(recorded.get("tables_written", {})),
                   output_notebook=str(output), results=_results(outcome.records),
-                  spark_cpu_s=_cpu_used(cpu_before, _spark_cpu_seconds()))
+                  spark_cpu_s=_cpu_used(cpu_before, _spark_cpu_seconds()),
+                  fingerprint=json.dumps({**fingerprint, "absent": recorded.get("tables_absent", [])}))
+    if run.emitter:
+        run.emitter.emit("COMPLETE" if outcome.status == "succeeded" else "FAIL", record, injected)
     if outcome.status == "succeeded":
-        rows = lineage.get("rows_written")
+        rows = recorded.get("rows_written")
         log(f"{prefix}: succeeded in {outcome.duration_s:.1f} s" + (f", {rows} rows written" if rows is not None else ""))
     else:
         first_line = (outcome.error or "").splitlines()[0][:300]

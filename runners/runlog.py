@@ -35,9 +35,19 @@ def append(records: list[dict]) -> None:
             for r in records]
     data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
     table.path.parent.mkdir(parents=True, exist_ok=True)
-    # merge: a table created before a column was declared (e.g. results) gains it.
+    # merge: a table created before a column was declared gains it (older rows read null)
     write_deltalake(str(table.path), data, mode="append", description=table.description,
                     name=table.name, schema_mode="merge")
+
+
+def of_run(run_id: str) -> list[dict]:
+    """The records of one ``dp run``, in the order they ran; raises ``UnknownName`` for none."""
+    df = lake.read(runs_table())
+    mine = df[df["run_id"] == run_id].sort_values("started_at")
+    if mine.empty:
+        from shared_lib.errors import UnknownName
+        raise UnknownName(f"no run {run_id!r} in {runs_table().qualified_name} (see `dp runs`)")
+    return mine.to_dict("records")
 
 
 def read(limit: int | None = None):

@@ -80,8 +80,9 @@ def close() -> None:
         prod.close(timeout=ACK_TIMEOUT_S)
 
 
-def send(params: dict, events: Iterable[dict]) -> int:
-    """Write audit events and wait for every acknowledgement; raises on any failure."""
+def send(params: dict, events: Iterable[dict], sent: list | None = None) -> int:
+    """Write audit events and wait for every acknowledgement; raises on any failure. ``sent``, when
+    given, receives the (topic, partition, offset) of each message written."""
     name = topic(params)
     prod = _producer(params)  # first: with no broker it fails in ACK_TIMEOUT_S, the admin client in more
     key = (kafka_lib.bootstrap(params), name)
@@ -90,15 +91,17 @@ def send(params: dict, events: Iterable[dict]) -> int:
         _topics_checked.add(key)
     futures = [prod.send(name, value=value, key=k) for k, value in kafka_lib.encode_events(events, "subject_id")]
     for f in futures:
-        f.get(timeout=ACK_TIMEOUT_S)
+        meta = f.get(timeout=ACK_TIMEOUT_S)
+        if sent is not None:
+            sent.append((meta.topic, meta.partition, meta.offset))
     return len(futures)
 
 
-def deliver(params: dict, events: list[dict]) -> int:
+def deliver(params: dict, events: list[dict], sent: list | None = None) -> int:
     """``send`` under the failure policy of this module: 0 and a warning when only reads could
     not be recorded; ``AuditError`` when any other action could not."""
     try:
-        return send(params, events)
+        return send(params, events, sent)
     except Exception as exc:  # the broker's errors have many types; the message names them
         what = ", ".join(sorted({f"{e['action']} {e['resource']}" for e in events}))
         text = (f"could not record {what} in audit topic {topic(params)} at {kafka_lib.bootstrap(params)}: "

@@ -22,15 +22,51 @@ if TYPE_CHECKING:
 # every pipeline notebook, and the two cost a second of start-up to code that may never read.
 
 
+# A dashboard opened with ``?as_of=RUN_ID`` reads every table as it was when that run ended
+# (``as_of_run``): one page per kernel, so a module setting is enough.
+_as_of: dt.datetime | None = None
+
+
 def exists(table: Table) -> bool:
-    """True once ``table`` has its first commit."""
-    return any((table.path / "_delta_log").glob("*.json"))
+    """True once ``table`` has its first commit (before the as-of moment, when one is set)."""
+    if not any((table.path / "_delta_log").glob("*.json")):
+        return False
+    return _as_of is None or _first_commit(table) <= _as_of
+
+
+def _first_commit(table: Table) -> dt.datetime:
+    from deltalake import DeltaTable
+
+    history = DeltaTable(str(table.path)).history()
+    first = min(history, key=lambda c: c.get("version", 0))
+    return dt.datetime.fromtimestamp(first["timestamp"] / 1000, tz=dt.timezone.utc)
 
 
 def delta_table(table: Table) -> DeltaTable:
-    """``table`` opened with delta-rs (it must exist: see ``exists``)."""
+    """``table`` opened with delta-rs (it must exist: see ``exists``), as of the as-of moment
+    when one is set (Delta time travel by timestamp)."""
     from deltalake import DeltaTable
-    return DeltaTable(str(table.path))
+    opened = DeltaTable(str(table.path))
+    if _as_of is not None:
+        opened.load_as_version(_as_of)
+    return opened
+
+
+def as_of_run(run_id: str | None) -> dt.datetime | None:
+    """Read every table, from now on, as it was when run ``run_id`` ended (None: as it is now);
+    returns that moment. Raises ``UnknownName`` for a run that ``platform.pipeline_runs`` lacks."""
+    global _as_of
+    _as_of = None
+    if not run_id:
+        return None
+    from shared_lib.errors import UnknownName
+    from shared_lib.paths import PLATFORM
+
+    runs = read(products.get(PLATFORM).table("pipeline_runs"), filters=[("run_id", "=", run_id)])
+    if runs.empty:
+        raise UnknownName(f"no run {run_id!r} in platform.pipeline_runs (see `dp runs`)")
+    _as_of = runs["ended_at"].max().to_pydatetime()
+    return _as_of
 
 
 def version(table: Table) -> int | None:

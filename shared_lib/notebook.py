@@ -26,6 +26,8 @@ class Context:
     run_id: str
     params: dict
     _writer: Writer | None = field(default=None, repr=False)
+    # Tables read_if_exists found absent: the runner reruns this notebook once they exist.
+    absent: list[str] = field(default_factory=list)
 
     @property
     def spark(self):
@@ -62,6 +64,7 @@ class Context:
             print(f"note: no product {owner} with a table {name!r} is installed: read as empty")
             return None
         if not tables.exists(table):
+            self.absent.append(table.qualified_name)
             print(f"note: {table.qualified_name} has no data yet (run {owner} first): read as empty")
             return None
         return self.writer.read(table)
@@ -71,6 +74,7 @@ class Context:
         step did (``step_report``): the last cell of every pipeline notebook."""
         lineage = self.writer.lineage.as_record() if self._writer else {
             "tables_read": {}, "tables_written": {}, "rows_written": 0}
+        lineage = {**lineage, "tables_absent": sorted(set(self.absent))}
         recorder.record(LINEAGE_RECORD, lineage)
         for name, value in results.items():
             recorder.record(name, value)

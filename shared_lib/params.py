@@ -31,6 +31,8 @@ ENV_VAR_OVERRIDES = {
     "DP_METRICS_PORT": "platform.metrics.port",
     "DP_GATEWAY_PORT": "platform.serve.gateway_port",
     "DP_API_PORT": "platform.serve.api_port",  # the first of five consecutive ports
+    # false: `dp run` runs every selected notebook (the test session sets it; see runners.freshness)
+    "DP_SKIP_UP_TO_DATE": "platform.runner.skip_up_to_date",
 }
 
 

@@ -26,6 +26,8 @@ def pytest_configure(config):
     os.environ["DP_HOME"] = str(_WORKSPACE)
     os.environ["DP_REPORTS"] = str(_WORKSPACE / "reports")
     os.environ["DP_ENV"] = "dev"
+    # Tests run what they ask for; those of skipping turn it back on (platform.runner.skip_up_to_date=true).
+    os.environ["DP_SKIP_UP_TO_DATE"] = "false"
     from runners import services
 
     os.environ.update(services.free_port_environment())

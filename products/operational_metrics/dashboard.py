@@ -25,7 +25,9 @@ STATE_COLORS = {"HEALTHY": "#067647", "WARNING": "#b54708", "DEGRADED": "#c4320a
 STATE_STYLES = {"HEALTHY": (STATE_COLORS["HEALTHY"], 8), "WARNING": (STATE_COLORS["WARNING"], 10),
                 "DEGRADED": (STATE_COLORS["DEGRADED"], 12), "CRITICAL": (STATE_COLORS["CRITICAL"], 14)}
 STATES_SHOWN = 2000  # sla_status rows in the state history chart (one per product and evaluation)
-RUN_STYLES = {"succeeded": ("#1f9d74", 7), "skipped": ("#98a2b3", 9), "failed": ("#d92d20", 14)}
+RUN_STYLES = {"succeeded": ("#1f9d74", 7), "up_to_date": ("#b2ddff", 6), "skipped": ("#98a2b3", 9),
+              "failed": ("#d92d20", 14)}
+EXECUTED = ("succeeded", "failed")  # statuses of runs that took time (up_to_date and skipped did not run)
 # Each SLA metric in the unit of its thresholds (ui.KINDS).
 METRIC_KINDS = {"data_freshness_minutes": "min", "api_p99_latency_ms": "ms", "pipeline_success_rate": "fine_rate",
                 "data_quality_score": "fine_rate", "kafka_consumer_lag_seconds": "s", "disk_free_gb": "gb"}
@@ -99,7 +101,32 @@ def by_service(hourly: pd.DataFrame, column: str) -> pd.DataFrame:
 def run_timeline(runs: pd.DataFrame, limit: int = RUNS_SHOWN) -> pd.DataFrame:
     latest = runs.sort_values("started_at").tail(limit)
     return latest.assign(notebook_id=latest["product"] + ":" + latest["notebook"],
-                         detail=latest["error"].fillna("").astype(str).str.slice(0, 200))
+                         detail=[_run_detail(r) for r in latest.to_dict("records")])
+
+
+def _run_detail(run: dict) -> str:
+    """Hover text of one notebook run: status, duration, rows written, error or why not run."""
+    parts = [str(run["status"])]
+    if run["status"] in EXECUTED and pd.notna(run.get("duration_s")):
+        parts.append(f"{run['duration_s']:.1f} s")
+    if run["status"] in EXECUTED and pd.notna(run.get("rows_written")):
+        parts.append(f"{int(run['rows_written']):,} rows")
+    if isinstance(run.get("error"), str) and run["error"]:
+        parts.append(run["error"][:200])
+    return " · ".join(parts)
+
+
+def duration_trend(runs: pd.DataFrame, limit: int = RUNS_SHOWN) -> pd.DataFrame:
+    """Seconds each notebook took in each ``dp run`` that executed it: one row per run (at its
+    first notebook's start, column ``run_started``), one column per notebook; NaN where the run did
+    not execute it (up to date, skipped, not selected)."""
+    done = runs[runs["status"].isin(EXECUTED)].sort_values("started_at").tail(limit)
+    if done.empty:
+        return pd.DataFrame(columns=["run_started"])
+    done = done.assign(notebook_id=done["product"] + ":" + done["notebook"],
+                       run_started=done.groupby("run_id")["started_at"].transform("min"))
+    wide = done.pivot_table(index="run_started", columns="notebook_id", values="duration_s", aggfunc="sum")
+    return wide.reset_index().rename_axis(columns=None)
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -182,6 +209,19 @@ def _runs(data: Data):
                       if len(daily) else ui.empty_state("No daily run counts yet"), columns=2)
 
 
+def _run_history(data: Data):
+    """Run history as pictures: how long each notebook took, run after run (the timeline above
+    shows each run's status, duration and rows on hover)."""
+    trend = duration_trend(data.now.runs)
+    if trend.empty or len(trend.columns) < 2:
+        return ui.section("Notebook durations", ui.empty_state("No notebook has run yet"))
+    notebooks = [c for c in trend.columns if c != "run_started"]
+    fig = ui.line_chart(trend, "run_started", {n: n for n in notebooks}, "Seconds per notebook run",
+                        value_kind="count", height=360, hourly=True, connect_gaps=True)
+    return ui.section("Notebook durations", ui.chart(fig),
+                      note="One point per dp run that executed the notebook; up-to-date and skipped runs took no time.")
+
+
 def _freshness_and_lag(data: Data):
     fresh = data.now.freshness
     fresh = fresh[fresh["layer"].isin(["silver", "gold"])].sort_values("freshness_s", ascending=False)
@@ -208,7 +248,7 @@ def _alerts(data: Data):
 
 def render(data: Data, values: dict) -> list:
     return [_board(data), _alerts(data), resources.incidents_section(data.now), _requests(data, values["service"]),
-            _runs(data), _freshness_and_lag(data), resources.costs_section(data.now),
+            _runs(data), _run_history(data), _freshness_and_lag(data), resources.costs_section(data.now),
             resources.infrastructure_section(data.now)]
 
 

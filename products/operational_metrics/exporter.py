@@ -83,7 +83,7 @@ def families(now: current_lib.Current) -> list:
     if not runs.empty:
         for (product, state), n in runs.groupby(["product", "status"]).size().items():
             counts.add_metric([product, state], float(n))
-        executed = runs[runs["status"] != "skipped"]
+        executed = runs[runs["status"].isin(["succeeded", "failed"])]  # skipped and up_to_date took no time
         for product, group in executed.groupby("product"):
             durations.add_metric([product], count_value=len(group), sum_value=float(group["duration_s"].fillna(0).sum()))
     open_alerts = now.open_alerts()

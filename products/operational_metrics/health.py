@@ -38,9 +38,11 @@ EVENT_TS = "event_ts"
 
 def pipeline_daily(runs: DataFrame, dates: list[dt.date]) -> DataFrame:
     """Per UTC day (of ``started_at``) in ``dates`` x product: runs, succeeded, failed, skipped,
-    success rate (succeeded / runs), mean and max duration of the runs that executed, rows written."""
+    success rate (succeeded / runs), mean and max duration of the runs that executed, rows written.
+    A notebook found up to date (``runners.freshness``) was not run: not counted."""
     executed = F.col("status") != "skipped"
     count = lambda status: F.sum((F.col("status") == status).cast("long"))  # noqa: E731
+    runs = runs.where(F.col("status") != "up_to_date")
     return (runs.withColumn("date", F.to_date("started_at")).where(F.col("date").isin(dates))
             .groupBy("date", "product")
             .agg(F.count("*").alias("runs"), count("succeeded").alias("succeeded"),

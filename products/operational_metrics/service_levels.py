@@ -103,8 +103,10 @@ def transitions(status: pd.DataFrame) -> pd.DataFrame:
 # --- metric values from the health tables (pure, on small pandas frames) --------------------
 
 def success_rates(runs: pd.DataFrame, since: dt.datetime) -> list[MetricValue]:
-    """Per product: succeeded / notebook runs (skipped ones included) started since ``since``."""
-    recent = runs[pd.to_datetime(runs["started_at"], utc=True) >= pd.Timestamp(since)]
+    """Per product: succeeded / notebook runs (skipped ones included) started since ``since``;
+    notebooks found up to date were not run and do not count."""
+    recent = runs[(pd.to_datetime(runs["started_at"], utc=True) >= pd.Timestamp(since))
+                  & (runs["status"] != "up_to_date")]
     out = []
     for product, group in recent.groupby("product"):
         ok, total = int((group["status"] == "succeeded").sum()), len(group)

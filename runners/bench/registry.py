@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runners.bench import api_latency, bronze_gold, dashboard, kafka_bronze, overhead, report, segmentation, steps
+from runners.bench import api_latency, bronze_gold, dashboard, kafka_bronze, overhead, report, segmentation, steps, up_to_date
 from runners.bench import gateway as gateway_bench
 from runners.bench.sizes import Sizes
 from runners.bench.workspace import Setup, isolated_workspace
@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "dashboard first render": dashboard.bench,
     "api latency": api_latency.bench,
     "gateway latency": gateway_bench.bench,
+    "whole DAG reruns": up_to_date.bench,
 }
 # Benchmarks that need neither Kafka nor Spark: run alone, they start no services.
 WITHOUT_SERVICES = {"gateway latency"}
@@ -78,11 +79,13 @@ def _run_isolated(sizes: Sizes, chosen: list[str], log) -> list[dict]:
 def main(quick: bool = False, events: int | None = None, web_events: int | None = None,
          customers: int | None = None, only: list[str] | None = None, log=print,
          mobile_events: int | None = None, warm_up_events: int | None = None,
-         compliance_events: int | None = None, api_requests: int | None = None) -> int:
+         compliance_events: int | None = None, api_requests: int | None = None,
+         dag_events: int | None = None) -> int:
     try:
         sizes = Sizes.of(quick, events=events, web_events=web_events, customers=customers,
                          mobile_events=mobile_events, warm_up_events=warm_up_events,
-                         compliance_events=compliance_events, api_requests=api_requests)
+                         compliance_events=compliance_events, api_requests=api_requests,
+                         dag_events=dag_events)
         chosen = select(only)
     except ValueError as exc:
         print(f"dp bench: {exc}", file=sys.stderr)
@@ -93,7 +96,8 @@ def main(quick: bool = False, events: int | None = None, web_events: int | None 
     full = {"machine": machine, "load_avg_1m_end": report.load(), "quick": quick, "events": sizes.events,
             "web_events": sizes.web_events, "customers": sizes.customers, "mobile_events": sizes.mobile_events,
             "compliance_events": sizes.compliance_events, "api_requests": sizes.api_requests,
-            "warm_up_events": sizes.warm_up_events, "only": only or None, "results": results}
+            "warm_up_events": sizes.warm_up_events, "dag_events": sizes.dag_events, "only": only or None,
+            "results": results}
     out = report.write_reports(full)
     log("\n" + report.to_markdown(full))
     log(f"bench: reports in {out / 'bench.json'} and {out / 'bench.md'}")

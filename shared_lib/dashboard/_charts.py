@@ -40,10 +40,11 @@ def _over_days(fig: go.Figure, df: pd.DataFrame, x: str, value_kind: str) -> go.
 
 
 def line_chart(df: pd.DataFrame, x: str, lines: dict[str, str], title: str, value_kind: str = "count",
-               height: int = 300, hourly: bool = False) -> go.Figure:
+               height: int = 300, hourly: bool = False, connect_gaps: bool = False) -> go.Figure:
     """One line per entry of ``lines`` (column -> legend label) over the dates in column ``x``
-    (``hourly``: over the hours, as timestamps)."""
-    fig = go.Figure([go.Scatter(x=df[x], y=df[col], name=label, mode="lines+markers" if not hourly else "lines")
+    (``hourly``: over the hours, as timestamps; ``connect_gaps``: a line goes on over missing values)."""
+    mode = "lines+markers" if not hourly or connect_gaps else "lines"
+    fig = go.Figure([go.Scatter(x=df[x], y=df[col], name=label, mode=mode, connectgaps=connect_gaps)
                      for col, label in lines.items()])
     _layout(fig, title, height).update_layout(hovermode="x unified")
     if not hourly:

@@ -177,6 +177,19 @@ def build_hint(lead: str, product: str) -> str:
             "(or <code>make demo</code>), then reload this page.</p>")
 
 
+def as_of_request(query: str | None = None) -> tuple[str, dt.datetime] | None:
+    """``?as_of=RUN_ID`` of the page's request (Voila's ``QUERY_STRING``): every table is then read
+    as it was when that run ended (``lake.as_of_run``); returns (run id, that moment) or None."""
+    import os
+    from urllib.parse import parse_qs
+
+    from shared_lib import lake
+
+    found = parse_qs(os.environ.get("QUERY_STRING", "") if query is None else query).get("as_of")
+    moment = lake.as_of_run(found[0] if found else None)
+    return (found[0], moment) if found and moment else None
+
+
 def page(product: str, title: str, subtitle: str, load: Callable[[], Data], *, has_data: Callable[[Data], bool],
          no_data: tuple[str, str], filters: Callable[[Data], dict], render: Callable[[Data, dict], list],
          below: Callable[[Data], list] | None = None) -> widgets.Widget:
@@ -185,6 +198,9 @@ def page(product: str, title: str, subtitle: str, load: Callable[[], Data], *, h
     state (``no_data``: its title and hint); else a ``Page`` of the ``filters`` made from the data,
     whose body is ``render(data, values)``, with the widgets of ``below(data)`` under it."""
     wait_for_request(product)
+    moment = as_of_request()
+    if moment is not None:
+        subtitle = f"{subtitle} · as of run {moment[0]} ({moment[1]:%Y-%m-%d %H:%M:%S} UTC)"
     data = load()
     if not has_data(data):
         return column(header(title, subtitle), empty_state(*no_data))

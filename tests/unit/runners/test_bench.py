@@ -14,7 +14,8 @@ from runners.bench.sizes import FULL, QUICK, Sizes
 from shared_lib import products
 
 NAMES = ["runner overhead", "kafka -> bronze", "web bronze -> gold", "mobile bronze -> gold",
-         "compliance bronze -> gold", "segmentation", "dashboard first render", "api latency", "gateway latency"]
+         "compliance bronze -> gold", "segmentation", "dashboard first render", "api latency", "gateway latency",
+         "whole DAG reruns"]
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -34,7 +35,7 @@ def test_only_with_an_unknown_name_is_an_error_listing_every_name():
         registry.select(["web bronze -> gold", "web -> gold"])
     assert str(error.value) == ("unknown benchmark(s) web -> gold: expected runner overhead, kafka -> bronze, "
                                 "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                                "dashboard first render, api latency, gateway latency")
+                                "dashboard first render, api latency, gateway latency, whole DAG reruns")
 
 
 def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):
@@ -47,10 +48,11 @@ def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):
 def test_quick_and_full_sizes():
     assert Sizes.of(quick=True) == QUICK == Sizes(
         events=20_000, web_events=50_000, mobile_events=50_000, compliance_events=50_000, customers=10_000,
-        warm_up_events=5_000, ours_runs=2, baseline_runs=1, api_requests=3_000)
+        warm_up_events=5_000, ours_runs=2, baseline_runs=1, api_requests=3_000, dag_events=2_000)
     assert Sizes.of() == FULL == Sizes(
         events=200_000, web_events=1_000_000, mobile_events=1_000_000, compliance_events=1_000_000,
-        customers=100_000, warm_up_events=50_000, ours_runs=5, baseline_runs=3, api_requests=20_000)
+        customers=100_000, warm_up_events=50_000, ours_runs=5, baseline_runs=3, api_requests=20_000,
+        dag_events=20_000)
 
 
 def test_an_explicit_size_wins_over_quick_and_none_means_the_default():

@@ -80,7 +80,7 @@ def test_hold_add_list_remove_and_retention_dry_run_from_the_command_line(monkey
     from shared_lib import audit
     monkeypatch.setenv("DP_HOME", str(tmp_path))
     monkeypatch.setattr(services, "require_running", lambda params, names=None: None)
-    monkeypatch.setattr(audit, "send", lambda params, events: len(events))
+    monkeypatch.setattr(audit, "send", lambda params, events, *sent: len(events))
     assert cli.main(["hold", "add", "--table", "web-user-analytics.silver.events", "--reason", "case 1"]) == 0
     placed = capsys.readouterr().out
     assert placed.startswith("placed hold-") and "on table web-user-analytics.silver.events" in placed
@@ -92,3 +92,34 @@ def test_hold_add_list_remove_and_retention_dry_run_from_the_command_line(monkey
     assert out.startswith("retention (dry run: nothing changed): ") and "0 row(s) past retention" in out
     assert cli.main(["hold", "remove", hold_id]) == 0
     assert capsys.readouterr().out.startswith(f"released {hold_id} (table web-user-analytics.silver.events)")
+
+
+def test_repair_with_a_selection_is_refused_before_anything_runs(capsys):
+    assert cli.main(["run", "--repair", "r1", "--product", "web-user-analytics"]) == 2
+    assert "--repair reruns what that run left undone" in capsys.readouterr().err
+
+
+def test_lineage_prints_the_graph_of_the_recorded_events_as_json(tmp_path, monkeypatch, capsys):
+    import json
+
+    from runners import lineage
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    lineage.events_path().parent.mkdir(parents=True)
+    event = {"eventType": "COMPLETE", "job": {"name": "web-user-analytics.bronze"},
+             "inputs": [{"namespace": "kafka://h:1", "name": "web.events",
+                         "facets": {"version": {"datasetVersion": "0:3"}}}],
+             "outputs": [{"namespace": "file:///w", "name": "web-user-analytics.bronze.events_raw",
+                          "facets": {"version": {"datasetVersion": "2"}}}]}
+    lineage.events_path().write_text(json.dumps(event) + "\n")
+    assert cli.main(["lineage", "events_raw", "--upstream", "--json"]) == 0
+    graph = json.loads(capsys.readouterr().out)
+    assert graph["edges"] == [{"from": "web-user-analytics.bronze", "to": "web-user-analytics.bronze.events_raw"},
+                              {"from": "web.events", "to": "web-user-analytics.bronze"}]
+    assert {n["id"]: n.get("version") for n in graph["nodes"]} == {
+        "web-user-analytics.bronze": None, "web-user-analytics.bronze.events_raw": "2", "web.events": "0:3"}
+
+
+def test_rerun_of_an_unknown_run_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    assert cli.main(["rerun", "nope"]) == 2
+    assert "no run 'nope'" in capsys.readouterr().err

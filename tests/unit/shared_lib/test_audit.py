@@ -63,7 +63,7 @@ def test_a_run_reads_one_event_per_product_and_personal_table_with_its_personal_
 
 def test_the_actor_of_a_command_is_dp_actor_and_dp_role_when_set(monkeypatch):
     sent = []
-    monkeypatch.setattr(audit, "send", lambda params, events: sent.extend(events) or len(events))
+    monkeypatch.setattr(audit, "send", lambda params, events, _offsets=None: sent.extend(events) or len(events))
     monkeypatch.setenv("DP_ACTOR", "fatima@corp.example")
     monkeypatch.setenv("DP_ROLE", "dpo")
     ev = audit.record({}, None, "export", EVENTS, "success", purpose="legal", subject_id="anon-1")
@@ -74,7 +74,7 @@ def test_the_actor_of_a_command_is_dp_actor_and_dp_role_when_set(monkeypatch):
 
 
 def _broker_down(monkeypatch):
-    def send(params, events):
+    def send(params, events, _offsets=None):
         raise ConnectionError("broker gone")
     monkeypatch.setattr(audit, "send", send)
     return {"platform": {"services": {"kafka": {"host": "127.0.0.1", "port": 1}}},

@@ -74,3 +74,51 @@ def test_read_latest_gives_the_rows_of_the_latest_time_of_the_newest_partition(h
 
 def test_read_latest_of_a_table_never_written_is_empty(home):
     assert lake.read_latest(PRODUCT, "consumer_lag", "evaluated_at").empty
+
+
+def _record(run_id: str) -> None:
+    """A run record of ``run_id`` ending now (the runner's writer appends it)."""
+    import time
+
+    from runners import runlog
+    now = time.time()
+    runlog.append([{"run_id": run_id, "env": "dev", "product": "p", "notebook": "n", "status": "succeeded",
+                    "started_at": now, "ended_at": now}])
+
+
+def test_as_of_a_run_every_table_reads_as_it_was_when_the_run_ended(home):
+    import time
+
+    from shared_lib.dashboard import _widgets
+    table = products.get(PRODUCT).table("consumer_lag")
+    write_table(PRODUCT, "consumer_lag", [lag_row(at(DAY1, 1), "web.events", 5)])
+    time.sleep(0.02)
+    _record("r1")
+    time.sleep(0.02)
+    write_table(PRODUCT, "consumer_lag", [lag_row(at(DAY2, 1), "web.events", 7)])  # after r1 ended
+    try:
+        run_id, moment = _widgets.as_of_request("as_of=r1&x=1")
+        assert run_id == "r1" and moment.tzinfo is not None
+        assert lake.read(table)["lag_messages"].tolist() == [5]
+        assert lake.version(table) == 0
+    finally:
+        lake.as_of_run(None)
+    assert lake.read(table)["lag_messages"].tolist() == [7]  # and now, as it is
+
+
+def test_as_of_a_run_a_table_created_later_does_not_exist(home):
+    _record("early")
+    write_table(PRODUCT, "consumer_lag", [lag_row(at(DAY1, 1), "web.events", 5)])
+    try:
+        lake.as_of_run("early")
+        assert not lake.exists(products.get(PRODUCT).table("consumer_lag"))
+        assert lake.read_table(PRODUCT, "consumer_lag").empty
+    finally:
+        lake.as_of_run(None)
+
+
+def test_as_of_an_unknown_run_is_a_clear_error(home):
+    from shared_lib.errors import UnknownName
+    _record("r1")
+    with pytest.raises(UnknownName, match="no run 'nope' in platform.pipeline_runs"):
+        lake.as_of_run("nope")

@@ -70,7 +70,7 @@ def workspace(tmp_path, monkeypatch):
 def sent(monkeypatch) -> list[dict]:
     """The audit events the code under test sends (no broker)."""
     events: list[dict] = []
-    monkeypatch.setattr(audit, "send", lambda params, evs: events.extend(evs) or len(evs))
+    monkeypatch.setattr(audit, "send", lambda params, evs, *sent: events.extend(evs) or len(evs))
     return events
 
 

@@ -89,6 +89,7 @@ RUNS = [  # product, status, started_at, duration_s, rows_written
     ("a", "succeeded", "2024-05-02 01:00:00", 10.0, 100), ("a", "failed", "2024-05-02 02:00:00", 4.0, None),
     ("a", "skipped", "2024-05-02 02:00:01", 0.0, None), ("a", "succeeded", "2024-05-01 23:59:59", 99.0, 5),
     ("b", "succeeded", "2024-05-02 03:00:00", 2.0, 0),
+    ("b", "up_to_date", "2024-05-02 04:00:00", 0.0, 0),  # not run: counted nowhere
 ]
 
 

@@ -105,9 +105,10 @@ def test_transitions_show_when_a_product_went_critical_and_back():
 
 def test_metric_values_from_health_frames():
     since = NOW - dt.timedelta(hours=24)
-    runs = pd.DataFrame({"product": ["a", "a", "a", "a", "b"],
-                         "status": ["succeeded", "failed", "skipped", "succeeded", "succeeded"],
-                         "started_at": [NOW - dt.timedelta(hours=h) for h in (1, 2, 3, 25, 1)]})
+    # b's second notebook was up to date: not run, so not counted (b stays at 1 of 1)
+    runs = pd.DataFrame({"product": ["a", "a", "a", "a", "b", "b"],
+                         "status": ["succeeded", "failed", "skipped", "succeeded", "succeeded", "up_to_date"],
+                         "started_at": [NOW - dt.timedelta(hours=h) for h in (1, 2, 3, 25, 1, 1)]})
     assert [(v.product, v.value) for v in sla.success_rates(runs, since)] == [("a", pytest.approx(1 / 3)), ("b", 1.0)]
     freshness = pd.DataFrame({"product": ["a", "a", "a"], "layer": ["gold", "gold", "silver"],
                               "table_name": ["a.gold.x", "a.gold.y", "a.silver.z"],
