@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from shared_lib import consent, contract, incremental
@@ -37,6 +37,11 @@ class SilverSpec:
     subjects: tuple[str, ...]
     # Sessionized events (``sessions.assign``) and the run id -> one row per session.
     summarize: Callable[[DataFrame, str], DataFrame]
+    # Extra columns of the product's ``batches`` rows: {column: (SQL type, value)} (web: the
+    # GeoIP data version).
+    batch_fields: tuple[tuple[str, str, object], ...] = ()
+    # The raw message kept in quarantine, from bronze's (web: without full IP addresses).
+    quarantine_value: Callable[[Column], Column] | None = None
 
 
 def run(ctx, spec: SilverSpec) -> dict:
@@ -90,6 +95,8 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, k
     if excluded is not None:  # the consent joins, once
         kept, excluded = keep(kept), keep(excluded)
     quarantine = contract.quarantined(validated, spec.contract, own["quarantine_value_max_chars"])
+    if spec.quarantine_value is not None:
+        quarantine = quarantine.withColumn("value", spec.quarantine_value(F.col("value")))
 
     ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
     ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
@@ -105,8 +112,10 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, k
         outcomes["consent_excluded"] = excluded
     row = incremental.batch_row(ctx.run_id, bronze_version, incremental.tally(validated, outcomes),
                                 session_dates + event_dates)
-    ctx.writer.append_collected(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
-    return incremental.summary(row, incremental.reason_counts(outcomes["quarantined"]))
+    extra = {name: value for name, _, value in spec.batch_fields}
+    schema = ", ".join([incremental.BATCH_SCHEMA, *(f"{name} {kind}" for name, kind, _ in spec.batch_fields)])
+    ctx.writer.append_collected(ctx.spark.createDataFrame([{**row, **extra}], schema), ctx.table("batches"))
+    return {**incremental.summary(row, incremental.reason_counts(outcomes["quarantined"])), **extra}
 
 
 def _resessionize(ctx, spec: SilverSpec, new_events, timeout_minutes: float, keep) -> list:

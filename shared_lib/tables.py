@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from shared_lib import lake
-from shared_lib.errors import MissingFile
+from shared_lib.errors import MissingFile, UserError
 from shared_lib.lake import exists, version  # defined there; callers may ask tables too
 from shared_lib.products import Table
 
@@ -78,9 +78,11 @@ def ensure(spark, table: Table) -> None:
         table.path.parent.mkdir(parents=True, exist_ok=True)
         spark.sql(create_ddl(table))
         return
+    delta = lake.delta_table(table)
+    _migrate_columns(spark, table, [f.name for f in delta.schema().fields])
     if not (table.checks or table.stats_columns or table.properties):
         return
-    present = lake.delta_table(table).metadata().configuration
+    present = delta.metadata().configuration
     for name, expr in table.checks:
         if f"delta.constraints.{name.lower()}" not in present:
             spark.sql(f"ALTER TABLE {ident(table.path)} ADD CONSTRAINT {name} CHECK ({expr})")
@@ -89,6 +91,26 @@ def ensure(spark, table: Table) -> None:
     if changed:
         spark.sql(f"ALTER TABLE {ident(table.path)} SET TBLPROPERTIES ("
                   + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in changed.items()) + ")")
+
+
+def _migrate_columns(spark, table: Table, existing: list[str]) -> None:
+    """Add the declared nullable columns that an existing table lacks (older rows read null);
+    refuse a table that holds a column no longer declared or a new NOT NULL one: its old rows
+    would keep data the declaration has dropped (e.g. a raw IP), so it must be rebuilt."""
+    declared = {c.name: c for c in table.columns}
+    dropped = [name for name in existing if name not in declared]
+    added = [c for c in table.columns if c.name not in existing]
+    not_null = [c.name for c in added if not c.nullable]
+    if dropped or not_null:
+        problem = (f"holds column(s) {', '.join(dropped)} no longer declared" if dropped
+                   else f"lacks NOT NULL column(s) {', '.join(not_null)}")
+        raise UserError(f"table {table.qualified_name} at {table.path} {problem} in products/"
+                        f"{table.product.replace('-', '_')}/product.yaml: rebuild it (remove that folder, "
+                        f"and the tables computed from it, then dp run --product {table.product})")
+    if added:
+        spark.sql(f"ALTER TABLE {ident(table.path)} ADD COLUMNS ("
+                  + ", ".join(f"`{c.name}` {c.type}" + (f" COMMENT {_sql_string(c.comment)}" if c.comment else "")
+                              for c in added) + ")")
 
 
 def rows_in_versions(table: Table, after: int | None, upto: int | None) -> int:

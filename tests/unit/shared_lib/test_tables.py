@@ -89,3 +89,39 @@ def test_stats_columns_are_refused_where_delta_keeps_no_statistics(tmp_path, sta
                     "      - {name: flag, type: boolean}\n")
     with pytest.raises(products.DeclarationError, match=message):
         products.parse(path)
+
+
+class RecordingSpark:
+    def __init__(self):
+        self.statements = []
+
+    def sql(self, text):
+        self.statements.append(text)
+
+
+def _declared(tmp_path, *columns):
+    return Table(product="web-shop", name="events", layer="silver", description="", owner="o", retention_days=1,
+                 columns=columns)
+
+
+def test_migration_adds_declared_nullable_columns_an_older_table_lacks(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    spark = RecordingSpark()
+    table = _declared(tmp_path, Column("id", "string", nullable=False), Column("net", "string", "its /24"),
+                      Column("tags", "array<string>"))
+    tables._migrate_columns(spark, table, ["id"])
+    assert spark.statements == [f"ALTER TABLE {tables.ident(table.path)} ADD COLUMNS "
+                                "(`net` string COMMENT 'its /24', `tags` array<string>)"]
+    tables._migrate_columns(spark, table, ["id", "net", "tags"])  # up to date: nothing to do
+    assert len(spark.statements) == 1
+
+
+def test_migration_refuses_a_table_holding_a_column_no_longer_declared(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = _declared(tmp_path, Column("id", "string"), Column("ip_network", "string"))
+    # Its old rows would keep the dropped column's data (here a raw IP): it must be rebuilt.
+    with pytest.raises(tables.UserError, match=r"holds column\(s\) ip no longer declared.*products/web_shop/product.yaml"
+                                               r".*rebuild it.*dp run --product web-shop"):
+        tables._migrate_columns(RecordingSpark(), table, ["id", "ip"])
+    with pytest.raises(tables.UserError, match=r"lacks NOT NULL column\(s\) id"):
+        tables._migrate_columns(RecordingSpark(), _declared(tmp_path, Column("id", "string", nullable=False)), [])
