@@ -37,7 +37,7 @@ class SilverSpec:
     subjects: tuple[str, ...]
     # Sessionized events (``sessions.assign``) and the run id -> one row per session.
     summarize: Callable[[DataFrame, str], DataFrame]
-    # Extra columns of the product's ``batches`` rows: {column: (SQL type, value)} (web: the
+    # Extra columns of the product's ``batches`` rows, (column, SQL type, value) each (web: the
     # GeoIP data version).
     batch_fields: tuple[tuple[str, str, object], ...] = ()
     # The raw message kept in quarantine, from bronze's (web: without full IP addresses).
