@@ -106,12 +106,3 @@ def test_a_lower_at_risk_threshold_moves_customers_into_the_at_risk_list(inputs)
     limits = behaviour.Thresholds(at_risk=0.4, medium_risk=0.1)  # c4's risk exactly: High now
     high = {r["user_id"] for r in behaviour.behaviour(*inputs, limits).where("churn_risk_level = 'High'").collect()}
     assert high == {"c1", "c3", "c4", "c5", "c7", "c8"}
-
-
-def test_thresholds_from_parameters_checked():
-    t = behaviour.thresholds({"churn": {"at_risk": 0.8}, "tags": {"value": {"high": 5000, "medium": 100}}})
-    assert (t.at_risk, t.medium_risk, t.value_high, t.value_medium) == (0.8, 0.4, 5000, 100)
-    with pytest.raises(ValueError, match=r"churn.medium \(0.9\) must not be above churn.at_risk \(0.7\)"):
-        behaviour.thresholds({"churn": {"medium": 0.9}})
-    with pytest.raises(ValueError, match="new_days must be a number"):
-        behaviour.thresholds({"tags": {"lifecycle": {"new_days": "thirty"}}})

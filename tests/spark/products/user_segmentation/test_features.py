@@ -107,9 +107,3 @@ def test_feature_vector_for_churn_and_tags(spark, frames):
     # Without activity events, the last order is the last activity.
     bare = {r["user_id"]: r["last_activity_date"] for r in features.customer_features(orders, sessions, S, "r").collect()}
     assert bare == {"u1": D(2024, 4, 20), "u2": D(2024, 4, 30), "u3": D(2024, 3, 1)}
-
-
-def test_active_days_parameter_checked():
-    assert features.active_days({}) == 90 and features.active_days({"features": {"active_days": 30}}) == 30
-    with pytest.raises(ValueError, match="active_days must be a whole number"):
-        features.active_days({"features": {"active_days": "ninety"}})
