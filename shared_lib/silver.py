@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from shared_lib import consent, contract, incremental, lake
@@ -40,6 +40,11 @@ class SilverSpec:
     subjects: tuple[str, ...]
     # Sessionized events (``sessions.assign``) and the run id -> one row per session.
     summarize: Callable[[DataFrame, str], DataFrame]
+    # Extra columns of the product's ``batches`` rows, (column, SQL type, value) each (web: the
+    # GeoIP data version).
+    batch_fields: tuple[tuple[str, str, object], ...] = ()
+    # The raw message kept in quarantine, from bronze's (web: without full IP addresses).
+    quarantine_value: Callable[[Column], Column] | None = None
 
 
 def run(ctx, spec: SilverSpec) -> dict:
@@ -97,7 +102,7 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, k
     """Write the batch's events, quarantine and sessions, then its ``batches`` row (``late``
     withdrawals applied already; no new bronze row when ``validated`` is None)."""
     if validated is None:
-        return _write_batch_row(ctx, bronze_version, [], [], late, {})
+        return _write_batch_row(ctx, spec, bronze_version, [], [], late, {})
     run_id = F.lit(ctx.run_id)
     # Duplicates are found once (repeated ids of the batch, and a join with silver): the events
     # written, the sessions and the counts all read this checkpoint.
@@ -109,6 +114,8 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, k
     if excluded is not None:  # the consent joins, once
         kept, excluded = keep(kept), keep(excluded)
     quarantine = contract.quarantined(validated, spec.contract, own["quarantine_value_max_chars"])
+    if spec.quarantine_value is not None:
+        quarantine = quarantine.withColumn("value", spec.quarantine_value(F.col("value")))
 
     ctx.writer.append(kept.where(~F.col("already_written")), ctx.table("events"))
     ctx.writer.append(incremental.not_written(quarantine.withColumn("run_id", run_id), ctx.read("quarantine")),
@@ -122,16 +129,18 @@ def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, k
                 "duplicate": classified.where(F.col("outcome") == "duplicate")}
     if excluded is not None:
         outcomes["consent_excluded"] = excluded
-    return _write_batch_row(ctx, bronze_version, incremental.tally(validated, outcomes), session_dates + event_dates,
-                            late, incremental.reason_counts(outcomes["quarantined"]))
+    return _write_batch_row(ctx, spec, bronze_version, incremental.tally(validated, outcomes),
+                            session_dates + event_dates, late, incremental.reason_counts(outcomes["quarantined"]))
 
 
-def _write_batch_row(ctx, bronze_version: int, partitions: list[dict], dates: list, late, reasons: dict) -> dict:
+def _write_batch_row(ctx, spec, bronze_version: int, partitions: list[dict], dates: list, late, reasons: dict) -> dict:
     """The ``batches`` row, written last: it marks the bronze rows and consent events as done."""
     row = incremental.batch_row(ctx.run_id, bronze_version, partitions, dates, late,
                                 events_version=lake.version(ctx.table("events")))
-    ctx.writer.append_collected(ctx.spark.createDataFrame([row], incremental.BATCH_SCHEMA), ctx.table("batches"))
-    return incremental.summary(row, reasons)
+    extra = {name: value for name, _, value in spec.batch_fields}
+    schema = ", ".join([incremental.BATCH_SCHEMA, *(f"{name} {kind}" for name, kind, _ in spec.batch_fields)])
+    ctx.writer.append_collected(ctx.spark.createDataFrame([{**row, **extra}], schema), ctx.table("batches"))
+    return {**incremental.summary(row, reasons), **extra}
 
 
 def _late_withdrawals(ctx, spec: SilverSpec, own: dict, keep) -> incremental.LateConsent | None:

@@ -80,7 +80,7 @@ def ensure(spark, table: Table) -> None:
         spark.sql(create_ddl(table))
         return
     delta = lake.delta_table(table)
-    _add_columns(spark, table, {f.name for f in delta.schema().fields})
+    _migrate_columns(spark, table, [f.name for f in delta.schema().fields])
     if not (table.checks or table.stats_columns or table.properties):
         return
     present = delta.metadata().configuration
@@ -94,18 +94,24 @@ def ensure(spark, table: Table) -> None:
                   + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in changed.items()) + ")")
 
 
-def _add_columns(spark, table: Table, present: set[str]) -> None:
-    missing = [c for c in table.columns if c.name not in present]
-    if not missing:
-        return
-    required = [c.name for c in missing if not c.nullable]
-    if required:
-        raise UserError(f"{table.qualified_name}: column(s) {', '.join(required)} are declared NOT NULL in "
-                        f"products/{table.product.replace('-', '_')}/product.yaml but the existing table at "
-                        f"{table.path} has no such column; declare them nullable (rows written before have "
-                        f"no value) or rebuild the table")
-    added = [f"`{c.name}` {c.type}" + (f" COMMENT {_sql_string(c.comment)}" if c.comment else "") for c in missing]
-    spark.sql(f"ALTER TABLE {ident(table.path)} ADD COLUMNS ({', '.join(added)})")
+def _migrate_columns(spark, table: Table, existing: list[str]) -> None:
+    """Add the declared nullable columns that an existing table lacks (older rows read null);
+    refuse a table that holds a column no longer declared or a new NOT NULL one: its old rows
+    would keep data the declaration has dropped (e.g. a raw IP), so it must be rebuilt."""
+    declared = {c.name: c for c in table.columns}
+    dropped = [name for name in existing if name not in declared]
+    added = [c for c in table.columns if c.name not in existing]
+    not_null = [c.name for c in added if not c.nullable]
+    if dropped or not_null:
+        problem = (f"holds column(s) {', '.join(dropped)} no longer declared" if dropped
+                   else f"lacks NOT NULL column(s) {', '.join(not_null)}")
+        raise UserError(f"table {table.qualified_name} at {table.path} {problem} in products/"
+                        f"{table.product.replace('-', '_')}/product.yaml: rebuild it (remove that folder, "
+                        f"and the tables computed from it, then dp run --product {table.product})")
+    if added:
+        spark.sql(f"ALTER TABLE {ident(table.path)} ADD COLUMNS ("
+                  + ", ".join(f"`{c.name}` {c.type}" + (f" COMMENT {_sql_string(c.comment)}" if c.comment else "")
+                              for c in added) + ")")
 
 
 def rows_in_versions(table: Table, after: int | None, upto: int | None) -> int:

@@ -53,7 +53,7 @@ def write_web() -> None:
          "channel": "paid", "device_type": "mobile", "purchases": 0, "revenue": 0.0}])
     event = {"event_type": "page_view", "anonymous_id": "v1", "user_id": "u1", "channel": "direct",
              "device_type": "desktop", "currency": "USD", "is_bot": False, "topic": "web.events", "partition": 0,
-             "ip": "10.0.0.1", "user_agent": "Firefox", "ingested_at": utc(D1, 12)}
+             "ip_network": "10.0.0.0/24", "user_agent": "Firefox", "ingested_at": utc(D1, 12)}
     write_table(WEB, "events", [
         {**event, "event_id": "e2", "event_ts": utc(D1, 9, 5), "event_date": D1, "page_path": "/cart",
          "page_url": "https://shop.example/cart", "offset": 2},

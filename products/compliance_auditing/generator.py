@@ -38,7 +38,7 @@ ACTORS = [
 ACTOR_WEIGHTS = [14, 10, 8, 8, 6, 3, 20, 18, 13]
 # (resource, columns read from it); API paths name a data subject
 RESOURCES = [
-    ("web-user-analytics.silver.events", ["event_id", "page_path", "anonymous_id", "ip"]),
+    ("web-user-analytics.silver.events", ["event_id", "page_path", "anonymous_id", "ip_network"]),
     ("web-user-analytics.silver.sessions", ["session_id", "anonymous_id", "duration_s"]),
     ("web-user-analytics.gold.daily_kpis", ["date", "visitors", "sessions"]),
     ("mobile-user-analytics.silver.events", ["event_id", "device_id", "screen_name"]),

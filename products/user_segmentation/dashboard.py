@@ -34,9 +34,18 @@ class Gold:
     grid: pd.DataFrame
     movement: pd.DataFrame
     clusters: pd.DataFrame
+    churn: pd.DataFrame
+    tags: pd.DataFrame
 
 
-GOLD_TABLES = ("segment_profiles", "rfm_grid", "segment_movement", "cluster_profiles")
+GOLD_TABLES = ("segment_profiles", "rfm_grid", "segment_movement", "cluster_profiles", "churn_distribution",
+               "tag_counts")
+AT_RISK_ROWS = 20
+TAG_LABELS = {"churn_risk_level": "Churn risk", "engagement_level": "Engagement", "purchase_pattern": "Purchase pattern",
+              "value_tier": "Value", "lifecycle_stage": "Lifecycle"}
+TAG_ORDER = {"churn_risk_level": ("High", "Medium", "Low"), "engagement_level": ("High", "Medium", "Low"),
+             "purchase_pattern": ("Repeater", "Occasional", "One-time"), "value_tier": ("High", "Medium", "Low"),
+             "lifecycle_stage": ("New", "Growing", "Established", "Dormant")}
 
 
 def load() -> Gold:
@@ -90,6 +99,37 @@ def customer_history(segments: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataF
     columns = ["snapshot_date", "segment", "rfm", "recency_days", "frequency", "monetary"]
     merged = segments[columns].merge(clusters[["snapshot_date", "cluster"]], on="snapshot_date", how="left")
     return merged.sort_values("snapshot_date", ascending=False, ignore_index=True)
+
+
+def risk_matrix(churn: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Customers per segment (rows, in ``order``) and churn-risk band (columns "0.0-0.1" ...
+    "0.9-1.0") of one snapshot; empty cells 0."""
+    labels = [f"{b / 10:.1f}-{(b + 1) / 10:.1f}" for b in range(10)]
+    table = churn.pivot_table(index="segment", columns="band", values="customers", aggfunc="sum")
+    table = table.reindex(index=order, columns=range(10)).fillna(0).astype(int)
+    table.columns = labels
+    return table
+
+
+def tag_table(tags: pd.DataFrame) -> pd.DataFrame:
+    """One snapshot's tag counts: tag, value, customers and share of the snapshot's customers, tags
+    and values in their defined order."""
+    rows = []
+    for tag, values in TAG_ORDER.items():
+        of_tag = tags[tags["tag"] == tag]
+        total = float(of_tag["customers"].sum())
+        for value in values:
+            n = float(of_tag.loc[of_tag["value"] == value, "customers"].sum())
+            rows.append({"tag": TAG_LABELS[tag], "value": value, "customers": n, "share": n / total if total else None})
+    return pd.DataFrame(rows)
+
+
+def at_risk(snapshot, limit: int = AT_RISK_ROWS) -> pd.DataFrame:
+    """The riskiest customers of level High at ``snapshot`` (personal data: read for the
+    snapshot's partition and level only)."""
+    rows = lake.read_table(PRODUCT, "customer_behaviour",
+                           filters=[("snapshot_date", "=", snapshot), ("churn_risk_level", "=", "High")])
+    return rows.sort_values(["churn_risk", "user_id"], ascending=[False, True], ignore_index=True).head(limit)
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -151,6 +191,29 @@ def _clusters(clusters: pd.DataFrame):
     return ui.table(table[["cluster", "customers", "share", "revenue share", "description"]], CLUSTER_FORMATS)
 
 
+AT_RISK_FORMATS = {"churn risk": "ratio", "recency (days)": "count", "orders": "count", "revenue": "money",
+                   "age (days)": "count"}
+
+
+def _churn(gold: Gold, snapshot, order: list[str]):
+    churn, tags = at(gold.churn, snapshot), at(gold.tags, snapshot)
+    if churn.empty:
+        return ui.empty_state("Churn risk: not computed for this snapshot",
+                              "<p>Run <code>dp run --product user-segmentation</code> again to add it.</p>")
+    risky = at_risk(snapshot).rename(columns={
+        "churn_risk": "churn risk", "recency_days": "recency (days)", "frequency": "orders", "monetary": "revenue",
+        "customer_age_days": "age (days)", "lifecycle_stage": "lifecycle"})
+    return ui.section(
+        "Churn risk and behavioural tags",
+        ui.chart(ui.heatmap(risk_matrix(churn, order), "Customers by segment and churn risk", "churn risk",
+                            "segment", height=460)),
+        ui.table(tag_table(tags), {"customers": "count", "share": "rate"}),
+        ui.table(risky[["user_id", "segment", "churn risk", "recency (days)", "orders", "revenue", "age (days)",
+                        "lifecycle"]], AT_RISK_FORMATS)
+        if len(risky) else ui.empty_state("At-risk list: no customer at High churn risk"),
+        columns=3, note=f"At-risk list: the {AT_RISK_ROWS} riskiest customers at level High (personal data).")
+
+
 def lookup(user_id: str) -> list:
     """One customer's segment history and cluster, as widgets."""
     if not user_id:
@@ -185,6 +248,7 @@ def render(gold: Gold, values: dict) -> list:
             ui.section("R × F grid and movement", _grid(at(gold.grid, snapshot)), _movement(gold, snapshot, order),
                        columns=2),
             profiles,
+            _churn(gold, snapshot, order),
             ui.section("Behavioural clusters (k-means)", _clusters(at(gold.clusters, snapshot)),
                        note="Numbered by centroid revenue, highest first; described by their centroids.")]
 

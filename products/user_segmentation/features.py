@@ -25,7 +25,8 @@ SESSION_WINDOW_DAYS = 30  # "sessions and engaged sessions in the last 30 days"
 # The silver columns read; the same names in web and mobile silver.
 EVENT_COLUMNS = {"event_id": "string", "event_type": "string", "event_ts": "timestamp",
                  "user_id": "string", "order_id": "string", "revenue": "double", "is_bot": "boolean"}
-SESSION_COLUMNS = {"user_id": "string", "session_date": "date", "engaged": "boolean"}
+SESSION_COLUMNS = {"user_id": "string", "session_date": "date", "engaged": "boolean", "duration_s": "double"}
+ACTIVE_DAYS = 90  # default of parameter features.active_days: "is_active = last activity <= 90 days"
 ORDER_SCHEMA = "order_id string, user_id string, order_ts timestamp, order_date date, source string, revenue double"
 
 
@@ -64,12 +65,26 @@ def recent_sessions(sessions: DataFrame, source: str, snapshot: dt.date) -> Data
     start = snapshot - dt.timedelta(days=SESSION_WINDOW_DAYS)
     return (sessions.where(F.col("user_id").isNotNull()
                            & (F.col("session_date") >= F.lit(start)) & (F.col("session_date") < F.lit(snapshot)))
-            .select("user_id", "engaged", F.lit(source).alias("source")))
+            .select("user_id", "engaged", "duration_s", F.lit(source).alias("source")))
 
 
-def customer_features(orders_df: DataFrame, sessions: DataFrame, snapshot: dt.date, run_id: str) -> DataFrame:
+def activity(events: DataFrame) -> DataFrame:
+    """(user_id, event_ts) of one source's non-bot events of logged-in users: any event is
+    activity (a purchase, a page or screen view, a crash ...)."""
+    return events.where(~F.col("is_bot") & F.col("user_id").isNotNull()).select("user_id", "event_ts")
+
+
+def last_activity(activity_df: DataFrame, snapshot: dt.date) -> DataFrame:
+    """(user_id, last_activity_date): the UTC date of each user's last event before ``snapshot``."""
+    return (activity_df.where(F.col("event_ts") < F.lit(dt.datetime.combine(snapshot, dt.time())))
+            .groupBy("user_id").agg(F.to_date(F.max("event_ts")).alias("last_activity_date")))
+
+
+def customer_features(orders_df: DataFrame, sessions: DataFrame, snapshot: dt.date, run_id: str,
+                      activity_df: DataFrame | None = None, active_days: int = ACTIVE_DAYS) -> DataFrame:
     """One row per customer at ``snapshot``: users with >= 1 order strictly before it.
-    ``sessions`` is ``recent_sessions`` of every source, unioned."""
+    ``sessions`` is ``recent_sessions`` of every source, unioned; ``activity_df`` the ``activity``
+    of every source, unioned (without it, a customer's last activity is their last order)."""
     snap = F.lit(snapshot)
     per_customer = (orders_df.where(F.col("order_date") < snap).groupBy("user_id").agg(
         F.min("order_date").alias("first_order_date"),
@@ -78,17 +93,34 @@ def customer_features(orders_df: DataFrame, sessions: DataFrame, snapshot: dt.da
         exact_sum("revenue").alias("monetary"),
         F.count(F.when(F.col("source") == "web", 1)).alias("web_orders"),
         F.count(F.when(F.col("source") == "mobile", 1)).alias("mobile_orders")))
-    activity = sessions.groupBy("user_id").agg(
+    recent = sessions.groupBy("user_id").agg(
         F.count("*").alias("sessions_30d"),
         F.count(F.when(F.col("engaged"), 1)).alias("engaged_sessions_30d"),
         F.count(F.when(F.col("source") == "web", 1)).alias("web_sessions_30d"),
-        F.count(F.when(F.col("source") == "mobile", 1)).alias("mobile_sessions_30d"))
+        F.count(F.when(F.col("source") == "mobile", 1)).alias("mobile_sessions_30d"),
+        F.avg("duration_s").alias("avg_session_time_s"))
     counts = ["sessions_30d", "engaged_sessions_30d", "web_sessions_30d", "mobile_sessions_30d"]
-    return (per_customer.join(activity, "user_id", "left").fillna(0, counts)
+    joined = per_customer.join(recent, "user_id", "left").fillna(0, counts)
+    if activity_df is not None:
+        joined = joined.join(last_activity(activity_df, snapshot), "user_id", "left")
+    else:
+        joined = joined.withColumn("last_activity_date", F.lit(None).cast("date"))
+    # A purchase is activity too, whether or not the events given hold it.
+    last_active = F.greatest(F.coalesce("last_activity_date", "last_order_date"), F.col("last_order_date"))
+    frequency = F.col("frequency")
+    return (joined.withColumn("last_activity_date", last_active)
             .select(snap.alias("snapshot_date"), "user_id", "first_order_date", "last_order_date",
                     F.datediff(snap, "last_order_date").alias("recency_days"), "frequency", "monetary",
-                    "web_orders", "mobile_orders", (F.col("web_orders") / F.col("frequency")).alias("web_share"),
-                    *counts, F.lit(run_id).alias("run_id")))
+                    "web_orders", "mobile_orders", (F.col("web_orders") / frequency).alias("web_share"),
+                    *counts,
+                    (F.col("monetary") / frequency).alias("avg_order_value"),
+                    ((frequency - 1) / F.greatest(frequency, F.lit(1))).alias("repeat_purchase_rate"),
+                    "last_activity_date",
+                    F.datediff(snap, "last_activity_date").alias("days_since_last_activity"),
+                    F.datediff(snap, "first_order_date").alias("customer_age_days"),
+                    (F.datediff(snap, "last_activity_date") <= active_days).alias("is_active"),
+                    "avg_session_time_s",
+                    F.lit(run_id).alias("run_id")))
 
 
 def source(ctx, product: str, table: str, columns: dict[str, str]) -> DataFrame:
@@ -97,6 +129,14 @@ def source(ctx, product: str, table: str, columns: dict[str, str]) -> DataFrame:
     if df is None:
         return ctx.spark.createDataFrame([], schema(columns))
     return df.select(*[F.col(c).cast(t) for c, t in columns.items()])
+
+
+def active_days(own: dict) -> int:
+    """Parameter ``features.active_days`` (default 90), checked."""
+    value = (own.get("features") or {}).get("active_days", ACTIVE_DAYS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"user-segmentation.features.active_days must be a whole number of days >= 0, got {value!r}")
+    return value
 
 
 def run(ctx) -> dict:
@@ -111,6 +151,8 @@ def run(ctx) -> dict:
         return {"snapshot_date": None, "customers": 0}
     sessions = [recent_sessions(source(ctx, product, "sessions", SESSION_COLUMNS), name, snapshot)
                 for name, product in SOURCES.items()]
-    rows = customer_features(all_orders, sessions[0].unionByName(sessions[1]), snapshot, ctx.run_id)
+    active = [activity(source(ctx, product, "events", EVENT_COLUMNS)) for product in SOURCES.values()]
+    rows = customer_features(all_orders, sessions[0].unionByName(sessions[1]), snapshot, ctx.run_id,
+                             active[0].unionByName(active[1]), active_days(ctx.own))
     customers = ctx.writer.replace(rows, table, snapshots.where(snapshot))
     return {"snapshot_date": snapshot.isoformat(), "customers": customers}

@@ -13,7 +13,7 @@ import datetime as dt
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from products.user_segmentation import snapshots
+from products.user_segmentation import behaviour, snapshots
 from products.user_segmentation.segment_grid import SEGMENT_NAMES, SEGMENTS, segment_of
 from shared_lib import tables
 from shared_lib.aggregates import exact_sum
@@ -104,13 +104,15 @@ def movement(segments: DataFrame, from_snapshot: dt.date, to_snapshot: dt.date) 
                     "from_segment", "to_segment", "customers"))
 
 
-TABLES = ("customer_segments", "segment_profiles", "rfm_grid", "segment_movement")
+TABLES = ("customer_segments", "segment_profiles", "rfm_grid", "segment_movement", "customer_behaviour",
+          "churn_distribution", "tag_counts")
 
 
 def run(ctx) -> dict:
     """RFM scores and segments of the snapshot, its profiles and R x F grid, and the movement
     from the previous snapshot (or the parameter movement.from_snapshot)."""
     actions = check_actions(ctx.own["segments"]["actions"])  # a bad parameter fails first
+    limits = behaviour.thresholds(ctx.own)
     writer = ctx.writer
     for name in ("customer_features", *TABLES):
         writer.ensure(ctx.table(name))
@@ -124,6 +126,7 @@ def run(ctx) -> dict:
     scored = history.where(F.col("snapshot_date") == F.lit(snapshot))
     writer.replace_collected(profiles(scored, snapshot, actions), ctx.table("segment_profiles"), where)
     writer.replace_collected(grid(scored, snapshot), ctx.table("rfm_grid"), where)
+    at_risk = _write_behaviour(ctx, current, scored, limits, snapshot)
     earlier = (snapshots.parse_date(ctx.own["movement"]["from_snapshot"], "movement.from_snapshot")
                or history.where(F.col("snapshot_date") < F.lit(snapshot)).agg(F.max("snapshot_date")).first()[0])
     if earlier is None:
@@ -132,4 +135,16 @@ def run(ctx) -> dict:
         where_pair = f"{tables.in_predicate('to_snapshot', [snapshot])} AND {tables.in_predicate('from_snapshot', [earlier])}"
         writer.replace_collected(movement(history, earlier, snapshot), ctx.table("segment_movement"), where_pair)
     return {"snapshot_date": snapshot.isoformat(), "customers": customers,
-            "moved_from": earlier.isoformat() if earlier else None}
+            "moved_from": earlier.isoformat() if earlier else None, "at_risk_customers": at_risk}
+
+
+def _write_behaviour(ctx, current: DataFrame, scored: DataFrame, limits: behaviour.Thresholds,
+                     snapshot: dt.date) -> int:
+    """Churn risk and tags of the snapshot's customers, their distribution per segment and the
+    tag counts; returns the customers at risk (level High)."""
+    writer, where = ctx.writer, snapshots.where(snapshot)
+    writer.replace(behaviour.behaviour(current, scored, limits), ctx.table("customer_behaviour"), where)
+    rows = ctx.read("customer_behaviour").where(F.col("snapshot_date") == F.lit(snapshot))
+    writer.replace_collected(behaviour.risk_distribution(rows), ctx.table("churn_distribution"), where)
+    writer.replace_collected(behaviour.tag_counts(rows), ctx.table("tag_counts"), where)
+    return rows.where(F.col("churn_risk_level") == "High").count()

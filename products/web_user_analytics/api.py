@@ -24,7 +24,7 @@ SESSION_COLUMNS = ("session_id", "anonymous_id", "user_id", "session_start", "se
                    "events", "page_views", "engaged", "channel", "landing_page", "exit_page", "device_type",
                    "country", "purchases", "revenue")
 EVENT_COLUMNS = ("event_id", "event_type", "event_ts", "anonymous_id", "user_id", "page_path", "page_url",
-                 "referrer", "channel", "device_type", "country", "ip", "user_agent", "order_id", "revenue",
+                 "referrer", "channel", "device_type", "country", "ip_network", "user_agent", "order_id", "revenue",
                  "currency", "is_bot")
 
 

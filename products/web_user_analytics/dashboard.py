@@ -43,11 +43,14 @@ class Gold:
     by_country: pd.DataFrame
     pages: pd.DataFrame
     funnel: pd.DataFrame
+    depth: pd.DataFrame
+    elements: pd.DataFrame
+    forms: pd.DataFrame
 
 
 # The gold tables of product.yaml that the dashboard reads, in the order of Gold's fields.
 GOLD_TABLES = ("daily_kpis", "daily_kpis_by_channel", "daily_kpis_by_device", "daily_kpis_by_country",
-               "page_metrics", "funnel")
+               "page_metrics", "funnel", "engagement_depth", "element_clicks", "form_completion")
 
 
 def load() -> Gold:
@@ -110,6 +113,34 @@ def funnel_steps(funnel: pd.DataFrame) -> pd.DataFrame:
                         step_conversion=reached / reached.shift(1).where(lambda r: r > 0))
 
 
+def click_through(depth: pd.DataFrame, elements: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """Per page over the rows given: page views, clicks, click-through = summed clicks / summed
+    page views (null without views) and the most clicked element; the ``n`` most viewed pages."""
+    sums = depth.groupby("page_path")[["page_views", "clicks"]].sum().astype(float)
+    sums["click_through"] = sums["clicks"] / sums["page_views"].where(sums["page_views"] > 0)
+    per_element = elements.assign(element_id=elements["element_id"].fillna("(none)")).groupby(
+        ["page_path", "element_id"], as_index=False)["clicks"].sum()
+    top = (per_element.sort_values(["page_path", "clicks", "element_id"], ascending=[True, False, True])
+           .groupby("page_path").head(1).set_index("page_path")["element_id"])
+    out = sums.assign(top_element=top).reset_index()
+    return out.sort_values(["page_views", "page_path"], ascending=[False, True], ignore_index=True).head(n)
+
+
+def scroll_depth_on(depth: pd.DataFrame, day, n: int = 10) -> pd.DataFrame:
+    """One day's scroll-depth percentiles per page, the pages with the most valid scroll events
+    first (percentiles of different days cannot be added up, so the dashboard shows one day)."""
+    rows = depth[(depth["date"] == day) & (depth["scroll_events"] + depth["scroll_depth_invalid"] > 0)]
+    return rows.sort_values(["scroll_events", "page_path"], ascending=[False, True], ignore_index=True).head(n)
+
+
+def form_completion(forms: pd.DataFrame) -> pd.DataFrame:
+    """Per form over the rows given: submits, successful ones and completion rate."""
+    sums = (forms.assign(form_id=forms["form_id"].fillna("(no form_id)")).groupby("form_id")[["submits", "successful"]]
+            .sum().astype(float))
+    out = sums.assign(completion_rate=sums["successful"] / sums["submits"]).reset_index()
+    return out.sort_values(["submits", "form_id"], ascending=[False, True], ignore_index=True)
+
+
 # --- the page ------------------------------------------------------------------------------
 
 NO_DATA_HINT = ui.build_hint("The gold tables of web-user-analytics have no rows yet. Build them with", PRODUCT)
@@ -167,6 +198,37 @@ def _pages_and_funnel(gold: Gold, period: Period, channel: str):
                       columns=2, note=_all_channels_note(channel))
 
 
+def _engagement(gold: Gold, period: Period, channel: str):
+    clicks = click_through(period.rows(gold.depth), period.rows(gold.elements)).rename(columns={
+        "page_path": "page", "page_views": "views", "click_through": "click-through", "top_element": "most clicked"})
+    last_day = period.rows(gold.depth)["date"].max() if len(period.rows(gold.depth)) else None
+    scroll = (scroll_depth_on(gold.depth, last_day) if last_day is not None else gold.depth.iloc[0:0]).rename(columns={
+        "page_path": "page", "scroll_events": "scrolls", "scroll_depth_p25": "p25", "scroll_depth_p50": "p50",
+        "scroll_depth_p75": "p75", "scroll_depth_p95": "p95", "scroll_depth_invalid": "invalid"})
+    forms = form_completion(period.rows(gold.forms)).rename(columns={
+        "form_id": "form", "completion_rate": "completion"})
+    depth_formats = {"scrolls": "count", "p25": "ratio", "p50": "ratio", "p75": "ratio", "p95": "ratio",
+                     "invalid": "count"}
+    return ui.section(
+        "Engagement depth",
+        ui.table(clicks[["page", "views", "clicks", "click-through", "most clicked"]],
+                 {"views": "count", "clicks": "count", "click-through": "ratio"})
+        if len(clicks) else ui.empty_state("Click-through: no data"),
+        ui.table(scroll[["page", "scrolls", "p25", "p50", "p75", "p95", "invalid"]], depth_formats)
+        if len(scroll) else ui.empty_state("Scroll depth: no scroll events"),
+        ui.table(forms[["form", "submits", "successful", "completion"]],
+                 {"submits": "count", "successful": "count", "completion": "rate"})
+        if len(forms) else ui.empty_state("Form completion: no form submits"),
+        columns=3,
+        note=(f"Click-through = clicks per page view over the range; scroll depth (0-100) percentiles of "
+              f"{format_day(last_day)}, the range's last day; forms over the range. "
+              + _all_channels_note(channel)).strip())
+
+
+def format_day(day) -> str:
+    return ui.format_value(day, "date") if day is not None else "–"
+
+
 def render(gold: Gold, values: dict) -> list:
     """The page body for the filter ``values`` (start, end, channel)."""
     period, channel = ui.chosen_period(values), values["channel"]
@@ -176,7 +238,7 @@ def render(gold: Gold, values: dict) -> list:
     if daily.empty:
         return [ui.empty_state(f"No sessions in {period.label()}", "<p>Pick another date range or channel.</p>")]
     return [_cards(gold, period, channel), _trends(daily), _breakdowns(gold, period, channel),
-            _pages_and_funnel(gold, period, channel)]
+            _pages_and_funnel(gold, period, channel), _engagement(gold, period, channel)]
 
 
 def filters(gold: Gold) -> dict:
@@ -185,8 +247,45 @@ def filters(gold: Gold) -> dict:
             "channel": ui.choice_filter("Channel", channels)}
 
 
+JOURNEY_FORMATS = {"sessions": "count", "page views": "count", "events": "count", "session time": "seconds",
+                   "avg session": "seconds", "pages/session": "ratio", "bounce rate": "rate",
+                   "first seen": "time", "last seen": "time", "days since first seen": "count"}
+
+
+def journey_rows(journeys: pd.DataFrame) -> pd.DataFrame:
+    """The journey rows of one id as a table: lists joined, columns named for people."""
+    def joined(values) -> str:
+        return ", ".join(values) if values is not None and len(values) else "–"
+
+    return journeys.assign(traffic_sources=journeys["traffic_sources"].map(joined),
+                           countries=journeys["countries"].map(joined)).rename(columns={
+        "id_type": "identifier", "page_views": "page views", "total_session_time_s": "session time",
+        "avg_session_time_s": "avg session", "pages_per_session": "pages/session", "bounce_rate": "bounce rate",
+        "first_seen": "first seen", "last_seen": "last seen", "days_since_first_seen": "days since first seen",
+        "primary_device_type": "device", "primary_browser": "browser", "traffic_sources": "sources"})[
+        ["identifier", "sessions", "page views", "events", "session time", "avg session", "pages/session",
+         "bounce rate", "first seen", "last seen", "days since first seen", "device", "browser", "sources",
+         "countries"]]
+
+
+def lookup(visitor: str) -> list:
+    """The journey of one visitor (anonymous_id) or user (user_id): personal data, read for that
+    id only."""
+    if not visitor:
+        return []
+    rows = lake.read_table(PRODUCT, "user_journeys", filters=[("id", "=", visitor)])
+    if rows.empty:
+        return [ui.empty_state(f"No visitor or user {visitor}",
+                               "<p>Journeys are rebuilt by every gold run from the sessions in silver.</p>")]
+    return [ui.table(journey_rows(rows.sort_values("id_type", ignore_index=True)), JOURNEY_FORMATS)]
+
+
 def page():
-    """The whole dashboard as one widget; an empty state when gold has no rows yet."""
+    """The whole dashboard as one widget, the journey lookup under it; an empty state when gold
+    has no rows yet."""
     return ui.page(PRODUCT, "Web user analytics", "Sessions, engagement and conversion of the website (UTC days)",
                    load, has_data=lambda gold: not gold.daily.empty,
-                   no_data=("No web analytics data yet", NO_DATA_HINT), filters=filters, render=render)
+                   no_data=("No web analytics data yet", NO_DATA_HINT), filters=filters, render=render,
+                   below=lambda gold: [ui.section("Visitor journey",
+                                                  ui.text_search("Visitor", "anonymous_id or user_id, then Enter",
+                                                                 lookup))])

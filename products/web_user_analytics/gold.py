@@ -12,13 +12,14 @@ import datetime as dt
 
 from pyspark.sql import functions as F
 
-from products.web_user_analytics import funnel, kpis
+from products.web_user_analytics import engagement, funnel, journeys, kpis
 from shared_lib import incremental, tables
 from shared_lib import spark as spark_lib
 
 KPI_TABLES = {"daily_kpis": (), "daily_kpis_by_channel": ("channel",),
               "daily_kpis_by_device": ("device_type",), "daily_kpis_by_country": ("country",)}
-TABLES = (*KPI_TABLES, "page_metrics", "funnel")
+DATED_TABLES = (*KPI_TABLES, "page_metrics", "funnel", "engagement_depth", "element_clicks", "form_completion")
+TABLES = (*DATED_TABLES, "user_journeys")
 
 
 def run(ctx) -> dict:
@@ -43,13 +44,28 @@ def _write_dates(ctx, dates: list[dt.date], steps: list[funnel.Step], keep) -> N
         in_span = events.where(F.lit(False))
     else:
         in_span = events.where(F.col("event_date").between(span["lo"], span["hi"]))
-    in_sessions = keep(kpis.session_events(sessions, in_span))
+    in_sessions = keep(kpis.session_events(sessions, engagement.interactions(in_span), engagement.COLUMNS))
     bot_events = events.where(F.col("is_bot") & F.col("event_date").isin(dates))
     where = tables.in_predicate("date", dates)
     outputs = {name: kpis.daily_kpis(sessions, in_sessions, bot_events, dimensions)
                for name, dimensions in KPI_TABLES.items()}
     outputs["page_metrics"] = kpis.page_metrics(sessions, in_sessions)
     outputs["funnel"] = funnel.funnel(sessions, in_sessions, steps)
+    outputs["engagement_depth"] = engagement.depth(in_sessions)
+    outputs["element_clicks"] = engagement.element_clicks(in_sessions)
+    outputs["form_completion"] = engagement.form_completion(in_sessions)
     # The tables are independent: written side by side (the refreshes row still comes last).
     writer.write_all([lambda name=name, df=df: writer.replace_collected(df, ctx.table(name), where)
                       for name, df in outputs.items()])
+    _write_journeys(ctx)
+
+
+def _write_journeys(ctx) -> None:
+    """Every visitor's and user's journey, recomputed from all of silver's sessions (a journey
+    spans every date, and ``days_since_first_seen`` moves with the latest date)."""
+    all_sessions = ctx.read("sessions")
+    as_of = all_sessions.agg(F.max("session_date")).first()[0]
+    if as_of is None:
+        return
+    ctx.writer.replace(journeys.journeys(all_sessions, as_of), ctx.table("user_journeys"),
+                       tables.in_predicate("id_type", journeys.ID_TYPES))

@@ -19,10 +19,11 @@ _COUNTS = ("visitors", "users", "sessions", "page_views", "engaged_sessions", "p
            "converting_sessions", "bot_events")
 
 
-def session_events(sessions: DataFrame, events: DataFrame) -> DataFrame:
-    """Non-bot ``events`` of ``sessions``, with the session's id, ``date`` and dimensions."""
+def session_events(sessions: DataFrame, events: DataFrame, extra: Sequence[str] = ()) -> DataFrame:
+    """Non-bot ``events`` of ``sessions``, with the session's id, ``date`` and dimensions (and
+    the ``extra`` event columns asked for)."""
     e = events.where(~F.col("is_bot")).select("event_id", "event_ts", "event_type", "anonymous_id",
-                                              "user_id", "page_path", "page_load_ms", "order_id", "revenue")
+                                              "user_id", "page_path", "page_load_ms", "order_id", "revenue", *extra)
     return sessions_lib.attach(e, sessions, "anonymous_id", SESSION_DIMENSIONS)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from products.web_user_analytics import transform
 from shared_lib import sessions as sessions_lib
 
 VISITOR = "anonymous_id"
@@ -14,7 +15,7 @@ ENGAGED_MIN_PAGE_VIEWS = 2
 def summarize(events: DataFrame, run_id: str) -> DataFrame:
     """One row per ``session_id`` of events that ``shared_lib.sessions.assign`` numbered.
 
-    Channel, device, landing page and the UTM fields come from the session's first event (page
+    Channel, device, browser, landing page and the UTM fields come from the session's first event (page
     view for the landing page), the exit page from its last page view; user and country are the
     first non-null ones. Orders are distinct ``order_id``s, each with its first event's revenue.
     """
@@ -31,6 +32,7 @@ def summarize(events: DataFrame, run_id: str) -> DataFrame:
         "landing_page": first("page_path", is_page_view),
         "exit_page": F.max_by("page_path", F.when(is_page_view, F.struct("event_ts", "event_id"))),
         "device_type": first("device_type"),
+        "browser": transform.browser(first("user_agent")),
     })
     return (sessions.withColumn("engaged", (F.col("duration_s") > ENGAGED_MIN_DURATION_S)
                                 | (F.col("page_views") >= ENGAGED_MIN_PAGE_VIEWS) | F.col("_converting"))

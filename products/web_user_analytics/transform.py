@@ -2,6 +2,8 @@
 type and the bot flag. Pure functions of Columns and DataFrames."""
 from __future__ import annotations
 
+import functools
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -78,6 +80,22 @@ def device_type(declared: Column, user_agent: Column) -> Column:
     return F.coalesce(declared, F.when(user_agent.rlike(_TABLET_UA), "tablet")
                       .when(user_agent.rlike(_MOBILE_UA), "mobile")
                       .when(user_agent.rlike(_DESKTOP_UA), "desktop"), F.lit("unknown"))
+
+
+# Browser families, checked in this order: Edge and Opera also say "Chrome", Chrome says "Safari".
+BROWSERS = (("Edge", ("edg/", "edge/", "edga/", "edgios/")), ("Opera", ("opr/", "opera")),
+            ("Samsung Internet", ("samsungbrowser/",)), ("Chrome", ("chrome/", "crios/")),
+            ("Firefox", ("firefox/", "fxios/")), ("Safari", ("safari/",)))
+
+
+def browser(user_agent: Column) -> Column:
+    """The browser family of a user agent (``BROWSERS``), ``Other`` when none matches,
+    ``unknown`` without a user agent."""
+    ua = F.lower(user_agent)
+    expr = F.when(user_agent.isNull(), F.lit("unknown"))
+    for name, markers in BROWSERS:
+        expr = expr.when(functools.reduce(Column.__or__, [F.contains(ua, F.lit(m)) for m in markers]), F.lit(name))
+    return expr.otherwise(F.lit("Other"))
 
 
 def enrich(events: DataFrame) -> DataFrame:

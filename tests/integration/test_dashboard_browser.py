@@ -131,3 +131,58 @@ def test_a_preheated_page_reads_gold_when_it_is_requested(dashboard_url, browser
     assert_no_error(page)
     if serve.PREHEAT:
         assert preheated_pages(PRODUCT) == served + 2  # both pages came from pre-heated kernels
+
+
+def write_engagement() -> None:
+    """Engagement depth of the two current days and one visitor's journey."""
+    write_table("engagement_depth", [
+        {"date": d, "page_path": "/", "page_views": 100, "scroll_events": scrolls, "scroll_depth_invalid": invalid,
+         "scroll_depth_p25": p[0], "scroll_depth_p50": p[1], "scroll_depth_p75": p[2], "scroll_depth_p95": p[3],
+         "clicks": clicks, "click_through": clicks / 100}
+        for d, scrolls, invalid, p, clicks in ((D(2024, 1, 30), 4, 0, (10.0, 20.0, 30.0, 40.0), 10),
+                                               (D(2024, 1, 31), 8, 1, (25.0, 50.0, 75.0, 95.0), 30))])
+    write_table("element_clicks", [
+        {"date": d, "page_path": "/", "element_id": e, "clicks": n, "rank": r}
+        for d, e, n, r in ((D(2024, 1, 30), "nav", 10, 1), (D(2024, 1, 31), "buy", 25, 1), (D(2024, 1, 31), "nav", 5, 2))])
+    write_table("form_completion", [
+        {"date": D(2024, 1, 30), "form_id": "signup", "submits": 4, "successful": 3, "completion_rate": 0.75},
+        {"date": D(2024, 1, 31), "form_id": "signup", "submits": 6, "successful": 3, "completion_rate": 0.5}])
+    write_table("user_journeys", [{
+        "id_type": "anonymous_id", "id": "anon-1", "sessions": 3, "page_views": 6, "events": 9,
+        "total_session_time_s": 400.0, "avg_session_time_s": 400 / 3, "pages_per_session": 2.0, "bounce_rate": 1 / 3,
+        "first_seen": dt.datetime(2024, 1, 30, 10, 0, tzinfo=dt.timezone.utc),
+        "last_seen": dt.datetime(2024, 1, 31, 12, 1, 40, tzinfo=dt.timezone.utc), "days_since_first_seen": 1,
+        "primary_device_type": "mobile", "primary_browser": "Safari", "traffic_sources": ["direct", "paid"],
+        "countries": ["DE", "FR"], "as_of": D(2024, 1, 31)}])
+
+
+def test_dashboard_shows_engagement_depth_and_a_visitor_journey(dashboard_url, browser):
+    from playwright.sync_api import expect
+
+    write_gold()
+    write_engagement()
+    page, _ = open_page(browser, dashboard_url, ".dp-kpi")
+    tables = page.locator(".dp-table")
+    expect(tables).to_have_count(4)  # top pages, click-through, scroll depth, forms
+    # "/": 10 + 30 clicks over 100 + 100 views = 0.20; buy 25 clicks beats nav 10 + 5 = 15
+    assert tables.nth(1).locator("tbody tr").first.inner_text().split("\t") == ["/", "200", "40", "0.20", "buy"]
+    # the percentiles of the range's last day, 2024-01-31
+    assert tables.nth(2).locator("tbody tr").first.inner_text().split("\t") == [
+        "/", "8", "25.00", "50.00", "75.00", "95.00", "1"]
+    assert "percentiles of 31 Jan 2024" in page.inner_text("body")
+    # signup: 3 + 3 successful of 4 + 6 submits = 60 %
+    assert tables.nth(3).locator("tbody tr").first.inner_text().split("\t") == ["signup", "10", "6", "60.0%"]
+    assert_no_error(page)
+
+    box = page.get_by_placeholder("anonymous_id or user_id, then Enter")
+    box.fill("anon-1")
+    box.press("Enter")
+    expect(tables).to_have_count(5)
+    row = tables.last.locator("tbody tr").first.inner_text().split("\t")
+    # 400 s in 3 sessions: 6m 40s and 2m 13s; 1 of 3 sessions bounced
+    assert row[:8] == ["anonymous_id", "3", "6", "9", "6m 40s", "2m 13s", "2.00", "33.3%"]
+    assert row[-4:] == ["mobile", "Safari", "direct, paid", "DE, FR"]
+    box.fill("nobody")
+    box.press("Enter")
+    expect(page.locator(".dp-empty").last).to_contain_text("No visitor or user nobody")
+    assert_no_error(page)

@@ -78,6 +78,31 @@ def write_gold() -> None:
          "f": 1, "m": 1, "rfm": "111", "segment": "Hibernating"}])
     write_table(PRODUCT, "customer_clusters", [{"snapshot_date": S2, "user_id": "cust-1", "cluster": 1},
                                                {"snapshot_date": S2, "user_id": "cust-2", "cluster": 2}])
+    write_churn()
+
+
+# S2 only: (user, segment, churn risk, level, recency, orders, revenue, age, lifecycle); the other
+# 7 customers are Low and not written.
+BEHAVIOUR = [("cust-1", "Champions", 0.05, "Low", 2, 6, 420.0, 300, "Established"),
+             ("cust-2", "Hibernating", 0.87, "High", 365, 1, 5.0, 365, "Dormant"),
+             ("cust-3", "At Risk", 0.95, "High", 200, 2, 15.0, 400, "Dormant")]
+
+
+def write_churn() -> None:
+    write_table(PRODUCT, "customer_behaviour", [
+        {"snapshot_date": S2, "user_id": u, "segment": seg, "churn_risk": risk, "churn_risk_level": level,
+         "engagement_level": "Low", "purchase_pattern": "One-time", "value_tier": "Low", "lifecycle_stage": life,
+         "recency_days": rec, "frequency": f, "monetary": m, "customer_age_days": age, "days_since_last_activity": rec}
+        for u, seg, risk, level, rec, f, m, age, life in BEHAVIOUR])
+    write_table(PRODUCT, "churn_distribution", [
+        {"snapshot_date": S2, "segment": seg, "band": band, "risk_from": band / 10, "risk_to": (band + 1) / 10,
+         "customers": n, "avg_churn_risk": risk}
+        for seg, band, n, risk in (("Champions", 0, 3, 0.05), ("Hibernating", 8, 1, 0.87), ("At Risk", 9, 1, 0.95),
+                                   ("Loyal Customers", 1, 5, 0.12))])
+    write_table(PRODUCT, "tag_counts", [
+        {"snapshot_date": S2, "tag": tag, "value": value, "customers": n}
+        for tag, value, n in (("churn_risk_level", "High", 2), ("churn_risk_level", "Low", 8),
+                              ("lifecycle_stage", "Dormant", 2), ("lifecycle_stage", "Established", 8))])
 
 
 @pytest.fixture
@@ -89,13 +114,21 @@ def test_segmentation_dashboard(dashboard_url, browser):
     write_gold()
     page, seconds = open_page(browser, dashboard_url, ".dp-kpi")
     print(f"\ntime to first render (cards visible): {seconds:.2f} s")
-    # two bar charts (sizes, revenue share), the R x F heatmap, the movement heatmap
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 4", timeout=LOAD_TIMEOUT_MS)
+    # two bar charts (sizes, revenue share), the R x F heatmap, the movement heatmap, churn risk by segment
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 5", timeout=LOAD_TIMEOUT_MS)
     assert_cards(page, EXPECTED_CARDS)
     assert "Segment movement 2024-04-01 → 2024-05-01" in page.inner_text("body")
-    profiles, clusters = page.locator(".dp-table").nth(0), page.locator(".dp-table").nth(1)
+    profiles, tags, risky, clusters = (page.locator(".dp-table").nth(i) for i in range(4))
     assert profiles.locator("tbody tr").first.inner_text().split("\t") == EXPECTED_CHAMPIONS_ROW
     assert profiles.locator("tbody tr").count() == 10
+    # every value of the five tags; churn risk High: 2 of 10 customers; Medium not written: 0
+    assert tags.locator("tbody tr").count() == 16
+    assert [tags.locator("tbody tr").nth(i).inner_text().split("\t") for i in range(2)] == [
+        ["Churn risk", "High", "2", "20.0%"], ["Churn risk", "Medium", "0", "0.0%"]]
+    # the at-risk list: level High only, riskiest first
+    assert risky.locator("tbody tr").count() == 2
+    assert risky.locator("tbody tr").first.inner_text().split("\t") == [
+        "cust-3", "At Risk", "0.95", "200", "2", "15.00", "400", "Dormant"]
     assert clusters.locator("tbody tr").first.inner_text().split("\t")[:4] == ["1", "4", "40.0%", "90.0%"]
     assert_no_error(page)
 
@@ -117,6 +150,7 @@ def test_segmentation_dashboard(dashboard_url, browser):
     # S1 is the first snapshot (and the test wrote no grid for it)
     expect(page.locator(".dp-empty", has_text="Segment movement: no earlier snapshot")).to_have_count(1)
     expect(page.locator(".dp-empty", has_text="R × F grid: no data")).to_have_count(1)
+    expect(page.locator(".dp-empty", has_text="Churn risk: not computed for this snapshot")).to_have_count(1)
     assert_no_error(page)
 
 

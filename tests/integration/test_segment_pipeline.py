@@ -144,6 +144,43 @@ def test_rfm_segments_and_movement(two_snapshots):
     assert {(r["from_segment"], r["to_segment"]): r["customers"] for _, r in movement.iterrows()} == EXPECTED_MOVEMENT
 
 
+# S2 = 2021-03-15: (avg_order_value, repeat_purchase_rate, days_since_last_activity, customer_age_days,
+# is_active, avg_session_time_s)
+EXPECTED_VECTOR = {
+    # o1 100.0 + o2 55.0; last event a5 on 02-25; first order 02-10; sessions in the window: web 02-25
+    # (09:00 -> 09:03, 180 s) and app 02-25 (one event, 0 s)
+    "its-u1": (77.5, 0.5, 18, 33, True, 90.0),
+    # one order 01-05 (69 days), but a page view on 02-20: active 23 days ago
+    "its-u3": (300.0, 0.0, 23, 69, True, 0.0),
+    # an app order on 02-20, a screen view on 02-21
+    "its-u7": (80.0, 0.0, 22, 23, True, 0.0),
+}
+# churn risk = 0.4 r/365 + 0.3 (1 - min(1, f/10)) + 0.2 (1 - min(1, m/1000)) + 0.1 (1 - min(1, age/365)),
+# then (level, engagement, purchase pattern, value, lifecycle)
+EXPECTED_BEHAVIOUR = {
+    "its-u1": (0.4 * 18 / 365 + 0.24 + 0.2 * 0.845 + 0.1 * (1 - 33 / 365),
+               ("Medium", "Low", "Occasional", "Low", "Growing")),
+    "its-u3": (0.4 * 69 / 365 + 0.27 + 0.2 * 0.7 + 0.1 * (1 - 69 / 365), ("Medium", "Low", "One-time", "Low", "Growing")),
+    "its-u7": (0.4 * 23 / 365 + 0.27 + 0.2 * 0.92 + 0.1 * (1 - 23 / 365), ("Medium", "Low", "One-time", "Low", "New")),
+}
+
+
+def test_feature_vector_churn_risk_and_tags(two_snapshots):
+    vector = ("avg_order_value", "repeat_purchase_rate", "days_since_last_activity", "customer_age_days",
+              "is_active", "avg_session_time_s")
+    features = at(table("customer_features"), S2).set_index("user_id")
+    assert {u: tuple(features.loc[u, c] for c in vector) for u in EXPECTED_VECTOR} == EXPECTED_VECTOR
+    behaviour = at(table("customer_behaviour"), S2).set_index("user_id")
+    tags = ("churn_risk_level", "engagement_level", "purchase_pattern", "value_tier", "lifecycle_stage")
+    for user, (risk, expected_tags) in EXPECTED_BEHAVIOUR.items():
+        assert behaviour.loc[user, "churn_risk"] == pytest.approx(risk)
+        assert tuple(behaviour.loc[user, t] for t in tags) == expected_tags
+    assert behaviour.loc["its-u3", "segment"] == "Hibernating"
+    counts = at(table("tag_counts"), S2)
+    assert counts[counts["tag"] == "lifecycle_stage"]["customers"].sum() == 5  # every customer once per tag
+    assert at(table("churn_distribution"), S2)["customers"].sum() == 5
+
+
 def test_clusters(two_snapshots):
     members = at(table("customer_clusters"), S2)
     assert sorted(members["user_id"]) == ["its-u1", "its-u2", "its-u3", "its-u5", "its-u7"]

@@ -35,13 +35,13 @@ def event(event_id, visitor, ts, event_type="page_view", path="/", **fields):
 
 
 P1 = event("p1", "v1", "2021-06-14T10:00:00Z", utm_source="google", utm_medium="cpc", page_load_ms=120,
-           user_id="itw-u1", country="de")
+           user_id="itw-u1", country="de", ip="81.2.69.160")  # the country sent wins over the address's (GB)
 # Sent out of order (v1's last event first); one duplicate delivery; one of each bad input.
 BATCH_1 = [
     event("p3", "v1", "2021-06-14T11:00:01Z", path="/cart", referrer=f"{SHOP}/product"),  # 30 min 1 s: new session
     event("p2", "v1", "2021-06-14T12:30:00+02:00", path="/product", page_load_ms=999999),  # exactly 30 min; load nulled
     P1,
-    event("e1", "v2", "2021-06-14T12:00:00.000Z", utm_source="news", utm_medium="email"),
+    event("e1", "v2", "2021-06-14T12:00:00.000Z", utm_source="news", utm_medium="email", ip="8.8.8.8"),  # GeoIP: US
     event("e2", "v2", "2021-06-14T12:00:10.000Z", "scroll", properties={"scroll_depth": 50}),  # 10 s: not engaged
     event("s1", "v3", "2021-06-14T13:00:00.000Z", referrer="https://www.facebook.com/"),
     event("s2", "v3", 1623675610500, "click"),  # epoch ms = 13:00:10.500: 10.5 s, engaged
@@ -57,7 +57,7 @@ BATCH_1 = [
     json.dumps(event("q-bad-ts", "q", "2021-06-14T10:00:00")),
     json.dumps(event("q-future", "q", (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat())),
     json.dumps({k: v for k, v in event("q-missing", "q", "2021-06-14T10:00:00Z").items() if k != "anonymous_id"}),
-    json.dumps(event("q-type", "q", "2021-06-14T10:00:00Z", page_load_ms="fast")),
+    json.dumps(event("q-type", "q", "2021-06-14T10:00:00Z", page_load_ms="fast", ip="193.0.6.139")),
     json.dumps(event("q-value", "q", "2021-06-14T10:00:00Z", "teleport")),
     json.dumps(event("q-large", "q", "2021-06-14T10:00:00Z", properties={"blob": "x" * (1024 * 1024)})),
 ]
@@ -117,7 +117,7 @@ def test_first_batch_gold_values(first_run):
     channels = {k[1]: v[2] for k, v in kpis("daily_kpis_by_channel", ["date", "channel"]).items() if k[0] == D1}
     assert channels == {"paid": 1, "email": 1, "social": 1, "organic": 1, "referral": 1, "direct": 2}
     countries = {k[1]: v[2] for k, v in kpis("daily_kpis_by_country", ["date", "country"]).items() if k[0] == D1}
-    assert countries == {"DE": 1, None: 6}
+    assert countries == {"DE": 1, "US": 1, None: 5}  # v2's from its address
     devices = {k[1]: (v[2], v[-1]) for k, v in kpis("daily_kpis_by_device", ["date", "device_type"]).items()
                if k[0] == D1}
     assert devices == {"desktop": (7, 0), "unknown": (0, 1)}
@@ -182,3 +182,44 @@ def test_executed_notebooks_show_what_each_step_wrote(first_run, second_run):
 
 def test_rerun_without_new_data_changes_nothing(second_run):
     pipeline.assert_rerun_changes_nothing(PRODUCT)
+
+
+FULL_IPV4 = r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.(?!0/24)\d{1,3}\b"
+
+
+def test_no_full_ip_address_leaves_bronze(first_run):
+    """Every text column of every silver and gold table, scanned for a full IPv4 address and for
+    the IPv6 one sent; the network and the looked-up country are there instead."""
+    from shared_lib import products
+    for declared in products.get(PRODUCT).tables:
+        if declared.layer == "bronze":
+            continue
+        df = table(declared.name)
+        for column in df.columns:
+            text = df[column].dropna().astype(str)
+            assert not text.str.contains(FULL_IPV4, regex=True).any(), (declared.name, column)
+            assert not text.str.contains("8.8.8.8", regex=False).any(), (declared.name, column)
+    events = table("events").set_index("event_id")
+    assert (events.loc["itw-e1", "ip_network"], events.loc["itw-e1", "country"],
+            events.loc["itw-e1", "country_source"]) == ("8.8.8.0/24", "US", "geoip")
+    assert (events.loc["itw-p1", "ip_network"], events.loc["itw-p1", "country"],
+            events.loc["itw-p1", "country_source"]) == ("81.2.69.0/24", "DE", "event")
+    versions = set(table("batches")["geoip_data_version"].dropna())
+    assert len(versions) == 1 and versions.pop().startswith("iptocc ")
+
+
+def test_journeys_and_engagement_depth(second_run):
+    journeys = table("user_journeys").set_index(["id_type", "id"])
+    v1 = journeys.loc[("anonymous_id", "itw-v1")]  # the second batch only repeats p1, a duplicate
+    # 10:00-10:30 (1800 s, 2 page views, engaged, paid) and 11:00:01 (0 s, 1 page view, direct)
+    assert (v1["sessions"], v1["page_views"], v1["events"], v1["total_session_time_s"], v1["bounce_rate"]) == (
+        2, 3, 3, 1800.0, 0.5)
+    assert (list(v1["traffic_sources"]), list(v1["countries"]), v1["primary_browser"]) == (
+        ["direct", "paid"], ["DE"], "Chrome")
+    assert journeys.loc[("user_id", "itw-u1"), "sessions"] == 1  # the second session has no user_id
+    depth = table("engagement_depth")
+    home = depth[(depth["date"] == D1) & (depth["page_path"] == "/")].iloc[0]
+    # page views p1, e1, s1, d1, r2 (its session began on D1) and the late l1; one click (s2); one scroll of 50
+    assert (home["page_views"], home["clicks"], home["scroll_events"]) == (6, 1, 1)
+    assert home["click_through"] == pytest.approx(1 / 6)
+    assert [home[f"scroll_depth_p{p}"] for p in (25, 50, 75, 95)] == [50.0] * 4

@@ -91,33 +91,37 @@ def test_stats_columns_are_refused_where_delta_keeps_no_statistics(tmp_path, sta
         products.parse(path)
 
 
-class _RecordingSpark:
+class RecordingSpark:
     def __init__(self):
-        self.statements: list[str] = []
+        self.statements = []
 
-    def sql(self, statement):
-        self.statements.append(statement)
+    def sql(self, text):
+        self.statements.append(text)
 
 
-def test_columns_declared_after_creation_are_added_to_the_existing_table(monkeypatch, tmp_path):
+def _declared(tmp_path, *columns):
+    return Table(product="web-shop", name="events", layer="silver", description="", owner="o", retention_days=1,
+                 columns=columns)
+
+
+def test_migration_adds_declared_nullable_columns_an_older_table_lacks(monkeypatch, tmp_path):
     monkeypatch.setenv("DP_HOME", str(tmp_path))
-    table = Table(product="shop", name="batches", layer="silver", description="", owner="o", retention_days=1,
-                  columns=(Column("run_id", "string", nullable=False),
-                           Column("withdrawn_rows", "bigint", "removed later"),
-                           Column("events_version", "bigint")))
-    spark = _RecordingSpark()
-    tables._add_columns(spark, table, {"run_id"})
-    path = Path(tmp_path) / "lake" / "shop" / "silver" / "batches"
-    assert spark.statements == [f"ALTER TABLE delta.`{path}` ADD COLUMNS "
-                                "(`withdrawn_rows` bigint COMMENT 'removed later', `events_version` bigint)"]
-    spark.statements.clear()
-    tables._add_columns(spark, table, {"run_id", "withdrawn_rows", "events_version"})  # up to date: nothing
-    assert spark.statements == []
+    spark = RecordingSpark()
+    table = _declared(tmp_path, Column("id", "string", nullable=False), Column("net", "string", "its /24"),
+                      Column("tags", "array<string>"))
+    tables._migrate_columns(spark, table, ["id"])
+    assert spark.statements == [f"ALTER TABLE {tables.ident(table.path)} ADD COLUMNS "
+                                "(`net` string COMMENT 'its /24', `tags` array<string>)"]
+    tables._migrate_columns(spark, table, ["id", "net", "tags"])  # up to date: nothing to do
+    assert len(spark.statements) == 1
 
 
-def test_a_not_null_column_cannot_be_added_to_rows_that_have_none(monkeypatch, tmp_path):
+def test_migration_refuses_a_table_holding_a_column_no_longer_declared(monkeypatch, tmp_path):
     monkeypatch.setenv("DP_HOME", str(tmp_path))
-    table = Table(product="shop", name="batches", layer="silver", description="", owner="o", retention_days=1,
-                  columns=(Column("run_id", "string"), Column("count", "bigint", nullable=False)))
-    with pytest.raises(tables.UserError, match=r"count.*NOT NULL.*products/shop/product.yaml.*nullable"):
-        tables._add_columns(_RecordingSpark(), table, {"run_id"})
+    table = _declared(tmp_path, Column("id", "string"), Column("ip_network", "string"))
+    # Its old rows would keep the dropped column's data (here a raw IP): it must be rebuilt.
+    with pytest.raises(tables.UserError, match=r"holds column\(s\) ip no longer declared.*products/web_shop/product.yaml"
+                                               r".*rebuild it.*dp run --product web-shop"):
+        tables._migrate_columns(RecordingSpark(), table, ["id", "ip"])
+    with pytest.raises(tables.UserError, match=r"lacks NOT NULL column\(s\) id"):
+        tables._migrate_columns(RecordingSpark(), _declared(tmp_path, Column("id", "string", nullable=False)), [])

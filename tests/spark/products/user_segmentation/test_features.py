@@ -30,11 +30,17 @@ MOBILE_EVENTS = [
     ev("m1", "u1", "2024-04-10 09:00:00", "o1", 30.0),  # o1 first seen in the app: a mobile order of 30.0
     ev("m2", "u3", "2024-03-01 18:30:00", "o7", 7.25),  # u3: one order, mobile only
 ]
-WEB_SESSIONS = [("u1", dt.date(2024, 4, 1), True), ("u1", dt.date(2024, 3, 31), True),  # in, out
-                ("u2", dt.date(2024, 4, 30), False), (None, dt.date(2024, 4, 15), True),
-                ("u4", dt.date(2024, 4, 15), True)]
-MOBILE_SESSIONS = [("u1", dt.date(2024, 4, 10), True), ("u1", dt.date(2024, 5, 1), True),  # in, out
-                   ("u3", dt.date(2024, 4, 29), False)]
+# (user, session date, engaged, duration_s)
+WEB_SESSIONS = [("u1", dt.date(2024, 4, 1), True, 100.0), ("u1", dt.date(2024, 3, 31), True, 999.0),  # in, out
+                ("u2", dt.date(2024, 4, 30), False, 30.0), (None, dt.date(2024, 4, 15), True, 5.0),
+                ("u4", dt.date(2024, 4, 15), True, 7.0)]
+MOBILE_SESSIONS = [("u1", dt.date(2024, 4, 10), True, 50.0), ("u1", dt.date(2024, 5, 1), True, 999.0),  # in, out
+                   ("u3", dt.date(2024, 4, 29), False, 12.5)]
+# Activity beyond the purchases: any event type counts, a bot's does not, the snapshot day does not.
+WEB_ACTIVITY = [ev("w9", "u1", "2024-04-28 12:00:00", event_type="page_view"),
+                ev("w10", "u3", "2024-04-05 12:00:00", event_type="page_view", bot=True)]
+MOBILE_ACTIVITY = [ev("m3", "u3", "2024-05-01 00:00:00", event_type="screen_view"),
+                   ev("m4", "u3", "2024-01-31 10:00:00", event_type="app_open")]
 
 COLUMNS = ("user_id", "first_order_date", "last_order_date", "recency_days", "frequency", "monetary",
            "web_orders", "mobile_orders", "web_share", "sessions_30d", "engaged_sessions_30d",
@@ -77,3 +83,27 @@ def test_customer_features(frames):
     rows = features.customer_features(orders, sessions, S, "run-1").collect()
     assert {r["user_id"]: tuple(r[c] for c in COLUMNS) for r in rows} == EXPECTED
     assert {(r["snapshot_date"], r["run_id"]) for r in rows} == {(S, "run-1")}
+
+
+BEHAVIOUR = ("avg_order_value", "repeat_purchase_rate", "last_activity_date", "days_since_last_activity",
+             "customer_age_days", "is_active", "avg_session_time_s")
+
+
+@pytest.mark.integration
+def test_feature_vector_for_churn_and_tags(spark, frames):
+    orders, sessions = frames
+    schema = features.schema(features.EVENT_COLUMNS)
+    active = features.activity(spark.createDataFrame(WEB_EVENTS + WEB_ACTIVITY, schema)).unionByName(
+        features.activity(spark.createDataFrame(MOBILE_EVENTS + MOBILE_ACTIVITY, schema)))
+    rows = features.customer_features(orders, sessions, S, "run-1", active, active_days=60).collect()
+    assert {r["user_id"]: tuple(r[c] for c in BEHAVIOUR) for r in rows} == {
+        # 40.0 over 2 orders; (2 - 1) / 2; last event w9 on 04-28; first order 04-10; sessions 100 s and 50 s
+        "u1": (20.0, 0.5, D(2024, 4, 28), 3, 21, True, 75.0),
+        # o4 on the snapshot date is no activity before it
+        "u2": (5.0, 0.0, D(2024, 4, 30), 1, 1, True, 30.0),
+        # the bot's 04-05 and the snapshot day's m3 do not count: its last order, 61 days > 60
+        "u3": (7.25, 0.0, D(2024, 3, 1), 61, 61, False, 12.5),
+    }
+    # Without activity events, the last order is the last activity.
+    bare = {r["user_id"]: r["last_activity_date"] for r in features.customer_features(orders, sessions, S, "r").collect()}
+    assert bare == {"u1": D(2024, 4, 20), "u2": D(2024, 4, 30), "u3": D(2024, 3, 1)}

@@ -64,7 +64,7 @@ KPI = ("visitors", "users", "sessions", "page_views", "engaged_sessions", "engag
 @pytest.fixture(scope="module")
 def silver(spark):
     events = spark.createDataFrame(EVENTS, SCHEMA).withColumn("event_date", F.to_date("event_ts"))
-    for absent in ("utm_source", "utm_medium", "utm_campaign", "referrer_host"):
+    for absent in ("utm_source", "utm_medium", "utm_campaign", "referrer_host", "user_agent"):
         events = events.withColumn(absent, F.lit(None).cast("string"))
     sessionized = sessions.assign(events.where(~F.col("is_bot")), "anonymous_id", 30)
     session_rows = web_sessions.summarize(sessionized, "test").persist()

@@ -13,10 +13,11 @@ from shared_lib import sessions
 
 SCHEMA = ("event_id string, event_type string, event_ts timestamp, anonymous_id string, user_id string, "
           "page_path string, channel string, utm_source string, utm_medium string, utm_campaign string, "
-          "referrer_host string, device_type string, country string, order_id string, revenue double")
+          "referrer_host string, device_type string, country string, order_id string, revenue double, "
+          "user_agent string")
 DEFAULTS = dict(event_type="page_view", user_id=None, page_path="/", channel="direct", utm_source=None,
                 utm_medium=None, utm_campaign=None, referrer_host=None, device_type="desktop", country=None,
-                order_id=None, revenue=None)
+                order_id=None, revenue=None, user_agent=None)
 
 
 def ts(text: str) -> dt.datetime:
@@ -91,6 +92,16 @@ def test_session_rows_on_hand_computed_boundaries(spark):
     micros = int((ts("2024-03-01 10:00:00") - dt.datetime(1970, 1, 1)).total_seconds() * 1_000_000)
     # Deterministic: a hash of visitor, start and first event id, whatever the input order.
     assert gap_first["session_id"] == hashlib.sha256(f"gap|{micros}|g1".encode()).hexdigest()[:32]
+    assert {r["browser"] for r in rows} == {"unknown"}  # no user agent sent
+
+
+@pytest.mark.integration
+def test_a_session_takes_its_first_events_browser(spark):
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0"
+    rows = summarize(events(spark, [
+        dict(event_id="b2", anonymous_id="b", event_ts=ts("2024-03-01 10:00:05"), user_agent="curl/8.5.0"),
+        dict(event_id="b1", anonymous_id="b", event_ts=ts("2024-03-01 10:00:00"), user_agent=firefox)])).collect()
+    assert [r["browser"] for r in rows] == ["Firefox"]
 
 
 def ids(df) -> dict:

@@ -106,3 +106,20 @@ def test_device_type_and_bots(spark):
         "i", transform.device_type(F.col("device_type"), F.col("user_agent")).alias("device"),
         transform.is_bot(F.col("user_agent")).alias("bot")).collect()}
     assert [got[i] for i in range(len(cases))] == [(d, b) for _, _, d, b in cases]
+
+
+@pytest.mark.integration
+def test_browser_family_first_match_wins(spark):
+    cases = [
+        (WINDOWS, "Chrome"),  # says Safari too
+        (IPHONE, "Safari"),
+        (WINDOWS.replace("Safari/537.36", "Safari/537.36 Edg/126.0"), "Edge"),  # says Chrome and Safari too
+        (WINDOWS + " OPR/110.0", "Opera"),
+        ("Mozilla/5.0 (Linux; Android 14) SamsungBrowser/25.0 Chrome/121.0 Mobile Safari/537.36", "Samsung Internet"),
+        ("Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0", "Firefox"),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) CriOS/126.0 Mobile Safari/604.1", "Chrome"),
+        ("curl/8.5.0", "Other"),
+        (None, "unknown"),
+    ]
+    df = spark.createDataFrame([(ua,) for ua, _ in cases], "ua string")
+    assert [r[0] for r in df.select(transform.browser(F.col("ua"))).collect()] == [b for _, b in cases]

@@ -64,3 +64,22 @@ def test_table_aligns_text_columns_left():
     widget = ui.table(pd.DataFrame({"segment": ["A"], "customers": [3], "action": ["call <them>"]}),
                       {"customers": "count"})
     assert "<td class='dp-text'>A</td><td>3</td><td class='dp-text'>call &lt;them&gt;</td>" in widget.value
+
+
+def test_risk_matrix_has_every_band_and_segment():
+    churn = pd.DataFrame({"segment": ["A", "A", "B"], "band": [0, 9, 4], "customers": [2, 1, 5]})
+    matrix = seg.risk_matrix(churn, ["A", "B", "C"])
+    assert matrix.columns[0] == "0.0-0.1" and matrix.columns[-1] == "0.9-1.0"
+    assert matrix.loc["A"].tolist() == [2, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    assert matrix.loc["B", "0.4-0.5"] == 5 and matrix.loc["C"].sum() == 0
+
+
+def test_tag_table_in_defined_order_with_shares():
+    tags = pd.DataFrame({"tag": ["value_tier", "value_tier", "churn_risk_level"], "value": ["Low", "High", "High"],
+                         "customers": [3, 1, 4]})
+    table = seg.tag_table(tags)
+    value = table[table["tag"] == "Value"]
+    assert value[["value", "customers", "share"]].values.tolist() == [["High", 1.0, 0.25], ["Medium", 0.0, 0.0],
+                                                                      ["Low", 3.0, 0.75]]
+    assert table[table["tag"] == "Churn risk"]["customers"].tolist() == [4.0, 0.0, 0.0]
+    assert table[table["tag"] == "Lifecycle"]["share"].isna().all()  # no counts: no shares

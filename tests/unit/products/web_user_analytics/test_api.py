@@ -81,20 +81,20 @@ def test_an_analyst_reads_a_journey_unmasked_with_a_purpose_and_the_read_is_audi
     assert resp.status_code == 200
     data = resp.json()["data"]
     assert [s["session_id"] for s in data["sessions"]] == ["s1"]
-    assert [(e["event_id"], e["page_url"], e["ip"]) for e in data["events"]] == [
-        ("e1", "https://shop.example/", "10.0.0.1"), ("e2", "https://shop.example/cart", "10.0.0.1")]
+    assert [(e["event_id"], e["page_url"], e["ip_network"]) for e in data["events"]] == [
+        ("e1", "https://shop.example/", "10.0.0.0/24"), ("e2", "https://shop.example/cart", "10.0.0.0/24")]
     [audit] = web.sinks.audits
     assert audit["actor"] == web.actor("analyst") and audit["actor_role"] == "analyst"
     assert (audit["action"], audit["result"], audit["purpose"], audit["subject_id"]) == ("read", "success", "support", "v1")
     assert audit["resource"] == "web-user-analytics-api:/visitors/{subject_id}/journey"
     # the personal columns answered, from both tables
-    assert audit["columns"] == ["anonymous_id", "ip", "page_url", "referrer", "user_agent", "user_id"]
+    assert audit["columns"] == ["anonymous_id", "ip_network", "page_url", "referrer", "user_agent", "user_id"]
 
 
 def test_an_operator_sees_the_journey_with_personal_columns_masked_and_no_audit(web):
     data = web.get("/visitors/u1/journey?id_type=user_id", "operator").json()["data"]
     [event1, event2] = data["events"]
-    assert (event1["event_id"], event1["page_path"], event1["page_url"], event1["ip"], event1["anonymous_id"]) == (
+    assert (event1["event_id"], event1["page_path"], event1["page_url"], event1["ip_network"], event1["anonymous_id"]) == (
         "e1", "/", "***", "***", "***")
     assert event2["referrer"] is None  # null stays null: masking hides values, not their absence
     assert data["sessions"][0]["user_id"] == "***" and data["sessions"][0]["channel"] == "direct"
