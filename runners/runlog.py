@@ -10,20 +10,10 @@ import datetime as dt
 import pyarrow as pa
 
 from shared_lib import lake, products
+from shared_lib.lake import arrow_schema
 from shared_lib.paths import PLATFORM
 
 RUNS_TABLE = "pipeline_runs"
-
-_ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
-                "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
-                "array<string>": pa.list_(pa.string())}
-
-
-def arrow_schema(table: products.Table) -> pa.Schema:
-    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable,
-                               metadata={"comment": c.comment} if c.comment else None)
-                      for c in table.columns])
-
 
 def runs_table() -> products.Table:
     return products.get(PLATFORM).table(RUNS_TABLE)

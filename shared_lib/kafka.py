@@ -184,3 +184,24 @@ def timestamps_at(params: dict, topic: str, offsets: dict[int, int], timeout_s: 
         return found
     finally:
         consumer.close()
+
+
+def topic_retention_ms(params: dict, topics: Iterable[str]) -> dict[str, int | None]:
+    """{topic: its ``retention.ms`` on the broker} (None: no such topic)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    names = list(dict.fromkeys(topics))
+    out: dict[str, int | None] = {t: None for t in names}
+    with _admin(params) as admin:
+        existing = set(admin.list_topics())
+        wanted = [ConfigResource(ConfigResourceType.TOPIC, t, configs=["retention.ms"]) for t in names if t in existing]
+        if not wanted:
+            return out
+        for response in admin.describe_configs(wanted):
+            for resource in response.resources:
+                # (error_code, error_message, resource_type, resource_name, [config entries])
+                name, entries = resource[3], resource[4]
+                for entry in entries:
+                    if entry[0] == "retention.ms" and entry[1] is not None:
+                        out[name] = int(entry[1])
+    return out

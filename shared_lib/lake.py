@@ -15,6 +15,7 @@ from shared_lib.products import Table
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     from deltalake import DeltaTable
 
 # pandas and deltalake are imported where they are used: shared_lib.tables imports this module in
@@ -70,3 +71,15 @@ def read_latest(product: str, table: str, time_column: str, partition: str = "da
         return read(declared)
     rows = read(declared, filters=[(partition, "=", dt.date.fromisoformat(max(dates)))])
     return rows[rows[time_column] == rows[time_column].max()].reset_index(drop=True)
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The Arrow schema of a declared table (for delta-rs writes of its rows)."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
+             "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
+             "array<string>": pa.list_(pa.string())}
+    return pa.schema([pa.field(c.name, types[c.type], nullable=c.nullable,
+                               metadata={"comment": c.comment} if c.comment else None)
+                      for c in table.columns])

@@ -1,0 +1,147 @@
+"""History after an erasure: what a DELETE leaves behind and how it goes.
+
+A Delta DELETE rewrites the files that held the subject's rows, but (1) the old files stay on disk
+for time travel, and (2) the log keeps the subject too: each commit's ``add`` actions carry per-file
+min/max statistics of the ``stats_columns`` (a subject id can be a file's min or max), and the
+DELETE's own commit names the ids in its predicate. VACUUM deletes the old files but never
+touches the log. So ``purge_table`` runs, with delta-rs:
+
+1. VACUUM with a retention of 0 hours: every data file that the current version does not use
+   is deleted (delta-rs then commits ``VACUUM START`` and ``VACUUM END``: commit info only);
+2. a checkpoint of the current version: the table's whole state (files with their statistics,
+   which no longer name the subject, protocol, metadata, streaming transaction ids) in one
+   Parquet file, which readers and writers start from;
+3. every log file of an earlier version is deleted (JSON commits, older checkpoints, Spark's
+   ``.crc`` files): Delta's own log clean-up does the same once ``delta.logRetentionDuration``
+   has passed; an erasure cannot wait 30 days.
+
+Time travel to a version before the erasure is then impossible (its commits are gone): that is
+the point. Outside the lake, files under ``reports/`` and the workspace (executed notebooks,
+HTML, logs, Spark's scratch files and streaming checkpoints; Kafka's own log folder aside: its
+messages stay until the topic's retention) are scanned for the ids as tokens: text files
+(``.ipynb``, ``.html``, ``.json``, logs) get them replaced by ``[erased]``, other files are deleted.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from shared_lib import lake, paths
+from shared_lib.dsar import match
+from shared_lib.products import Table
+
+_LOG_VERSION = re.compile(r"^(\d{20})\.")
+# Text files are redacted in place; anything else holding an id is deleted.
+TEXT_SUFFIXES = (".ipynb", ".html", ".htm", ".json", ".jsonl", ".md", ".txt", ".log", ".csv", ".out", ".err", "")
+REDACT_ROOTS = ("reports", "logs")  # where a file is evidence: kept, the ids replaced
+
+
+@dataclass
+class FilesTouched:
+    redacted: list[Path] = field(default_factory=list)
+    deleted: list[Path] = field(default_factory=list)
+
+
+def purge_table(table: Table) -> int:
+    """Vacuum ``table`` to its current version and cut its log there (see the module's text);
+    returns the files deleted (data files and log files)."""
+    from deltalake import DeltaTable
+
+    if not lake.exists(table):
+        return 0
+    delta = DeltaTable(str(table.path))
+    removed = delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    delta = DeltaTable(str(table.path))
+    delta.create_checkpoint()
+    return len(removed) + cut_log(table.path / "_delta_log", delta.version())
+
+
+def cut_log(log_dir: Path, version: int) -> int:
+    """Delete the log files of versions before ``version`` (whose checkpoint must exist)."""
+    if not (log_dir / f"{version:020d}.checkpoint.parquet").exists():
+        raise RuntimeError(f"{log_dir}: no checkpoint of version {version}; the log was left whole")
+    removed = 0
+    for entry in log_dir.iterdir():
+        found = _LOG_VERSION.match(entry.name)
+        if entry.is_file() and found and int(found.group(1)) < version:
+            entry.unlink()
+            removed += 1
+    return removed
+
+
+def log_mentions(table: Table, ids: Iterable[str]) -> list[Path]:
+    """The files of ``table``'s Delta log that still hold one of ``ids`` (JSON commits as bytes,
+    checkpoints by their values): empty after a purge."""
+    import pyarrow.parquet as pq
+
+    pattern = re.compile(match.token_pattern(ids).encode())
+    hits = []
+    for entry in sorted((table.path / "_delta_log").glob("*")):
+        if not entry.is_file():
+            continue
+        data = entry.read_bytes()
+        if entry.suffix == ".parquet":
+            data = str(pq.read_table(entry).to_pylist()).encode()
+        if pattern.search(data):
+            hits.append(entry)
+    return hits
+
+
+def outside_lake_roots() -> list[Path]:
+    """What an erasure scans outside the lake: reports and the workspace."""
+    roots = [paths.reports_dir(), paths.workspace()]
+    return [r for i, r in enumerate(roots) if r.exists() and not any(r.is_relative_to(o) for o in roots[:i])]
+
+
+def skipped_dirs() -> list[Path]:
+    """Never scanned: the lake (purged table by table), Kafka's log folder (its messages stay until
+    the topic's retention), the key, and the erasure's own progress files."""
+    ws = paths.workspace()
+    return [paths.lake_dir(), paths.service_dir("kafka") / "data", ws / "secrets", pending_dir()]
+
+
+def pending_dir() -> Path:
+    return paths.workspace() / "dsar" / "pending"
+
+
+def scrub_files(ids: Iterable[str], roots: Iterable[Path] | None = None,
+                skip: Iterable[Path] | None = None) -> FilesTouched:
+    """Replace the ids in the text files of ``roots`` that hold them, delete the other files that
+    do (see the module's text)."""
+    ids = list(ids)
+    pattern = re.compile(match.token_pattern(ids).encode())
+    skip = [p.resolve() for p in (skip if skip is not None else skipped_dirs())]
+    touched = FilesTouched()
+    for root in roots if roots is not None else outside_lake_roots():
+        for file in sorted(root.rglob("*")):
+            resolved = file.resolve()
+            if not file.is_file() or file.is_symlink() or any(resolved.is_relative_to(s) for s in skip):
+                continue
+            try:
+                data = file.read_bytes()
+            except OSError:  # vanished meanwhile (a service's scratch file)
+                continue
+            if not pattern.search(data):
+                continue
+            if _is_evidence(resolved) and file.suffix in TEXT_SUFFIXES and _is_text(data):
+                file.write_bytes(match.redact(data, ids)[0])
+                touched.redacted.append(file)
+            else:
+                file.unlink()
+                touched.deleted.append(file)
+    return touched
+
+
+def _is_evidence(path: Path) -> bool:
+    roots = [paths.reports_dir().resolve(), *(paths.workspace().resolve() / r for r in REDACT_ROOTS)]
+    return any(path.is_relative_to(r) for r in roots)
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in data
