@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                        "dashboard first render")
+                        "dashboard first render, erasure")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
                                          "DP_SERVE_PORT) and the Prometheus exporter (platform.metrics, "
                                          "DP_METRICS_PORT) on 127.0.0.1; Ctrl-C stops"))

@@ -12,7 +12,7 @@ from runners.bench.sizes import FULL, QUICK, Sizes
 from shared_lib import products
 
 NAMES = ["runner overhead", "kafka -> bronze", "web bronze -> gold", "mobile bronze -> gold",
-         "compliance bronze -> gold", "segmentation", "dashboard first render"]
+         "compliance bronze -> gold", "segmentation", "dashboard first render", "erasure"]
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -32,7 +32,7 @@ def test_only_with_an_unknown_name_is_an_error_listing_every_name():
         registry.select(["web bronze -> gold", "web -> gold"])
     assert str(error.value) == ("unknown benchmark(s) web -> gold: expected runner overhead, kafka -> bronze, "
                                 "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                                "dashboard first render")
+                                "dashboard first render, erasure")
 
 
 def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):
