@@ -23,6 +23,8 @@ messages stay until the topic's retention) are scanned for the ids as tokens: te
 """
 from __future__ import annotations
 
+import mmap
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,12 +121,9 @@ def scrub_files(ids: Iterable[str], roots: Iterable[Path] | None = None,
             resolved = file.resolve()
             if not file.is_file() or file.is_symlink() or any(resolved.is_relative_to(s) for s in skip):
                 continue
-            try:
-                data = file.read_bytes()
-            except OSError:  # vanished meanwhile (a service's scratch file)
+            if not _holds(file, pattern):
                 continue
-            if not pattern.search(data):
-                continue
+            data = file.read_bytes()
             if _is_evidence(resolved) and file.suffix in TEXT_SUFFIXES and _is_text(data):
                 file.write_bytes(match.redact(data, ids)[0])
                 touched.redacted.append(file)
@@ -132,6 +131,19 @@ def scrub_files(ids: Iterable[str], roots: Iterable[Path] | None = None,
                 file.unlink()
                 touched.deleted.append(file)
     return touched
+
+
+def _holds(file: Path, pattern: re.Pattern) -> bool:
+    """Whether the file's bytes match, searched through a memory map (Spark's scratch files can be
+    large: they are not read into memory)."""
+    try:
+        with open(file, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return False
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                return pattern.search(mapped) is not None
+    except (OSError, ValueError):  # vanished or changed meanwhile (a service's scratch file)
+        return False
 
 
 def _is_evidence(path: Path) -> bool:
