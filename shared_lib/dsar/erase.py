@@ -165,5 +165,5 @@ def report_lines(result: Erasure) -> list[str]:
 
 def check_subject(requested: str) -> str:
     if not requested or not requested.strip():
-        raise UserError("dp dsar: the subject id is empty: name the id the request is about")
+        raise UserError("the subject id is empty: name the id the request is about")
     return requested

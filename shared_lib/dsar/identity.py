@@ -28,7 +28,7 @@ def resolve(requested: str, known: dict[str, list[str]] | None = None) -> tuple[
     ``known``: the links found by an earlier, interrupted erasure (silver no longer has them)."""
     if not requested or not requested.strip():
         from shared_lib.errors import UserError
-        raise UserError("dp dsar: the subject id is empty: name the id the request is about")
+        raise UserError("the subject id is empty: name the id the request is about")
     links = dict(known) if known is not None else linked(requested)
     ids = frozenset({requested, *links})
     key = subject_hash.workspace_key()
