@@ -102,7 +102,7 @@ EXPECTED = {
     "mobile-user-analytics.gold.devices": [DEVICE],
     "compliance-auditing.bronze.events_raw": ["idsar-a1", "idsar-c1", "idsar-c2"],
     "compliance-auditing.silver.consent_events": ["idsar-c1", "idsar-c2"],
-    "compliance-auditing.silver.consent_state": [COOKIE, USER],
+    "compliance-auditing.silver.consent_state": ["idsar-c1", "idsar-c2"],  # by their latest event
     "compliance-auditing.silver.audit_trail": ["idsar-a1"],        # by keyed hash
     "user-segmentation.silver.customer_features": [USER],
     "user-segmentation.gold.customer_segments": [USER],
