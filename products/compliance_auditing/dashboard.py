@@ -95,7 +95,7 @@ def consent_by_day(kpis: pd.DataFrame) -> pd.DataFrame:
 
 DSAR_COLUMNS = {"dsar_opened": "opened", "dsar_completed": "completed", "dsar_overdue": "overdue",
                 "dsar_median_completion_days": "median_completion_days"}
-DSAR_FORMATS = {"opened": "count", "completed": "count", "overdue": "count", "median_completion_days": "ratio"}
+DSAR_FORMATS = {"date": "date", "opened": "count", "completed": "count", "overdue": "count", "median_completion_days": "ratio"}
 
 
 def dsar_by_day(kpis: pd.DataFrame) -> pd.DataFrame:

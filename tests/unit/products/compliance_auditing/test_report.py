@@ -68,3 +68,16 @@ def test_the_index_lists_every_report_newest_first(tmp_path):
 def test_a_run_id_becomes_a_safe_file_name():
     assert report.file_name("interactive") == "interactive.html"
     assert report.file_name("a/b c") == "a_b_c.html"
+
+
+def test_the_report_lists_the_days_with_data_subject_requests():
+    import pandas as pd
+    dsar = pd.DataFrame([(dt.date(2024, 3, 3), "dsar_opened", "all", "all", 2.0),
+                         (dt.date(2024, 3, 3), "dsar_completed", "all", "all", 1.0),
+                         (dt.date(2024, 3, 3), "dsar_overdue", "all", "all", 0.0),
+                         (dt.date(2024, 3, 3), "dsar_median_completion_days", "all", "all", 0.5)],
+                        columns=KPIS.columns)
+    body = report.body_of(rendered(kpis=pd.concat([KPIS, dsar], ignore_index=True)))
+    section = body.split("<h2>Data-subject requests per day</h2>", 1)[1].split("</section>", 1)[0]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", section) == ["03 Mar 2024", "2", "1", "0", "0.50"]
+    assert "No data-subject requests" in report.body_of(rendered())
