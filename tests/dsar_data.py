@@ -112,10 +112,34 @@ def write(product: str, name: str, rows: list[dict]) -> None:
             write_deltalake(str(table.path), data, mode="append", partition_by=list(table.partitioned_by) or None)
 
 
+def rewrite_like_spark(product: str, name: str) -> None:
+    """A commit that replaces every file of the table by one with the same rows, its ``remove``
+    actions carrying the removed files' statistics, as Spark writes them (a MERGE does): the
+    subject's ids then stay in the tombstones of the log even though no live file holds them."""
+    from deltalake import DeltaTable, write_deltalake
+
+    table = products.get(product).table(name)
+    log = table.path / "_delta_log"
+    stats = {}
+    for commit in sorted(log.glob("*.json")):
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "add" in action:
+                stats[action["add"]["path"]] = action["add"].get("stats")
+    write_deltalake(str(table.path), DeltaTable(str(table.path)).to_pyarrow_table(), mode="overwrite")
+    last = sorted(log.glob("*.json"))[-1]
+    actions = [json.loads(line) for line in last.read_text().splitlines()]
+    for action in actions:
+        if "remove" in action:
+            action["remove"]["stats"] = stats[action["remove"]["path"]]
+    last.write_text("".join(json.dumps(a) + "\n" for a in actions))
+
+
 def build_lake(hash_of) -> None:
     for (product, name), rows in ROWS.items():
         write(product, name, rows)
     write(COMPLIANCE, "audit_trail", audit_rows(hash_of))
+    rewrite_like_spark(MOBILE, "devices")
 
 
 def files_holding(roots, ids, skip=()) -> list[str]:

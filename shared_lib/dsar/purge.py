@@ -10,7 +10,10 @@ touches the log. So ``purge_table`` runs, with delta-rs:
    is deleted (delta-rs then commits ``VACUUM START`` and ``VACUUM END``: commit info only);
 2. a checkpoint of the current version: the table's whole state (files with their statistics,
    which no longer name the subject, protocol, metadata, streaming transaction ids) in one
-   Parquet file, which readers and writers start from;
+   Parquet file, which readers and writers start from. It also keeps the tombstones (``remove``
+   actions) of the last week with the statistics Spark wrote into them, the subject's among
+   them: their ``stats`` are cleared (the files they name are gone; a tombstone needs only its
+   path and time);
 3. every log file of an earlier version is deleted (JSON commits, older checkpoints, Spark's
    ``.crc`` files): Delta's own log clean-up does the same once ``delta.logRetentionDuration``
    has passed; an erasure cannot wait 30 days.
@@ -23,6 +26,7 @@ messages stay until the topic's retention) are scanned for the ids as tokens: te
 """
 from __future__ import annotations
 
+import json
 import mmap
 import os
 import re
@@ -57,7 +61,37 @@ def purge_table(table: Table) -> int:
     removed = delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     delta = DeltaTable(str(table.path))
     delta.create_checkpoint()
-    return len(removed) + cut_log(table.path / "_delta_log", delta.version())
+    log_dir, version = table.path / "_delta_log", delta.version()
+    clear_tombstone_stats(log_dir / f"{version:020d}.checkpoint.parquet")
+    return len(removed) + cut_log(log_dir, version)
+
+
+def clear_tombstone_stats(checkpoint: Path) -> None:
+    """Rewrite a checkpoint with the ``stats`` of its ``remove`` actions set to null."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    actions = pq.read_table(checkpoint)
+    if "remove" not in actions.column_names:
+        return
+    remove = actions.column("remove").combine_chunks()
+    kind = remove.type
+    at = kind.get_field_index("stats")
+    if at < 0 or remove.field(at).null_count == len(remove):
+        return
+    children = [remove.field(i) for i in range(kind.num_fields)]
+    children[at] = pa.nulls(len(remove), kind.field(at).type)
+    cleared = pa.StructArray.from_arrays(children, fields=list(kind), mask=remove.is_null())
+    actions = actions.set_column(actions.schema.get_field_index("remove"), actions.schema.field("remove"), cleared)
+    tmp = checkpoint.with_name(checkpoint.name + ".tmp")
+    pq.write_table(actions, tmp)
+    tmp.replace(checkpoint)
+    pointer = checkpoint.parent / "_last_checkpoint"  # says how big the checkpoint is: keep it true
+    if pointer.exists():
+        last = json.loads(pointer.read_text())
+        if last.get("version") == int(checkpoint.name[:20]) and "sizeInBytes" in last:
+            last["sizeInBytes"] = checkpoint.stat().st_size
+            pointer.write_text(json.dumps(last))
 
 
 def cut_log(log_dir: Path, version: int) -> int:
