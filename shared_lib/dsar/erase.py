@@ -155,7 +155,8 @@ def report_lines(result: Erasure) -> list[str]:
     lines += [f"  files removed (old data files, earlier log versions, scratch files): {result.files_removed}",
               f"  files redacted under reports/ and logs ([erased]): {len(result.files_redacted)}"]
     lines += [f"    {p}" for p in result.files_redacted[:20]]
-    lines += ["  kept, holding no personal data (aggregates): " + ", ".join(result.kept_without_personal_data),
+    lines += ["  kept as they are, holding no personal data (aggregates, bookkeeping): "
+              + ", ".join(result.kept_without_personal_data),
               "  kept, naming subjects by keyed hash only (append-only audit trail, DSAR records): "
               + ", ".join(result.kept_hashed),
               "  Kafka keeps the subject's messages until each topic's retention; bronze drops them on a replay:"]
