@@ -3,6 +3,8 @@ with that user id, a mobile device seen with it; or the user id a cookie or devi
 with). One hop: a user's cookie does not bring in the other users of a shared device."""
 from __future__ import annotations
 
+import pyarrow.compute as pc
+
 from shared_lib import lake, subject_hash
 from shared_lib.dsar import match
 from shared_lib.dsar.rows import Subject
@@ -15,9 +17,13 @@ def linked(requested: str) -> dict[str, list[str]]:
     for scope in all_scopes():
         if scope.table.layer != "silver" or len(scope.id_columns) < 2 or not lake.exists(scope.table):
             continue
-        rows = lake.delta_table(scope.table).to_pyarrow_dataset().to_table(
-            columns=list(scope.id_columns), filter=match.id_filter(scope.id_columns, [requested]))
-        for value, columns in match.linked_ids(rows.to_pylist(), requested).items():
+        seen = []
+        for batch in lake.delta_table(scope.table).to_pyarrow_dataset().to_batches(columns=list(scope.id_columns)):
+            mask = match.in_set(batch.column(0), [requested])
+            for i in range(1, batch.num_columns):
+                mask = pc.or_(mask, match.in_set(batch.column(i), [requested]))
+            seen += batch.filter(mask).to_pylist()
+        for value, columns in match.linked_ids(seen, requested).items():
             where = out.setdefault(value, [])
             where += [f"{scope.table.qualified_name}.{c}" for c in columns if f"{scope.table.qualified_name}.{c}" not in where]
     return out

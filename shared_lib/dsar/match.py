@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from functools import reduce
 from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 # Characters an id is made of: an id found in text must not be part of a longer word
 # (``user-1`` is not in ``user-12``). The bronze replay filter splits text on the others.
@@ -24,16 +22,20 @@ def token_pattern(ids: Iterable[str]) -> str:
     return f"(?:^|[^{TOKEN_CHARS}])(?:{alternatives})(?:[^{TOKEN_CHARS}]|$)"
 
 
+def _strings(values: pa.Array | pa.ChunkedArray):
+    """As plain strings: files rewritten by delta-rs hold string views, which not every kernel takes."""
+    return values if values.type == pa.string() else pc.cast(values, pa.string())
+
+
 def text_mask(texts: pa.Array | pa.ChunkedArray, ids: Iterable[str]) -> pa.Array:
     """True where the text holds one of ``ids`` as a token (null text: False)."""
-    found = pc.match_substring_regex(texts, token_pattern(ids))
+    found = pc.match_substring_regex(_strings(texts), token_pattern(ids))
     return pc.fill_null(found, False)
 
 
-def id_filter(columns: Iterable[str], ids: Iterable[str]) -> ds.Expression:
-    """Rows whose value in any of ``columns`` is one of ``ids``."""
-    values = pa.array(sorted(set(ids)), pa.string())
-    return reduce(lambda a, b: a | b, [ds.field(c).isin(values) for c in columns])
+def in_set(values: pa.Array | pa.ChunkedArray, ids: Iterable[str]) -> pa.Array:
+    """True where the value is one of ``ids`` (null: False)."""
+    return pc.fill_null(pc.is_in(_strings(values), value_set=pa.array(sorted(set(ids)), pa.string())), False)
 
 
 def fields_naming(text: str | None, ids: set[str], fields: Iterable[str]) -> list[str]:

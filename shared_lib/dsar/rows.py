@@ -36,33 +36,23 @@ def find(scope: Scope, subject: Subject, version: int | None = None, hashes: boo
         return pa.table({c.name: pa.array([], pa.null()) for c in scope.table.columns})
     data = _dataset(scope, version)
     parts = []
-    conditions = []
-    if scope.id_columns:
-        conditions.append(match.id_filter(scope.id_columns, subject.ids))
-    if hashes and scope.hash_columns:
-        conditions.append(match.id_filter(scope.hash_columns, subject.hashes))
-    if conditions:
-        parts.append(data.to_table(filter=reduce(lambda a, b: a | b, conditions)))
-    if scope.raw_columns:
-        for batch in data.to_batches():
-            mask = reduce(pc.or_, [match.text_mask(batch.column(c), subject.ids) for c in scope.raw_columns])
-            if pc.any(mask).as_py():
-                parts.append(pa.Table.from_batches([batch.filter(mask)]))
+    # Batches filtered here, not a dataset filter: files that delta-rs rewrote (a DELETE) hold
+    # their strings as Arrow string views, and a pushed-down filter cannot compare those.
+    for batch in data.to_batches():
+        masks = []
+        if scope.id_columns:
+            masks += [match.in_set(batch.column(c), subject.ids) for c in scope.id_columns]
+        if hashes and scope.hash_columns:
+            masks += [match.in_set(batch.column(c), subject.hashes) for c in scope.hash_columns]
+        masks += [match.text_mask(batch.column(c), subject.ids) for c in scope.raw_columns]
+        if not masks:
+            continue
+        mask = reduce(pc.or_, masks)
+        if pc.any(mask).as_py():
+            parts.append(pa.Table.from_batches([batch.filter(mask)]))
     if not parts:
         return data.schema.empty_table()
-    found = pa.concat_tables(parts, promote_options="permissive")
-    return found if len(parts) == 1 else _distinct(found)
-
-
-def _distinct(table: pa.Table) -> pa.Table:
-    """A row found by an id and by its text counts once."""
-    seen, keep = set(), []
-    for i, row in enumerate(table.to_pylist()):
-        key = repr(sorted(row.items()))
-        if key not in seen:
-            seen.add(key)
-            keep.append(i)
-    return table.take(keep)
+    return pa.concat_tables(parts, promote_options="permissive")
 
 
 def sql_string(value: str) -> str:
