@@ -194,14 +194,12 @@ def topic_retention_ms(params: dict, topics: Iterable[str]) -> dict[str, int | N
     out: dict[str, int | None] = {t: None for t in names}
     with _admin(params) as admin:
         existing = set(admin.list_topics())
-        wanted = [ConfigResource(ConfigResourceType.TOPIC, t, configs=["retention.ms"]) for t in names if t in existing]
+        wanted = [ConfigResource(ConfigResourceType.TOPIC, t) for t in names if t in existing]
         if not wanted:
             return out
-        for response in admin.describe_configs(wanted):
-            for resource in response.resources:
-                # (error_code, error_message, resource_type, resource_name, [config entries])
-                name, entries = resource[3], resource[4]
-                for entry in entries:
-                    if entry[0] == "retention.ms" and entry[1] is not None:
-                        out[name] = int(entry[1])
+        # {resource type: {name: {config key: {"value": ...}}}}; "all": defaults included.
+        found = admin.describe_configs(wanted, config_filter="all").get("topic", {})
+    for name, configs in found.items():
+        value = (configs.get("retention.ms") or {}).get("value")
+        out[name] = int(value) if value is not None else None
     return out
