@@ -211,7 +211,8 @@ def test_time_travel_finds_no_version_with_the_subject(erased):
         if scope.erasable and lake.exists(scope.table):
             readable = dsar_data.readable_versions(scope.table)
             assert not any(dsar_data.holds_subject(c, IDS) for c in readable.values()), scope.table.qualified_name
-            assert min(readable) > versions[scope.table.qualified_name], scope.table.qualified_name
+            if scope.table.qualified_name in EXPECTED:  # it held the subject: its old versions are gone
+                assert min(readable) > versions[scope.table.qualified_name], scope.table.qualified_name
 
 
 def test_a_whole_run_afterwards_does_not_bring_the_subject_back_and_records_the_erasure(erased, loaded):
