@@ -264,9 +264,22 @@ def cmd_keys(args) -> int:
     return 0
 
 
-def cmd_not_yet(args) -> int:
-    print(f"dp {args.command}: not built yet in this version (see the open issues)", file=sys.stderr)
-    return 2
+def cmd_dsar(args) -> int:
+    from shared_lib.dsar import access, erase
+    params = _params(args)
+    subject = erase.check_subject(args.subject)
+    if args.action == "access":
+        if args.reason:
+            print("dp dsar access: --reason applies to erase only", file=sys.stderr)
+            return 2
+        access.access(params, subject, Path(args.out) if args.out else None)
+        return 0
+    if args.out:
+        print("dp dsar erase: --out applies to access only", file=sys.stderr)
+        return 2
+    for line in erase.report_lines(erase.erase(params, subject, args.reason)):
+        print(line)
+    return 0
 
 
 def _product_names(**_) -> list[str]:
@@ -386,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                        "dashboard first render, api latency, gateway latency, whole DAG reruns")
+                        "dashboard first render, api latency, gateway latency, whole DAG reruns, erasure")
     p.add_argument("--api-requests", type=int, help="requests of the API and gateway latency benchmarks, from 50 concurrent "
                    "clients (default 20000, or 3000 with --quick)")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "
@@ -407,9 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true")
     k = keys_sub.add_parser("revoke", help="lock out one key (by id or name); other keys keep working")
     k.add_argument("key", metavar="ID_OR_NAME")
-    p = add("dsar", cmd_not_yet, "data-subject requests: access or erase")
+    p = with_env(add("dsar", cmd_dsar, "data-subject requests: export every row of a subject (access) or "
+                                       "erase it everywhere, history included (erase)"))
     p.add_argument("action", choices=["access", "erase"])
-    p.add_argument("subject")
+    p.add_argument("subject", help="the subject's id (a web anonymous_id or user_id, a mobile device_id or "
+                                   "user_id); the ids linked to it are included")
+    p.add_argument("--out", help="access: the folder of the export (default reports/dsar/<request id>)")
+    p.add_argument("--reason", help="erase: the requester's reason, kept with the request")
     add("demo-summary", cmd_demo_summary, "what the demo built and where to look")
     return parser
 

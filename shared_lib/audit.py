@@ -49,12 +49,14 @@ def utc_now() -> str:
 
 def event(actor: str, action: str, resource: str, result: str, columns: Sequence[str] | None = None,
           purpose: str | None = None, subject_id: str | None = None, role: str | None = None,
-          event_id: str | None = None, event_ts: str | None = None) -> dict:
-    """One ``compliance.audit`` event; fields left as None are absent from it."""
+          event_id: str | None = None, event_ts: str | None = None, subject_hash: str | None = None) -> dict:
+    """One ``compliance.audit`` event; fields left as None are absent from it. ``subject_hash``
+    (the keyed hash, ``shared_lib.subject_hash``) instead of ``subject_id`` keeps the raw id out
+    of the topic."""
     out = {"event_id": event_id or str(uuid.uuid4()), "event_ts": event_ts or utc_now(), "actor": actor,
            "actor_role": role, "action": action, "resource": resource,
            "columns": list(columns) if columns is not None else None, "purpose": purpose, "result": result,
-           "subject_id": subject_id}
+           "subject_id": subject_id, "subject_hash": subject_hash}
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -114,13 +116,13 @@ def deliver(params: dict, events: list[dict], sent: list | None = None) -> int:
 
 def record(params: dict, actor: str | None, action: str, resource: str, result: str,
            columns: Sequence[str] | None = None, purpose: str | None = None, subject_id: str | None = None,
-           role: str | None = None) -> dict | None:
+           role: str | None = None, subject_hash: str | None = None) -> dict | None:
     """Record one action in ``compliance.audit``; ``actor`` None: the person running the command
     (``actor_from_env``). Returns the event sent, or None when a read could not be recorded."""
     if actor is None:
         actor, env_role = actor_from_env()
         role = role or env_role
-    ev = event(actor, action, resource, result, columns, purpose, subject_id, role)
+    ev = event(actor, action, resource, result, columns, purpose, subject_id, role, subject_hash=subject_hash)
     return ev if deliver(params, [ev]) else None
 
 

@@ -58,12 +58,19 @@ def to_bronze(kafka_df: DataFrame, run_id: str) -> DataFrame:
 
 def ingest(ctx, table_name: str = "events_raw") -> int:
     """Ingest everything the product's topics hold now into its bronze table; returns rows added.
-    Each event product's ``bronze`` step (``products/<package>/bronze.py``) calls it."""
+    Each event product's ``bronze`` step (``products/<package>/bronze.py``) calls it. Messages
+    naming an erased data subject are dropped (``shared_lib.dsar.replay``)."""
+    from shared_lib import subject_hash
+    from shared_lib.dsar import replay, requests
+
     table = ctx.product.table(table_name)
     own = ctx.params[ctx.product.name]
     # Several topics (a product whose ``topic`` is a mapping) are one subscription, one table.
     topics = ",".join(kafka_lib.topics_of(ctx.params, ctx.product.name).values())
     source = kafka_source(ctx.spark, ctx.params, topics, own["bronze"]["starting_offsets"],
                           own["bronze"]["max_offsets_per_trigger"])
-    return ctx.writer.append_stream(to_bronze(source, ctx.run_id), table,
+    erased = requests.erased_hashes()
+    bronze = replay.without_erased(to_bronze(source, ctx.run_id), erased,
+                                   subject_hash.workspace_key() if erased else b"")
+    return ctx.writer.append_stream(bronze, table,
                                     paths.checkpoint_path(ctx.product.name, table.name))

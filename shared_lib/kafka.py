@@ -184,3 +184,22 @@ def timestamps_at(params: dict, topic: str, offsets: dict[int, int], timeout_s: 
         return found
     finally:
         consumer.close()
+
+
+def topic_retention_ms(params: dict, topics: Iterable[str]) -> dict[str, int | None]:
+    """{topic: its ``retention.ms`` on the broker} (None: no such topic)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    names = list(dict.fromkeys(topics))
+    out: dict[str, int | None] = {t: None for t in names}
+    with _admin(params) as admin:
+        existing = set(admin.list_topics())
+        wanted = [ConfigResource(ConfigResourceType.TOPIC, t) for t in names if t in existing]
+        if not wanted:
+            return out
+        # {resource type: {name: {config key: {"value": ...}}}}; "all": defaults included.
+        found = admin.describe_configs(wanted, config_filter="all").get("topic", {})
+    for name, configs in found.items():
+        value = (configs.get("retention.ms") or {}).get("value")
+        out[name] = int(value) if value is not None else None
+    return out

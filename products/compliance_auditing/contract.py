@@ -20,6 +20,9 @@ AUDIT_CONTRACT = Contract(fields=(
     Field("purpose", normalize=lower_trimmed, values=PURPOSES),
     Field("result", required=True, normalize=lower_trimmed, values=RESULTS),
     Field("subject_id"),
+    # A producer that must not send the raw id (dp dsar: an erased subject's id must not travel
+    # again) sends its keyed hash instead; used when subject_id is absent.
+    Field("subject_hash", normalize=lower_trimmed, pattern="^[0-9a-f]{64}$"),
     Field("source_ip"),
 ))
 

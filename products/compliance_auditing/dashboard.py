@@ -114,6 +114,24 @@ def consent_by_day(kpis: pd.DataFrame) -> pd.DataFrame:
                        ).sort_values(["date", "purpose"], ignore_index=True)
 
 
+DSAR_COLUMNS = {"dsar_opened": "opened", "dsar_completed": "completed", "dsar_overdue": "overdue",
+                "dsar_median_completion_days": "median_completion_days"}
+DSAR_FORMATS = {"date": "date", "opened": "count", "completed": "count", "overdue": "count", "median_completion_days": "ratio"}
+
+
+def dsar_by_day(kpis: pd.DataFrame) -> pd.DataFrame:
+    """One row per date with data-subject requests (day totals): opened, completed, overdue at
+    the end of the day, median completion time in days of the day's completions; newest first."""
+    rows = kpis[kpis["kpi"].isin(list(DSAR_COLUMNS)) & (kpis["dimension"] == "all")]
+    if rows.empty:
+        return pd.DataFrame(columns=["date", *DSAR_COLUMNS.values()])
+    wide = rows.pivot_table(index="date", columns="kpi", values="value", aggfunc="sum")
+    wide = wide.reindex(columns=list(DSAR_COLUMNS)).rename(columns=DSAR_COLUMNS).reset_index()
+    wide.columns.name = None
+    active = (wide[["opened", "completed", "overdue"]].fillna(0) > 0).any(axis=1)
+    return wide[active].sort_values("date", ascending=False, ignore_index=True)
+
+
 def audit_in(audit: pd.DataFrame, period: Period, values: dict) -> pd.DataFrame:
     """The audit events of ``period`` that match the explorer's filter ``values`` (``ALL`` matches
     anything, ``NO_PURPOSE`` an event without a purpose), newest first."""
@@ -200,13 +218,21 @@ def _consent(kpis: pd.DataFrame, period: Period):
         ui.line_chart(withdrawals, "date", {p: p for p in purposes}, "Withdrawals per day"))), columns=2)
 
 
+def _dsar(kpis: pd.DataFrame, period: Period):
+    days = period.rows(dsar_by_day(kpis))
+    note = "dp dsar access / erase; overdue: still open more than 30 days after receipt."
+    if days.empty:
+        return ui.section("Data-subject requests", ui.empty_state("No data-subject requests in the period"), note=note)
+    return ui.section("Data-subject requests", ui.table(days, DSAR_FORMATS), note=note)
+
+
 def render(data: Compliance, values: dict) -> list:
     """The page body for the filter ``values`` (start, end and the explorer's filters)."""
     period = ui.chosen_period(values)
     if period is None:
         return [ui.no_period()]
     return [_cards(data.kpis, period), _explorer(data, period, values), _denied(data, period),
-            _consent(data.kpis, period)]
+            _consent(data.kpis, period), _dsar(data.kpis, period)]
 
 
 def filters(data: Compliance) -> dict:

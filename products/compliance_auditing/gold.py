@@ -20,11 +20,12 @@ STATUS = "retention_status"  # of the platform
 
 
 def run(ctx) -> dict:
-    """Refresh the dates touched since the last gold run, then the latest retention check's KPIs;
-    returns the dates refreshed."""
+    """Refresh the dates touched since the last gold run, then the latest retention check's KPIs
+    and the DSAR KPIs; returns the dates refreshed, the retention check's date rewritten and the
+    DSAR KPI rows written (0 when they had not changed)."""
     result = incremental.refresh(ctx, ("daily_compliance_kpis",), lambda dates: _write_dates(ctx, dates))
     result["retention_kpis_of"] = _refresh_latest_check(ctx, result["dates_refreshed"])
-    return result
+    return {**result, "dsar_kpi_rows": _write_dsar(ctx)}
 
 
 def _status(ctx, dates: list[dt.date] | None = None):
@@ -60,6 +61,23 @@ def _refresh_latest_check(ctx, refreshed: list[str]) -> str | None:
     where = f"{tables.in_predicate('date', [day])} AND {tables.in_predicate('kpi', list(retention_kpis.KPIS))}"
     ctx.writer.replace_collected(_retention_rows(ctx, status, [day]), table, where)
     return day.isoformat()
+
+
+def _write_dsar(ctx) -> int:
+    """The DSAR KPIs from ``dsar_requests`` (written by `dp dsar`, not by silver batches: checked on
+    every run), replaced only when they changed, so a quiet rerun writes nothing."""
+    requests = ctx.table("dsar_requests")
+    if not tables.exists(requests):
+        return 0
+    rows = kpis.dsar_kpis([r.asDict() for r in ctx.read("dsar_requests").collect()], dt.datetime.now(dt.timezone.utc).date())
+    target = ctx.table("daily_compliance_kpis")
+    names = tables.in_predicate("kpi", kpis.DSAR_KPIS)
+    present = [] if not tables.exists(target) else [
+        tuple(r) for r in ctx.read("daily_compliance_kpis").where(names).select(
+            "date", "kpi", "dimension", "dimension_value", "value").collect()]
+    if sorted(present) == sorted(rows):
+        return 0
+    return ctx.writer.replace_collected(ctx.spark.createDataFrame(rows, kpis.SCHEMA), target, names)
 
 
 def _write_dates(ctx, dates: list[dt.date]) -> None:

@@ -11,11 +11,18 @@ total has dimension and value ``all``. DSAR and retention KPIs join later as new
   the day, the subjects with a consent decision for the purpose, those whose latest decision is
   a grant, and their share.
 - ``consent_grants`` / ``consent_withdrawals`` per purpose: consent events of the day.
+- ``dsar_opened`` / ``dsar_completed`` per kind (access, erase) and all: data-subject requests
+  received / completed that day; ``dsar_overdue``: requests still open at the end of the day
+  whose due time (received + 30 days) had passed; ``dsar_median_completion_days``: the median
+  time from receipt to completion, in days, of the requests completed that day (no row without
+  one). From ``dsar_requests`` (``dsar_kpis``, plain Python: the table is small), every day from
+  the first request to the day of the run.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Mapping, Sequence
+import statistics
+from typing import Iterable, Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -77,3 +84,41 @@ def consent_kpis(history: DataFrame, dates: Sequence[dt.date]) -> DataFrame:
             .unionByName(_rows(state, "consent_coverage", "purpose", purpose, F.col("granted") / F.col("subjects")))
             .unionByName(_rows(state, "consent_grants", "purpose", purpose, F.col("grants")))
             .unionByName(_rows(state, "consent_withdrawals", "purpose", purpose, F.col("withdrawals"))))
+
+
+DSAR_KPIS = ("dsar_opened", "dsar_completed", "dsar_overdue", "dsar_median_completion_days")
+
+
+def dsar_kpis(requests: Iterable[Mapping], today: dt.date) -> list[tuple]:
+    """``dsar_requests`` rows (received_at, due_at, completed_at as aware datetimes, kind) -> the
+    DSAR KPI rows (date, kpi, dimension, dimension_value, value) of every day from the first
+    request to ``today`` (see the module's definitions)."""
+    utc = dt.timezone.utc
+    reqs = [{**r, **{k: _utc(r.get(k)) for k in ("received_at", "due_at", "completed_at")}} for r in requests]
+    if not reqs:
+        return []
+    first = min(r["received_at"].date() for r in reqs)
+    kinds = sorted({r["kind"] for r in reqs})
+    out: list[tuple] = []
+    for i in range((today - first).days + 1):
+        day = first + dt.timedelta(days=i)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), utc)
+        opened = [r for r in reqs if r["received_at"].date() == day]
+        done = [r for r in reqs if r["completed_at"] is not None and r["completed_at"].date() == day]
+        for kpi, rows in (("dsar_opened", opened), ("dsar_completed", done)):
+            out += [(day, kpi, "kind", k, float(sum(r["kind"] == k for r in rows))) for k in kinds]
+            out.append((day, kpi, ALL, ALL, float(len(rows))))
+        overdue = [r for r in reqs if r["received_at"] < end and r["due_at"] < end
+                   and (r["completed_at"] is None or r["completed_at"] >= end)]
+        out.append((day, "dsar_overdue", ALL, ALL, float(len(overdue))))
+        if done:
+            days = [(r["completed_at"] - r["received_at"]).total_seconds() / 86400 for r in done]
+            out.append((day, "dsar_median_completion_days", ALL, ALL, float(statistics.median(days))))
+    return out
+
+
+def _utc(ts: dt.datetime | None) -> dt.datetime | None:
+    """An aware UTC time; a naive one (Spark's, in the session's UTC) is taken as UTC."""
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=dt.timezone.utc) if ts.tzinfo is None else ts.astimezone(dt.timezone.utc)

@@ -13,9 +13,11 @@ from shared_lib import subject_hash
 
 def audit_rows(clean: DataFrame, key: bytes) -> DataFrame:
     """Clean audit events -> audit-trail rows: ``event_date`` added, ``subject_id`` replaced by
-    ``subject_hash`` (HMAC-SHA256 with ``key``), so the raw id never reaches the table."""
+    ``subject_hash`` (HMAC-SHA256 with ``key``), so the raw id never reaches the table; an event
+    that came with a ``subject_hash`` and no ``subject_id`` (dp dsar) keeps the hash it sent."""
     return (clean.withColumn("event_date", F.to_date("event_ts"))
-            .withColumn("subject_hash", subject_hash.hash_column(F.col("subject_id"), key))
+            .withColumn("subject_hash", F.coalesce(subject_hash.hash_column(F.col("subject_id"), key),
+                                                   F.col("subject_hash")))
             .drop("subject_id"))
 
 

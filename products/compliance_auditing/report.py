@@ -70,7 +70,11 @@ def body_html(data: board.Compliance, run_id: str, versions: dict[str, int | Non
                            _table_or_empty(board.by_action(data.kpis, period), {"events": "count"}, "No audit events")),
                   _section("Denied accesses",
                            _table_or_empty(board.denied(audit), board.DENIED_FORMATS, "No denied access")),
-                  _section("Consent per day", _table_or_empty(consent, CONSENT_FORMATS, "No consent decisions"))]
+                  _section("Consent per day", _table_or_empty(consent, CONSENT_FORMATS, "No consent decisions")),
+                  _section("Data-subject requests per day",
+                           _table_or_empty(period.rows(board.dsar_by_day(data.kpis)), board.DSAR_FORMATS,
+                                           "No data-subject requests"),
+                           note="dp dsar access / erase; overdue: still open more than 30 days after receipt.")]
     parts.append(_section("Retention", _table_or_empty(data.retention, board.RETENTION_FORMATS, board.NO_RETENTION_CHECK),
                           note=board.RETENTION_NOTE))
     parts.append(_section("Personal data inventory", ui.table_html(data.inventory, board.INVENTORY_FORMATS),

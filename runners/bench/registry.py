@@ -14,7 +14,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runners.bench import api_latency, bronze_gold, dashboard, kafka_bronze, overhead, report, segmentation, steps, up_to_date
+from runners.bench import (
+    api_latency,
+    bronze_gold,
+    dashboard,
+    erasure,
+    kafka_bronze,
+    overhead,
+    report,
+    segmentation,
+    steps,
+    up_to_date,
+)
 from runners.bench import gateway as gateway_bench
 from runners.bench.sizes import Sizes
 from runners.bench.workspace import Setup, isolated_workspace
@@ -30,6 +41,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "api latency": api_latency.bench,
     "gateway latency": gateway_bench.bench,
     "whole DAG reruns": up_to_date.bench,
+    # Last: its audit event must not add to the compliance benchmark's counts.
+    "erasure": erasure.bench,
 }
 # Benchmarks that need neither Kafka nor Spark: run alone, they start no services.
 WITHOUT_SERVICES = {"gateway latency"}

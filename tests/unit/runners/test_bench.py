@@ -15,7 +15,7 @@ from shared_lib import products
 
 NAMES = ["runner overhead", "kafka -> bronze", "web bronze -> gold", "mobile bronze -> gold",
          "compliance bronze -> gold", "segmentation", "dashboard first render", "api latency", "gateway latency",
-         "whole DAG reruns"]
+         "whole DAG reruns", "erasure"]
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -35,7 +35,7 @@ def test_only_with_an_unknown_name_is_an_error_listing_every_name():
         registry.select(["web bronze -> gold", "web -> gold"])
     assert str(error.value) == ("unknown benchmark(s) web -> gold: expected runner overhead, kafka -> bronze, "
                                 "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
-                                "dashboard first render, api latency, gateway latency, whole DAG reruns")
+                                "dashboard first render, api latency, gateway latency, whole DAG reruns, erasure")
 
 
 def test_dp_bench_refuses_an_unknown_name_before_starting_anything(capsys):

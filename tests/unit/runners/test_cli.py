@@ -123,3 +123,14 @@ def test_rerun_of_an_unknown_run_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DP_HOME", str(tmp_path))
     assert cli.main(["rerun", "nope"]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["dsar", "erase", " "], "dp dsar: the subject id is empty: name the id the request is about\n"),
+    (["dsar", "access", "u1", "--reason", "x"], "dp dsar access: --reason applies to erase only\n"),
+    (["dsar", "erase", "u1", "--out", "x"], "dp dsar erase: --out applies to access only\n"),
+])
+def test_dsar_refuses_an_empty_subject_and_options_of_the_other_action(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == message

@@ -83,3 +83,21 @@ def test_the_inventory_lists_every_column_tagged_as_personal_data_with_owner_and
         ["compliance-auditing.silver.audit_trail", "source_ip", "string", "personal", "compliance-team", 2555]]
     tagged = sum(c.pii != "none" for p in products.all_products().values() for t in p.tables for c in t.columns)
     assert len(inventory) == tagged
+
+
+def test_dsar_by_day_lists_the_days_with_requests_newest_first():
+    rows = [(D(2024, 3, 1), "dsar_opened", "all", "all", 2.0), (D(2024, 3, 1), "dsar_opened", "kind", "erase", 2.0),
+            (D(2024, 3, 1), "dsar_completed", "all", "all", 1.0), (D(2024, 3, 1), "dsar_overdue", "all", "all", 0.0),
+            (D(2024, 3, 1), "dsar_median_completion_days", "all", "all", 0.25),
+            # a quiet day: all zero, not listed
+            (D(2024, 3, 2), "dsar_opened", "all", "all", 0.0), (D(2024, 3, 2), "dsar_completed", "all", "all", 0.0),
+            (D(2024, 3, 2), "dsar_overdue", "all", "all", 0.0),
+            (D(2024, 4, 5), "dsar_opened", "all", "all", 0.0), (D(2024, 4, 5), "dsar_completed", "all", "all", 0.0),
+            (D(2024, 4, 5), "dsar_overdue", "all", "all", 1.0),
+            (D(2024, 4, 5), "audit_events", "all", "all", 9.0)]
+    kpis = pd.DataFrame(rows, columns=["date", "kpi", "dimension", "dimension_value", "value"])
+    out = board.dsar_by_day(kpis)
+    assert out["date"].tolist() == [D(2024, 4, 5), D(2024, 3, 1)]
+    assert out[["opened", "completed", "overdue"]].values.tolist() == [[0, 0, 1], [2, 1, 0]]
+    assert out["median_completion_days"].tolist()[1] == 0.25 and pd.isna(out["median_completion_days"][0])
+    assert board.dsar_by_day(kpis[kpis["kpi"] == "audit_events"]).empty

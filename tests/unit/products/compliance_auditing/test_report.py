@@ -83,3 +83,16 @@ def test_the_report_shows_each_tables_latest_retention_check_or_that_there_is_no
     body = report.body_html(with_check, "r", VERSIONS, AT)
     assert board.NO_RETENTION_CHECK not in body
     assert "<td class='dp-text'>web-user-analytics.silver.events</td><td>365</td>" in body
+
+
+def test_the_report_lists_the_days_with_data_subject_requests():
+    import pandas as pd
+    dsar = pd.DataFrame([(dt.date(2024, 3, 3), "dsar_opened", "all", "all", 2.0),
+                         (dt.date(2024, 3, 3), "dsar_completed", "all", "all", 1.0),
+                         (dt.date(2024, 3, 3), "dsar_overdue", "all", "all", 0.0),
+                         (dt.date(2024, 3, 3), "dsar_median_completion_days", "all", "all", 0.5)],
+                        columns=KPIS.columns)
+    body = report.body_of(rendered(kpis=pd.concat([KPIS, dsar], ignore_index=True)))
+    section = body.split("<h2>Data-subject requests per day</h2>", 1)[1].split("</section>", 1)[0]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", section) == ["03 Mar 2024", "2", "1", "0", "0.50"]
+    assert "No data-subject requests" in report.body_of(rendered())
