@@ -229,7 +229,7 @@ def _products(data: Data):
         fresh = ui.format_value(row["freshness_s"], "seconds")
         items = [("Worst metric", html.escape(row["worst_metric"] or "–")),
                  ("Stalest table", f"{html.escape(row['stalest_table'] or '–')}: {fresh}"),
-                 ("Last run", ui.format_value(row["last_run_at"], "time") if row["last_run_at"] is not None else "–"),
+                 ("Last run", ui.format_value(row["last_run_at"], "time")),
                  ("Notebooks", html.escape(row["last_run"] or "–"))]
         lis = "".join(f"<li><span>{k}</span><span>{v}</span></li>" for k, v in items)
         cards.append(f"<div class='pc-product' data-product='{html.escape(row['product'])}' data-state='{row['state']}'"
