@@ -166,6 +166,14 @@ def registry_rows(services: dict, health: dict | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["service", "base_url", "health_path", "enabled", "status", "detail"])
 
 
+def environment_text(environment: dict) -> str:
+    """The gateway's ``/environment`` in one line: the active one, where its registry comes from,
+    the registry variables set and the environments it could switch to."""
+    set_vars = [name for name, on in environment["overrides"].items() if on]
+    return (f"Environment {environment['environment']} (registry from {environment['source']}; variables set: "
+            f"{', '.join(set_vars) or 'none'}; supported: {', '.join(environment['supported'])})")
+
+
 def execution_timeline(runs: pd.DataFrame, limit: int = RUNS_SHOWN) -> pd.DataFrame:
     """The latest ``limit`` notebook runs, each with ``notebook_id`` (product:notebook) and a
     hover text of its duration and error."""
@@ -255,7 +263,7 @@ def _registry(data: Data):
     summary = gw.health["summary"]
     return ui.section(
         "Services", table,
-        note=f"Environment {gw.environment['environment']} (registry from {gw.environment['source']}); gateway "
+        note=f"{environment_text(gw.environment)}; gateway "
              f"{gw.health['status']}: {summary['services_healthy']} of {summary['services_enabled']} enabled "
              f"services healthy, {summary['services_total']} registered. Gateway: {gw.url}.")
 

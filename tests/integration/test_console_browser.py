@@ -98,7 +98,8 @@ def test_products_services_runs_catalog_and_links(console_url, browser):
         assert "pipeline_success_rate" in web_text
         # services: staging's registry, one up, one down, one disabled
         text = page.inner_text("body")
-        assert "Environment staging (registry from env_specific)" in text
+        assert ("Environment staging (registry from env_specific; variables set: env_specific; "
+                "supported: dev, staging, prod)") in text
         assert "gateway degraded: 1 of 2 enabled services healthy, 3 registered" in text
         services = page.locator(".pc-services")
         rows = {r.locator("td").nth(0).inner_text(): r.locator("td").nth(4).inner_text()

@@ -84,6 +84,14 @@ def test_registry_rows_join_each_service_with_its_health():
     assert set(console.registry_rows(SERVICES, None)["status"]) == {"unknown"}
 
 
+def test_environment_text_names_the_source_and_the_variables_set():
+    assert console.environment_text(ENVIRONMENT) == (
+        "Environment staging (registry from env_map; variables set: env_map; supported: dev, staging, prod)")
+    defaults = {**ENVIRONMENT, "source": "defaults", "overrides": {"global": False, "env_map": False,
+                                                                   "env_specific": False}}
+    assert "registry from defaults; variables set: none;" in console.environment_text(defaults)
+
+
 def test_timeline_names_each_run_by_product_and_notebook_with_duration_and_error():
     timeline = console.execution_timeline(RUNS, limit=2)
     assert timeline["notebook_id"].tolist() == ["web:gold", "mobile:bronze"]  # the latest two by start
