@@ -16,9 +16,9 @@ from runners.services import free_ports
 
 
 @contextlib.contextmanager
-def serving(app, start_timeout_s: float = 10.0):
-    """``app`` served by uvicorn on a free port; yields its base URL."""
-    port = free_ports(1)[0]
+def serving(app, start_timeout_s: float = 10.0, port: int | None = None):
+    """``app`` served by uvicorn on ``port`` (default: a free one); yields its base URL."""
+    port = port or free_ports(1)[0]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

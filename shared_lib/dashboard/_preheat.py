@@ -50,10 +50,10 @@ def _wait_for_voila() -> None:
         env.update(json.loads(socket.recv()))
 
 
-def _warm_up(product: str) -> None:
+def _warm_up(_page: str) -> None:
     """What a kernel's first page would otherwise pay: parsing the product declarations and
     importing plotly's classes of each trace type."""
-    products.get(product)
+    products.all_products()  # every declaration: the platform console reads them all
     rows = pd.DataFrame({"date": [dt.date(2024, 1, 1)], "n": [1], "kind": ["a"]})
     for fig in (line_chart(rows, "date", {"n": "n"}, ""), bar_chart(rows, "kind", "n", ""),
                 funnel_chart(rows, "kind", "n", ""), heatmap(pd.DataFrame([[1]]), "", "", ""),

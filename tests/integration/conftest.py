@@ -19,7 +19,11 @@ def _dashboards_server(tmp_path_factory):
     """Voila serving the dashboards of a workspace of their own, started once for every browser
     test (starting pre-heats a kernel per dashboard: seconds). Pages read their tables when they
     are requested, so a test needs only an empty lake, not a new server."""
-    env = {"DP_HOME": str(tmp_path_factory.mktemp("dashboards") / "workspace"), "DP_SERVE_PORT": str(services.free_ports(1)[0])}
+    # The console reads the gateway at DP_GATEWAY_PORT: a port of the tests' own, where a test
+    # may start one, so that a gateway of `dp serve` elsewhere on the machine is never read.
+    serve_port, gateway_port = services.free_ports(2)
+    env = {"DP_HOME": str(tmp_path_factory.mktemp("dashboards") / "workspace"), "DP_SERVE_PORT": str(serve_port),
+           "DP_GATEWAY_PORT": str(gateway_port)}
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)

@@ -13,8 +13,8 @@ from shared_lib import dashboard as ui
 from shared_lib import params as params_lib
 from shared_lib import paths
 
-DASHBOARDS = ["compliance-auditing.ipynb", "mobile-user-analytics.ipynb", "operational-metrics.ipynb", "user-segmentation.ipynb",
-              "web-user-analytics.ipynb"]
+DASHBOARDS = ["compliance-auditing.ipynb", "mobile-user-analytics.ipynb", "operational-metrics.ipynb",
+              "platform-console.ipynb", "user-segmentation.ipynb", "web-user-analytics.ipynb"]
 
 
 def test_a_dashboard_is_preheated_while_a_live_kernel_waits_for_it(tmp_path, monkeypatch):
@@ -30,7 +30,8 @@ def test_a_dashboard_is_preheated_while_a_live_kernel_waits_for_it(tmp_path, mon
     (waiting / f"operational-metrics.{dead.pid}").touch()  # its kernel is gone: not waiting
     (waiting / "user-segmentation.not-a-pid").touch()
     assert serve.dashboards_not_preheated() == ["compliance-auditing.ipynb", "mobile-user-analytics.ipynb",
-                                                "operational-metrics.ipynb", "user-segmentation.ipynb"]
+                                                "operational-metrics.ipynb", "platform-console.ipynb",
+                                                "user-segmentation.ipynb"]
 
 
 def test_outside_a_preheated_kernel_the_page_does_not_wait(tmp_path, monkeypatch):
