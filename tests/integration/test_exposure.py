@@ -100,3 +100,42 @@ def test_every_service_listens_on_loopback_only(dashboards, params):
     spark = params["platform"]["services"]["spark"]
     assert ("127.0.0.1", spark["ui_port"]) in listening("spark")  # the Spark UI
     assert ("127.0.0.1", served["platform"]["metrics"]["port"]) in listening("metrics")
+
+
+def test_the_pages_kernel_runs_no_code_sent_to_it(dashboards):
+    # A page keeps its kernel's websocket open (widgets); Voila lets only comm messages through,
+    # so an execute_request sent there is dropped: no reply, no result within 5 s.
+    import asyncio
+    import json
+    import re
+    import uuid
+
+    from tornado.websocket import websocket_connect
+
+    base, _ = dashboards
+    _, page = get(base + "/voila/render/web-user-analytics.ipynb")
+    kernel_id = re.search(r'kernelId": *"([a-f0-9-]+)', page).group(1)
+    request = {"header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "probe",
+                          "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
+               "parent_header": {}, "metadata": {}, "channel": "shell",
+               "content": {"code": "open('/tmp/voila-probe-ran', 'w')", "silent": False, "store_history": False,
+                           "user_expressions": {}, "allow_stdin": False}}
+
+    async def replies() -> list[str]:
+        ws = await websocket_connect(f"{base.replace('http', 'ws')}/api/kernels/{kernel_id}/channels")
+        await ws.write_message(json.dumps(request))
+        seen = []
+        try:
+            while True:
+                message = await asyncio.wait_for(ws.read_message(), 5)
+                if message is None:
+                    break
+                if isinstance(message, str):
+                    seen.append(json.loads(message)["header"]["msg_type"])
+        except asyncio.TimeoutError:
+            pass
+        ws.close()
+        return seen
+
+    seen = asyncio.run(replies())
+    assert not {"execute_reply", "execute_result", "error", "stream"} & set(seen), seen
