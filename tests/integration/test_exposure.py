@@ -139,3 +139,21 @@ def test_the_pages_kernel_runs_no_code_sent_to_it(dashboards):
 
     seen = asyncio.run(replies())
     assert not {"execute_reply", "execute_result", "error", "stream"} & set(seen), seen
+
+
+def test_a_failing_dashboard_shows_no_traceback_nor_a_path(dashboards):
+    # A gold table whose Delta log is garbage: reading it raises inside the page's kernel.
+    from shared_lib import paths
+    log = paths.table_path("web-user-analytics", "gold", "daily_kpis") / "_delta_log"
+    log.mkdir(parents=True, exist_ok=True)
+    (log / "00000000000000000000.json").write_text("{not json\n")
+    try:
+        base, _ = dashboards
+        status, page = get(base + "/voila/render/web-user-analytics.ipynb")
+        # the cell did fail (else this test would prove nothing), and only Voila's note says so
+        assert "There was an error when executing cell" in page
+        assert "Traceback" not in page and "File \"" not in page
+        assert str(paths.PROJECT_ROOT) not in page and str(paths.workspace()) not in page
+    finally:
+        import shutil
+        shutil.rmtree(paths.table_path("web-user-analytics", "gold", "daily_kpis"), ignore_errors=True)
