@@ -27,6 +27,7 @@ import psutil
 from runners import services
 from shared_lib import params as params_lib
 from shared_lib import paths
+from shared_lib.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Server:
     warming: Callable[[str], list[str]] = lambda base: []  # base URL -> what is not ready yet although the port answers
     port_key: str = "port"  # its port's key under ``param``
     check: Callable[[dict], None] = lambda params: None  # before it starts: raises a UserError saying what is wrong
+    env: Callable[[str], dict] = lambda host: {}  # host -> extra environment variables of its process
 
 
 def python_module_cmd(module: str, *args: str) -> list[str]:
@@ -77,7 +79,29 @@ def voila_cmd(host: str, port: int) -> list[str]:
         # Dashboards show results only: never a cell's code, never a traceback (both are
         # Voila's defaults today; stated so that a changed default cannot expose code).
         "--strip_sources=True", "--show_tracebacks=False",
+        # Beyond loopback: the token of JUPYTER_TOKEN (dashboards_token_env) is required.
+        *(() if host in LOOPBACK else ("--Voila.auto_token=True",)),
         *PREHEAT_ARGS, "--template=lab", "--theme=light")
+
+
+# Bound to anything but the loopback interface, the dashboards ask for this token (a page's
+# ?token=... or Voila's login form). Given through the environment (Jupyter's JUPYTER_TOKEN),
+# never on the command line, where any local user could read it.
+TOKEN_VAR = "DP_DASHBOARD_TOKEN"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def dashboards_token_env(host: str) -> dict:
+    token = os.environ.get(TOKEN_VAR, "")
+    return {} if host in LOOPBACK else {"JUPYTER_TOKEN": token}
+
+
+def check_dashboards(params: dict) -> None:
+    """Dashboards bound beyond this machine need a token."""
+    host, _ = address(params, DASHBOARDS)
+    if host not in LOOPBACK and len(os.environ.get(TOKEN_VAR, "")) < 16:
+        raise UserError(f"parameters platform.serve.host is {host!r}: dashboards reachable from other machines "
+                        f"need a token; set {TOKEN_VAR} (16 characters or more) or bind 127.0.0.1")
 
 
 def dashboards() -> list[str]:
@@ -153,7 +177,7 @@ def check_gateway(params: dict) -> None:
 
 
 DASHBOARDS = Server("dashboards", "platform.serve", "DP_SERVE_PORT", voila_cmd, dashboard_urls,
-                    lambda base: dashboards_not_preheated())
+                    lambda base: dashboards_not_preheated(), check=check_dashboards, env=dashboards_token_env)
 METRICS = Server("metrics", "platform.metrics", "DP_METRICS_PORT", exporter_cmd,
                  lambda base: [f"{base}/metrics"])
 # The five product APIs (runners.apis: products/<package>/api.py create_app) in one process, on
@@ -205,7 +229,7 @@ def start(params: dict, server: Server, progress=logger.info) -> list[str]:
     server.check(params)
     services.check_port_free(server.name, host, port, server.port_var)
     # The servers read the parameters of the environment dp serve was given (--env).
-    proc = services.spawn(server.name, server.command(host, port), env={"DP_ENV": params["env"]})
+    proc = services.spawn(server.name, server.command(host, port), env={"DP_ENV": params["env"], **server.env(host)})
     try:
         services.wait_ready(server.name, proc, lambda: ready(url, server), START_TIMEOUT_S, progress)
     except services.ServiceError as exc:

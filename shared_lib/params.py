@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -34,6 +35,25 @@ ENV_VAR_OVERRIDES = {
     # false: `dp run` runs every selected notebook (the test session sets it; see runners.freshness)
     "DP_SKIP_UP_TO_DATE": "platform.runner.skip_up_to_date",
 }
+
+# Secret parameters: set only from these environment variables, never in a parameters file or on
+# the command line, so that they never reach run.json, a run record or an executed notebook
+# (overrides are recorded and injected; the environment is not). The workspace's hash key
+# (DP_HASH_KEY, shared_lib.subject_hash) and the API keys (shared_lib.api.keys) are secrets too,
+# kept outside the parameters altogether.
+SECRET_PARAMS = {
+    "operational-metrics.alerts.webhook_url": "DP_ALERT_WEBHOOK_URL",
+}
+
+# Keys whose values name something (a product, layer, notebook, kernel, table): names only,
+# never code, a path or shell text.
+NAME_KEYS = frozenset({"layer", "notebook", "kernel", "products", "tables", "name", "product"})
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]*$")
+# Keys whose values are file-system paths: relative to the workspace and inside it.
+PATH_KEY_SUFFIXES = ("_dir", "_file", "_path")
+# URL paths of a web site (the funnel's page_path), not files.
+URL_PATH_KEYS = frozenset({"page_path"})
+MAX_TEXT = 4096
 
 
 class ParameterError(UserError, ValueError):
@@ -72,9 +92,68 @@ def load(env: str | None = None, overrides: Iterable[str] | Mapping[str, Any] = 
         if environ.get(var):
             _set(params, key, _parse_scalar(environ[var]), source=f"environment variable {var}")
     for key, value in parse_overrides(overrides):
+        if key in SECRET_PARAMS:
+            raise ParameterError(f"command line: {key!r} is secret: set it with the environment variable "
+                                 f"{SECRET_PARAMS[key]} instead (overrides are recorded in run.json)")
         _set(params, key, value, source="command line")
+    for key, var in SECRET_PARAMS.items():
+        if key.split(".")[0] not in params:  # a parameter set without that file (tests)
+            continue
+        if get(params, key) != get_declared(root, key):
+            raise ParameterError(f"parameters/{env}/{key.split('.')[0]}.yaml: {key!r} is secret: leave it "
+                                 f"empty and set the environment variable {var} instead")
+        if environ.get(var):
+            _set(params, key, environ[var], source=f"environment variable {var}")
     params["env"] = env
     return params
+
+
+def get_declared(root: Path, dotted: str) -> Any:
+    """The value that parameters/base declares for ``dotted``."""
+    name, _, rest = dotted.partition(".")
+    return get(_read(root / "base" / f"{name}.yaml"), rest)
+
+
+def secret_values(params: Mapping) -> list[str]:
+    """The secret parameters' values that are set (to keep out of anything written)."""
+    values = (get(params, key) for key in SECRET_PARAMS if key.split(".")[0] in params)
+    return [v for v in values if isinstance(v, str) and v]
+
+
+def check_plain(value: Any, source: str, dotted: str) -> None:
+    """Refuse a value that is not plain data, could leave the workspace or is code where a name
+    is expected. Raises ParameterError naming ``source`` and ``dotted``."""
+    key = dotted.rsplit(".", 1)[-1]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_plain(v, source, f"{dotted}.{k}")
+        return
+    if isinstance(value, list):
+        for item in value:
+            check_plain(item, source, f"{dotted}[]" if key in NAME_KEYS else dotted)
+        return
+    if value is None or isinstance(value, (bool, int, float)):
+        return
+    if not isinstance(value, str):
+        raise ParameterError(f"{source}: parameter {dotted!r} must be plain text, a number or a boolean, "
+                             f"got {type(value).__name__}")
+    if len(value) > MAX_TEXT or any(ord(c) < 32 and c not in "\t" for c in value):
+        raise ParameterError(f"{source}: parameter {dotted!r} must be one line of at most {MAX_TEXT} "
+                             f"characters without control characters")
+    if key.rstrip("[]") in NAME_KEYS and value and (not NAME.match(value) or ".." in value):
+        raise ParameterError(f"{source}: parameter {dotted!r} must be a name (letters, digits, _ . : -), "
+                             f"got {value!r}")
+    if key.endswith(PATH_KEY_SUFFIXES) and key not in URL_PATH_KEYS:
+        _check_path(value, source, dotted)
+
+
+def _check_path(value: str, source: str, dotted: str) -> None:
+    """A path parameter stays inside the workspace: relative without ``..``, or absolute under it."""
+    path = Path(value)
+    inside = not path.is_absolute() or path.resolve().is_relative_to(paths.workspace().resolve())
+    if ".." in path.parts or not inside:
+        raise ParameterError(f"{source}: parameter {dotted!r} must be a path inside the workspace "
+                             f"({paths.workspace()}), relative to it and without '..', got {value!r}")
 
 
 def get(params: Mapping, dotted: str) -> Any:
@@ -143,7 +222,9 @@ def _set(params: dict, dotted: str, value: Any, source: str) -> None:
 
 
 def _checked(declared: Any, value: Any, source: str, dotted: str) -> Any:
-    """``value`` if it has the type that base declared for ``dotted`` (null in base: any type)."""
+    """``value`` if it has the type that base declared for ``dotted`` (null in base: any type)
+    and is plain (``check_plain``)."""
+    check_plain(value, source, dotted)
     if declared is None:
         return copy.deepcopy(value)
     expected = type(declared)

@@ -37,7 +37,8 @@ def notify(events: list[dict], webhook_url: str = "", timeout_s: float = 5.0, lo
                 post(webhook_url, payload(event), timeout_s)
                 where = "log+webhook"
             except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
-                log(f"alert webhook {webhook_url} failed: {exc}")
-                where = f"log; webhook failed: {exc}"[:500]
+                # the URL is a secret (it often carries a token): never in a log or a table
+                log(f"alert webhook failed: {str(exc).replace(webhook_url, '<webhook>')}")
+                where = f"log; webhook failed: {str(exc).replace(webhook_url, '<webhook>')}"[:500]
         done.append(where)
     return done
