@@ -106,6 +106,13 @@ def customer_row(day, user, recency, frequency, monetary, r, f, m, segment):
             "monetary": monetary, "r": r, "f": f, "m": m, "rfm": f"{r}{f}{m}", "segment": segment}
 
 
+def behaviour_row(day, user, segment, risk, level):
+    return {"snapshot_date": day, "user_id": user, "segment": segment, "churn_risk": risk, "churn_risk_level": level,
+            "engagement_level": "Low", "purchase_pattern": "One-time", "value_tier": "Low",
+            "lifecycle_stage": "Dormant", "recency_days": 40, "frequency": 1, "monetary": 10.0,
+            "customer_age_days": 400, "days_since_last_activity": 40}
+
+
 def write_segmentation() -> None:
     """The user-segmentation tables of its API tests."""
     # u1 was at risk in the older snapshot S1, whose single customer gives no quintiles
@@ -124,6 +131,10 @@ def write_segmentation() -> None:
         {"from_snapshot": S1, "to_snapshot": S2, "from_segment": None, "to_segment": "Hibernating", "customers": 2},
         {"from_snapshot": S1, "to_snapshot": S2, "from_segment": None, "to_segment": "Loyal Customers", "customers": 1},
         {"from_snapshot": S1, "to_snapshot": S2, "from_segment": None, "to_segment": "Need Attention", "customers": 1}])
+    # At S2: u5 and u4 are High risk (u5 riskier), u1 Low; at S1 u1 alone, High.
+    write_table(SEGMENTATION, "customer_behaviour", [
+        behaviour_row(S1, "u1", "At Risk", 0.75, "High"), behaviour_row(S2, "u1", "Champions", 0.10, "Low"),
+        behaviour_row(S2, "u4", "Hibernating", 0.72, "High"), behaviour_row(S2, "u5", "Hibernating", 0.91, "High")])
     cluster = {"snapshot_date": S2, "k": 2, "recency_days": 3.0, "frequency": 3.0, "monetary": 30.0,
                "sessions_30d": 0.0, "engaged_sessions_30d": 0.0, "web_share": 1.0}
     write_table(SEGMENTATION, "cluster_profiles", [

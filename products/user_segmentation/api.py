@@ -1,10 +1,10 @@
 """The user-segmentation API: segment profiles and movement, cluster profiles, the customers of a
-segment, one customer's history (personal data), and ``POST /classify``, which scores R, F and
+segment, one customer's history and the at-risk list (personal data), and ``POST /classify``, which scores R, F and
 M values against the latest snapshot's quintile boundaries."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -20,6 +20,8 @@ from shared_lib.api.pagination import PageParam
 PRODUCT = "user-segmentation"
 Snapshot = Annotated[dt.date | None, Query(description="Snapshot date (YYYY-MM-DD); default: the latest")]
 CUSTOMER_COLUMNS = ("snapshot_date", "user_id", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm", "segment")
+AT_RISK_COLUMNS = ("snapshot_date", "user_id", "segment", "churn_risk", "churn_risk_level", "lifecycle_stage",
+                   "value_tier", "recency_days", "frequency", "monetary")
 
 
 def _table(name: str) -> products.Table:
@@ -142,6 +144,20 @@ def router(cache: gold.TableCache) -> APIRouter:
         if not rows:
             raise not_found(f"no customer {user_id!r} in any snapshot")
         return api_app.ok(request, rows)
+
+    @api.get("/at-risk", summary="Customers by churn risk, riskiest first: the at-risk list (personal data)",
+             **auth.secured("analyst", auditor=True),
+             response_model=Envelope[list[gold.row_model(_table("customer_behaviour"), AT_RISK_COLUMNS, "AtRisk")]])  # type: ignore[misc]
+    async def at_risk(request: Request, page: PageParam, snapshot_date: Snapshot = None,
+                      level: Annotated[Literal["High", "Medium", "Low"], Query(
+                          description="Churn-risk level (High: the at-risk list)")] = "High",
+                      x_purpose: privacy.PurposeHeader = None) -> dict:
+        day = snapshot("customer_behaviour", snapshot_date)
+        frame = cache.filtered(_table("customer_behaviour"), [("snapshot_date", "=", day), ("churn_risk_level", "=", level)])
+        frame = frame.sort_values(["churn_risk", "user_id"], ascending=[False, True])
+        rows, info = page.slice(gold.records(frame, AT_RISK_COLUMNS))
+        [rows] = privacy.disclose(request, [(_table("customer_behaviour"), AT_RISK_COLUMNS, rows)])
+        return api_app.ok(request, rows, info)
 
     @api.post("/classify", summary="Score R, F, M values against the latest snapshot's quintiles",
               **auth.secured("viewer"), response_model=Envelope[Classification])

@@ -40,6 +40,7 @@ MATRIX = [
     ("user-segmentation", "get", "/clusters", "/clusters", None, LADDER),
     ("user-segmentation", "get", "/segments/{segment}/customers", "/segments/Champions/customers", None, LADDER),
     ("user-segmentation", "get", "/customers/{user_id}", "/customers/u1", None, FROM_ANALYST | {"auditor"}),
+    ("user-segmentation", "get", "/at-risk", "/at-risk", None, FROM_ANALYST | {"auditor"}),
     ("user-segmentation", "post", "/classify", "/classify", {"recency_days": 1, "frequency": 1, "monetary": 1.0},
      LADDER),
     ("operational-metrics", "get", "/sla", "/sla", None, LADDER),

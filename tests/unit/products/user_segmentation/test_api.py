@@ -54,6 +54,25 @@ def test_one_customers_history_newest_first(seg):
     assert seg.get("/customers/u1", "viewer").status_code == 403
 
 
+def test_the_at_risk_list_riskiest_first_for_an_analyst_with_a_purpose_and_audited(seg):
+    rows = seg.get("/at-risk", "analyst", purpose="marketing").json()["data"]
+    # the latest snapshot (S2): u1 is Low there, so only u5 (0.91) then u4 (0.72)
+    assert [(r["user_id"], r["churn_risk"], r["segment"]) for r in rows] == [("u5", 0.91, "Hibernating"),
+                                                                           ("u4", 0.72, "Hibernating")]
+    [audit] = seg.sinks.audits
+    assert (audit["columns"], audit["purpose"], audit["result"]) == (["user_id"], "marketing", "success")
+    low = seg.get("/at-risk?level=Low", "analyst", purpose="marketing").json()["data"]
+    assert [r["user_id"] for r in low] == ["u1"]
+    earlier = seg.get("/at-risk?snapshot_date=2024-02-01", "auditor", purpose="legal").json()["data"]
+    assert [(r["user_id"], r["churn_risk"]) for r in earlier] == [("u1", 0.75)]
+
+
+def test_the_at_risk_list_is_refused_to_a_viewer_and_without_a_purpose(seg):
+    assert seg.get("/at-risk", "viewer").status_code == 403
+    assert seg.get("/at-risk", "analyst").status_code == 400  # personal data needs X-Purpose
+    assert seg.get("/at-risk?level=Critical", "analyst", purpose="marketing").status_code == 400
+
+
 @pytest.mark.parametrize("values,expected", [
     # recency 2 is in quintile 2 -> R 4; frequency 5 -> F 5; monetary 35 <= 40 -> M 4
     ({"recency_days": 2, "frequency": 5, "monetary": 35}, (4, 5, 4, "454", "Loyal Customers")),
