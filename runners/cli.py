@@ -277,7 +277,11 @@ def cmd_dsar(args) -> int:
     if args.out:
         print("dp dsar erase: --out applies to access only", file=sys.stderr)
         return 2
-    for line in erase.report_lines(erase.erase(params, subject, args.reason)):
+    from runners import run, runlock
+    # Its vacuum without retention would delete the files of a commit in flight: no dp run meanwhile.
+    with runlock.held(f"dsar-erase-{run.new_run_id()}"):
+        result = erase.erase(params, subject, args.reason)
+    for line in erase.report_lines(result):
         print(line)
     return 0
 

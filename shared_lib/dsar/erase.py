@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from shared_lib import audit, lake, subject_hash
+from shared_lib import audit, holds, lake, subject_hash
 from shared_lib import kafka as kafka_lib
 from shared_lib.dsar import identity, purge, requests, rows
 from shared_lib.dsar.scope import all_scopes
@@ -67,6 +67,7 @@ def _start(params: dict, requested: str, reason: str | None, log) -> tuple[dict,
             f"({len(state['tables'])} table(s) done)")
         return pending, state, True
     links = identity.linked(requested)
+    refuse_if_held(holds.current(), {requested, *links}, [s.table.qualified_name for s in all_scopes() if s.erasable])
     # Recorded before anything is deleted: with Kafka down this raises AuditError and nothing happens.
     audit.record(params, None, "delete", RESOURCE, "success", purpose="legal", subject_hash=requested_hash)
     actor, _ = audit.actor_from_env()
@@ -74,6 +75,17 @@ def _start(params: dict, requested: str, reason: str | None, log) -> tuple[dict,
     state = {"request_id": request["request_id"], "links": links, "tables": {}, "purged": {}}
     _save(state)
     return request, state, False
+
+
+def refuse_if_held(in_force: holds.InForce, ids: set[str], tables: list[str]) -> None:
+    """A legal hold keeps what it holds from erasure too (GDPR art. 17(3)(e)): refuse, before
+    anything is deleted, when one of the subject's ids or a table the erasure would touch is held."""
+    held_ids = sorted(ids & set(in_force.subjects))
+    held_tables = sorted(t for t in tables if in_force.holds_table(t))
+    if held_ids or held_tables:
+        what = ", ".join([f"subject {i}" for i in held_ids] + [f"table {t}" for t in held_tables])
+        raise holds.HoldError(f"dp dsar erase: refused, a legal hold is in force on {what}; see `dp hold list`, "
+                              f"and erase after `dp hold remove HOLD_ID` once the hold ends")
 
 
 def erase(params: dict, requested: str, reason: str | None = None, log: Callable[[str], None] = print,

@@ -211,3 +211,16 @@ def test_erasing_again_opens_a_new_request_that_finds_nothing(lake_home, audited
     assert again.rows_removed == {} and not again.resumed
     assert sorted(r["rows"] for r in requests.read_requests()) == [0, 11]
     assert other_rows() == OTHERS_AFTER
+
+
+def test_an_erasure_is_refused_while_a_legal_hold_holds_the_subject_a_linked_id_or_a_table():
+    from shared_lib import holds
+    from shared_lib.dsar import erase as erase_lib
+    in_force = holds.InForce(subjects=("u-held",), tables=frozenset({"web-user-analytics.silver.events"}))
+    # the requested id itself, or an id linked to it, is held
+    with pytest.raises(holds.HoldError, match=r"legal hold is in force on subject u-held.*dp hold list"):
+        erase_lib.refuse_if_held(in_force, {"u-other", "u-held"}, [])
+    # a table the erasure would delete from is held
+    with pytest.raises(holds.HoldError, match=r"on table web-user-analytics.silver.events"):
+        erase_lib.refuse_if_held(in_force, {"u-free"}, ["web-user-analytics.silver.events", "x.silver.y"])
+    erase_lib.refuse_if_held(in_force, {"u-free"}, ["x.silver.y"])  # nothing held: no error
