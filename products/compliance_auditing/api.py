@@ -8,7 +8,7 @@ from typing import Annotated, Any, Iterable, Literal
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from products.compliance_auditing import dsar_intake
+from products.compliance_auditing import dsar_jobs
 from shared_lib import lake, products, retention, subject_hash
 from shared_lib.api import app as api_app
 from shared_lib.api import auth, gold, privacy, query
@@ -52,13 +52,16 @@ class DsarCreate(BaseModel):
 class DsarRequest(BaseModel):
     request_id: str
     kind: str
-    status: str = Field(description="received (waiting for dp dsar), in_progress or completed")
+    status: Literal["received", "in_progress", "completed", "failed"] = Field(
+        description="received (dp dsar is starting), in_progress, completed, or failed (see error)")
     received_at: dt.datetime
-    due_at: dt.datetime
+    due_at: dt.datetime = Field(description="received + 30 days")
     completed_at: dt.datetime | None = None
+    error: str | None = Field(default=None, description="failed: the last line dp dsar wrote (e.g. a legal "
+                                                        "hold's refusal)")
 
 
-def router(cache: gold.TableCache) -> APIRouter:
+def router(cache: gold.TableCache, dsar_command: dsar_jobs.DsarCommand = dsar_jobs.dp_dsar_command) -> APIRouter:
     api = APIRouter(tags=["compliance"])
 
     @api.get("/audit", summary="The audit trail, newest first (auditors; personal data)",
@@ -118,20 +121,21 @@ def router(cache: gold.TableCache) -> APIRouter:
 
         return api_app.cached(request, cache, [retention.status_table()], compute)
 
-    @api.post("/dsar", summary="Receive a data-subject request (access or erase)", status_code=202,
-              **auth.secured("auditor"), response_model=Envelope[DsarRequest],
-              responses={202: {"description": "Recorded; `dp dsar` carries it out"}, **ERROR_RESPONSES})
-    async def dsar_create(request: Request, body: DsarCreate) -> dict:
+    @api.post("/dsar", summary="Carry out a data-subject request (access or erase) in the background",
+              status_code=202, **auth.secured("auditor"), response_model=Envelope[DsarRequest],
+              responses={202: {"description": "Started: `dp dsar` carries it out; GET /dsar/{id} follows it"},
+                         **ERROR_RESPONSES})
+    def dsar_create(request: Request, body: DsarCreate) -> dict:
         who = auth.principal(request)
-        created = dsar_intake.create(body.subject_id, body.kind, who.actor, body.reason)
+        created = dsar_jobs.start(body.subject_id, body.kind, who.actor, who.role, body.reason, dsar_command)
         # A data-subject request is the legal purpose of handling the subject's id here.
         auth.record(request, who.actor, who.role, "success", purpose="legal", subject_id=body.subject_id)
         return api_app.ok(request, _public(created))
 
     @api.get("/dsar/{request_id}", summary="A data-subject request's status", **auth.secured("auditor"),
              response_model=Envelope[DsarRequest])
-    async def dsar_status(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> dict:
-        found = _dsar_table_row(request_id) or dsar_intake.find(request_id)
+    def dsar_status(request: Request, request_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]) -> dict:
+        found = dsar_jobs.state(request_id)
         if found is None:
             raise not_found(f"no data-subject request {request_id!r}")
         return api_app.ok(request, _public(found))
@@ -140,18 +144,8 @@ def router(cache: gold.TableCache) -> APIRouter:
 
 
 def _public(request: dict) -> dict:
-    """A request without its subject (the answer is not the place for it)."""
+    """A request as answered: never its subject."""
     return {k: request.get(k) for k in DsarRequest.model_fields}
-
-
-def _dsar_table_row(request_id: str) -> dict | None:
-    """The request in the ``dsar_requests`` table of ``dp dsar``, when that table is declared."""
-    try:
-        table = _table("dsar_requests")
-    except KeyError:
-        return None
-    rows = gold.records(lake.read(table, filters=[("request_id", "=", request_id)]))
-    return rows[0] if rows else None
 
 
 def retention_status(declared: Iterable[products.Product], checks: Any) -> list[dict]:
@@ -178,12 +172,14 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def create_app(params: dict | None = None, **options: Any) -> FastAPI:
-    """The compliance-auditing API (``options``: ``shared_lib.api.app.create_app``'s)."""
+def create_app(params: dict | None = None, dsar_command: dsar_jobs.DsarCommand = dsar_jobs.dp_dsar_command,
+               **options: Any) -> FastAPI:
+    """The compliance-auditing API (``dsar_command``: what carries out a data-subject request, a
+    stand-in in tests; ``options``: ``shared_lib.api.app.create_app``'s)."""
     cache = gold.TableCache()
     app = api_app.create_app(PRODUCT, "compliance-auditing API",
                              "The audit trail, consent in force, compliance KPIs, retention status and "
                              "data-subject requests. Every endpoint but /health needs an API key.",
-                             [router(cache)], params=params, **options)
+                             [router(cache, dsar_command)], params=params, **options)
     app.state.cache = cache
     return app

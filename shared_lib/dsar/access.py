@@ -38,14 +38,14 @@ def _records(scope, found: pa.Table, subject: rows.Subject) -> list[dict]:
 
 
 def access(params: dict, requested: str, out: Path | None = None,
-           progress: Callable[[str], None] = print) -> dict:
+           progress: Callable[[str], None] = print, request_id: str | None = None) -> dict:
     """Export the subject's rows; returns the manifest (also written as ``manifest.json``)."""
     subject, links = identity.resolve(requested)
     requested_hash = subject_hash.hash_id(requested, subject_hash.workspace_key())
     # Recorded first: without the audit event (Kafka down) nothing is read (AuditError).
     audit.record(params, None, "export", RESOURCE, "success", purpose="compliance", subject_hash=requested_hash)
     actor, _ = audit.actor_from_env()
-    request = requests.open_request("access", requested_hash, actor)
+    request = requests.open_request("access", requested_hash, actor, request_id=request_id)
     folder = Path(out) if out else paths.reports_dir() / "dsar" / request["request_id"]
     folder.mkdir(parents=True, exist_ok=True)
     tables: list[dict] = []

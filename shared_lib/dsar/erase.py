@@ -52,7 +52,8 @@ def _save(state: dict) -> None:
     tmp.replace(path)
 
 
-def _start(params: dict, requested: str, reason: str | None, log) -> tuple[dict, dict, bool]:
+def _start(params: dict, requested: str, reason: str | None, log,
+           request_id: str | None = None) -> tuple[dict, dict, bool]:
     """(request, progress state, resumed): the pending request of this subject, or a new one."""
     requested_hash = subject_hash.hash_id(requested, subject_hash.workspace_key())
     pending = requests.pending_erasure(requested_hash)
@@ -71,7 +72,7 @@ def _start(params: dict, requested: str, reason: str | None, log) -> tuple[dict,
     # Recorded before anything is deleted: with Kafka down this raises AuditError and nothing happens.
     audit.record(params, None, "delete", RESOURCE, "success", purpose="legal", subject_hash=requested_hash)
     actor, _ = audit.actor_from_env()
-    request = requests.open_request("erase", requested_hash, actor, reason)
+    request = requests.open_request("erase", requested_hash, actor, reason, request_id=request_id)
     state = {"request_id": request["request_id"], "links": links, "tables": {}, "purged": {}}
     _save(state)
     return request, state, False
@@ -89,12 +90,12 @@ def refuse_if_held(in_force: holds.InForce, ids: set[str], tables: list[str]) ->
 
 
 def erase(params: dict, requested: str, reason: str | None = None, log: Callable[[str], None] = print,
-          after_table: Callable[[str], None] | None = None) -> Erasure:
+          after_table: Callable[[str], None] | None = None, request_id: str | None = None) -> Erasure:
     """Erase the subject everywhere (see the module's text). ``after_table(name)`` is called after
     each table's rows are deleted (tests make it fail, to show that the next call resumes)."""
     from deltalake import DeltaTable
 
-    request, state, resumed = _start(params, requested, reason, log)
+    request, state, resumed = _start(params, requested, reason, log, request_id)
     subject, links = identity.resolve(requested, state["links"])
     log(f"dp dsar erase: request {request['request_id']}, {len(subject.ids)} id(s): {requested}"
         + (f" and linked {', '.join(sorted(links))}" if links else ""))

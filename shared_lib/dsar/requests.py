@@ -49,10 +49,11 @@ def _write(table: Table, rows: list[dict], predicate: str | None = None) -> None
 
 
 def open_request(kind: str, subject_hash: str, actor: str, reason: str | None = None,
-                 at: dt.datetime | None = None) -> dict:
-    """A new request, in progress from now; returns its row."""
+                 at: dt.datetime | None = None, request_id: str | None = None) -> dict:
+    """A new request, in progress from now; returns its row. ``request_id``: the id the caller
+    already answered (the compliance API's POST /dsar), else a new one."""
     received = at or now()
-    row = {"request_id": new_request_id(received), "kind": kind, "subject_hash": subject_hash,
+    row = {"request_id": request_id or new_request_id(received), "kind": kind, "subject_hash": subject_hash,
            "received_at": received, "due_at": received + dt.timedelta(days=DUE_DAYS),
            "status": "in_progress", "reason": reason, "actor": actor}
     _write(requests_table(), [row])

@@ -7,6 +7,7 @@ of an OpenAPI document is missing from the table.
 from __future__ import annotations
 
 import functools
+import sys
 
 import pytest
 
@@ -63,13 +64,18 @@ WRITERS = {"web-user-analytics": api_data.write_web, "mobile-user-analytics": ap
            "user-segmentation": api_data.write_segmentation, "operational-metrics": api_data.write_ops,
            "compliance-auditing": api_data.write_compliance}
 
+# POST /dsar starts a process: here one that reads the subject and does nothing (no dp dsar at work).
+STAND_INS = {"compliance-auditing": {"dsar_command": lambda request_id, kind, reason: [
+    sys.executable, "-c", "import sys; sys.stdin.read()"]}}
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """Every product's API over one workspace holding every product's test tables."""
     mp = pytest.MonkeyPatch()
     workspace = tmp_path_factory.mktemp("ws")
-    clients = {product: api_client.api(functools.partial(apis.create_app, product), workspace / product, mp)
+    clients = {product: api_client.api(functools.partial(apis.create_app, product, **STAND_INS.get(product, {})),
+                                       workspace / product, mp)
                for product in apis.PRODUCTS}
     mp.setenv("DP_HOME", str(workspace))
     for write in WRITERS.values():

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import json
 import stat
+import sys
+import time
 
 import pytest
 
 from products.compliance_auditing import api as compliance_api
-from products.compliance_auditing import dsar_intake
+from products.compliance_auditing import dsar_jobs
 from shared_lib import retention
 from tests import api_client, api_data
 
@@ -97,21 +101,148 @@ def test_retention_status_answers_the_latest_check_of_each_table(compliance):
     assert rows["web-user-analytics.silver.events"]["checked_at"] is None  # not in either check
 
 
-def test_a_dsar_is_recorded_answered_with_its_due_date_and_audited(compliance, tmp_path):
-    resp = compliance.post("/dsar", {"subject_id": "v1", "kind": "erase", "reason": "asked by mail"}, "auditor")
+# ---- data-subject requests: POST /dsar starts `dp dsar` in the background ----------------------
+
+# A stand-in for `dp dsar`: keeps its argv and stdin, opens the request under the id it is given,
+# waits for the test's go file, then completes it (or, with FAIL in its argv, refuses as a hold does).
+STAND_IN = """
+import json, pathlib, sys, time
+from shared_lib.dsar import requests
+out = pathlib.Path(sys.argv[1])
+subject = sys.stdin.readline().strip()
+out.joinpath("seen.json").write_text(json.dumps({"argv": sys.argv, "stdin": subject}))
+if "FAIL" in sys.argv:
+    print("working ...")
+    print("dp dsar: refused, a legal hold is in force on subject v1", file=sys.stderr)
+    sys.exit(2)
+request = requests.open_request(sys.argv[3], "hash-of-v1", "auditor", request_id=sys.argv[2])
+while not out.joinpath("go").exists():
+    time.sleep(0.05)
+requests.complete(request, linked_ids=1, rows=3)
+"""
+
+
+def stand_in(out, fail=False):
+    def command(request_id, kind, reason):
+        return [sys.executable, "-c", STAND_IN, str(out), request_id, kind] + (["FAIL"] if fail else [])
+    return command
+
+
+@pytest.fixture
+def dsar_api(tmp_path, monkeypatch):
+    """The compliance API whose POST /dsar runs the stand-in (its files in tmp_path/out)."""
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def make(fail=False):
+        return api_client.api(functools.partial(compliance_api.create_app, dsar_command=stand_in(out, fail)),
+                              tmp_path / "ws", monkeypatch), out
+    return make
+
+
+def wait_for(api, request_id, statuses, timeout=60.0):
+    """The request's state once its status is one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.get(f"/dsar/{request_id}", "auditor").json()["data"]
+        if found["status"] in statuses or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_a_dsar_answers_its_id_at_once_then_goes_in_progress_and_completed(dsar_api):
+    api, out = dsar_api()
+    resp = api.post("/dsar", {"subject_id": "v1", "kind": "erase", "reason": "asked by mail"}, "auditor")
     assert resp.status_code == 202
     created = resp.json()["data"]
-    assert created["status"] == "received" and "subject_id" not in created
+    # Answered before the process opened the request; due 30 days after it was received.
+    assert (created["status"], created["kind"], created["completed_at"], created["error"]) == (
+        "received", "erase", None, None)
+    assert "subject_id" not in created
     received = dt.datetime.fromisoformat(created["received_at"])
     assert dt.datetime.fromisoformat(created["due_at"]) - received == dt.timedelta(days=30)
-    assert compliance.get(f"/dsar/{created['request_id']}", "auditor").json()["data"] == created
-    assert stat.S_IMODE(dsar_intake.intake_path().stat().st_mode) == 0o600
-    [audit] = compliance.sinks.audits
+    request_id = created["request_id"]
+    assert wait_for(api, request_id, {"in_progress"})["status"] == "in_progress"
+    (out / "go").touch()
+    done = wait_for(api, request_id, {"completed", "failed"})
+    assert (done["status"], done["error"]) == ("completed", None) and done["completed_at"] is not None
+    # The subject reached the process on its stdin, never on its command line.
+    seen = json.loads((out / "seen.json").read_text())
+    assert seen["stdin"] == "v1" and "v1" not in " ".join(seen["argv"])
+    # The API's own files: no subject in the job record; the process's log readable by its owner only.
+    assert "v1" not in dsar_jobs.job_file(request_id).read_text()
+    assert stat.S_IMODE(dsar_jobs.log_file(request_id).stat().st_mode) == 0o600
+    [audit] = api.sinks.audits[:1]
     assert (audit["action"], audit["resource"], audit["subject_id"], audit["purpose"], audit["result"]) == (
         "write", "compliance-auditing-api:/dsar", "v1", "legal", "success")
+
+
+def test_the_real_dp_dsar_is_started_with_the_subject_on_stdin_and_the_request_id():
+    assert dsar_jobs.dp_dsar_command("dsar-1", "erase", "by mail")[1:] == [
+        "-m", "runners.cli", "dsar", "erase", "-", "--request-id", "dsar-1", "--reason", "by mail"]
+    assert dsar_jobs.dp_dsar_command("dsar-2", "access", None)[3:] == ["dsar", "access", "-", "--request-id", "dsar-2"]
+
+
+def test_a_refused_dsar_is_failed_with_the_last_line_the_process_wrote(dsar_api):
+    api, _ = dsar_api(fail=True)
+    request_id = api.post("/dsar", {"subject_id": "v1", "kind": "erase"}, "auditor").json()["data"]["request_id"]
+    failed = wait_for(api, request_id, {"failed", "completed"})
+    assert (failed["status"], failed["error"]) == ("failed", "dp dsar: refused, a legal hold is in force on subject v1")
 
 
 def test_a_dsar_of_an_unknown_kind_is_a_400_naming_the_field_and_an_unknown_id_a_404(compliance):
     resp = compliance.post("/dsar", {"subject_id": "v1", "kind": "rectify"}, "auditor")
     assert resp.status_code == 400 and resp.json()["error"]["details"][0]["field"] == "body.kind"
     assert compliance.get("/dsar/dsar-nope", "auditor").status_code == 404
+
+
+# ---- the real `dp dsar` on a hand-written lake (tests/dsar_data.py, delta-rs, no Spark) ------------
+
+# `dp dsar` itself, with its audit events kept from the broker (no Kafka in unit tests).
+NO_BROKER = ("import sys; from shared_lib import audit; audit.deliver = lambda params, events, sent=None: len(events); "
+             "from runners import cli; sys.exit(cli.main(sys.argv[1:]))")
+
+
+def real_dp_dsar(request_id, kind, reason):
+    return [sys.executable, "-c", NO_BROKER] + dsar_jobs.dp_dsar_command(request_id, kind, reason)[3:]
+
+
+@pytest.fixture
+def lake_api(tmp_path, monkeypatch):
+    from shared_lib import subject_hash
+    from tests import dsar_data
+
+    api = api_client.api(functools.partial(compliance_api.create_app, dsar_command=real_dp_dsar), tmp_path, monkeypatch)
+    monkeypatch.setenv("DP_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv(subject_hash.ENV_VAR, "dsar-api-test-key")
+    dsar_data.build_lake(lambda subject: subject_hash.hash_id(subject, b"dsar-api-test-key"))
+    return api
+
+
+def test_the_real_dp_dsar_access_completes_the_request_and_exports_the_subjects_rows(lake_api, tmp_path):
+    from tests import dsar_data
+
+    request_id = lake_api.post("/dsar", {"subject_id": dsar_data.SUBJECT, "kind": "access"},
+                               "auditor").json()["data"]["request_id"]
+    done = wait_for(lake_api, request_id, {"completed", "failed"})
+    assert (done["status"], done["error"]) == ("completed", None), done
+    manifest = json.loads((tmp_path / "reports" / "dsar" / request_id / "manifest.json").read_text())
+    # Every hand-listed row of the subject and its linked ids (4+1+2+1+1+1+1+1), and this request's
+    # own dsar_requests row, opened under the id the API answered.
+    assert manifest["rows"] == 4 + 1 + 2 + 1 + 1 + 1 + 1 + 1 + 1
+    assert manifest["request_id"] == request_id
+    by_table = {t["table"]: t["rows"] for t in manifest["tables"]}
+    assert by_table["compliance-auditing.silver.dsar_requests"] == 1
+
+
+def test_the_real_dp_dsar_erase_refused_by_a_legal_hold_is_failed_with_the_refusal(lake_api, monkeypatch):
+    from shared_lib import audit, holds
+    from tests import dsar_data
+
+    monkeypatch.setattr(audit, "deliver", lambda params, events, sent=None: len(events))
+    holds.place({}, "subject", dsar_data.SUBJECT, "litigation", actor="legal-team")
+    request_id = lake_api.post("/dsar", {"subject_id": dsar_data.SUBJECT, "kind": "erase"},
+                               "auditor").json()["data"]["request_id"]
+    failed = wait_for(lake_api, request_id, {"completed", "failed"})
+    assert failed["status"] == "failed"
+    assert "refused, a legal hold is in force on subject user-00042" in failed["error"]
