@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -114,12 +115,26 @@ def _alive(pid: int | None) -> bool:
         return False
 
 
-def _error_line(request_id: str, exit_code: int | None) -> str:
+def _log_lines(request_id: str) -> list[str]:
     try:
-        lines = [ln for ln in log_file(request_id).read_text(errors="replace").splitlines() if ln.strip()]
+        return [ln for ln in log_file(request_id).read_text(errors="replace").splitlines() if ln.strip()]
     except FileNotFoundError:
-        lines = []
+        return []
+
+
+def _error_line(request_id: str, exit_code: int | None) -> str:
+    lines = _log_lines(request_id)
     return lines[-1] if lines else f"dp dsar ended with exit code {exit_code} and wrote nothing"
+
+
+def _not_opened(request_id: str) -> str:
+    """Why a process that ended well opened no request under this id."""
+    for line in _log_lines(request_id):
+        resumed = re.search(r"resuming request (\S+)", line)
+        if resumed:  # dp dsar erase finished the subject's interrupted erasure instead
+            return f"carried out as the subject's interrupted request {resumed.group(1)}, which dp dsar erase " \
+                   f"resumed: see GET /dsar/{resumed.group(1)}"
+    return f"dp dsar opened no request {request_id}: {_error_line(request_id, 0)}"
 
 
 def _table_row(request_id: str) -> dict | None:
@@ -148,8 +163,7 @@ def state(request_id: str) -> dict | None:
     elif ended and exit_code != 0:
         status, out["error"] = "failed", _error_line(request_id, exit_code)
     elif ended and row is None:
-        # Exit 0 without opening this id: an erase resumed the subject's interrupted request instead.
-        status, out["error"] = "failed", f"dp dsar opened no request {request_id}: {_error_line(request_id, 0)}"
+        status, out["error"] = "failed", _not_opened(request_id)
     elif row is not None:
         status = row["status"]  # in_progress; on the command line, or its process still at work
     else:

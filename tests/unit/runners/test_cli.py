@@ -134,3 +134,11 @@ def test_dsar_refuses_an_empty_subject_and_options_of_the_other_action(argv, mes
     monkeypatch.setenv("DP_HOME", str(tmp_path))
     assert cli.main(argv) == 2
     assert capsys.readouterr().err == message
+
+
+def test_dsar_reads_the_subject_from_stdin_when_it_is_a_dash(capsys, tmp_path, monkeypatch):
+    import io
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))  # an empty line: no subject
+    assert cli.main(["dsar", "access", "-"]) == 2
+    assert capsys.readouterr().err == "dp dsar: the subject id is empty: name the id the request is about\n"

@@ -183,6 +183,32 @@ def test_the_real_dp_dsar_is_started_with_the_subject_on_stdin_and_the_request_i
     assert dsar_jobs.dp_dsar_command("dsar-2", "access", None)[3:] == ["dsar", "access", "-", "--request-id", "dsar-2"]
 
 
+def test_a_request_made_with_dp_dsar_on_the_command_line_is_answered_from_its_table(dsar_api):
+    from shared_lib.dsar import requests
+    api, _ = dsar_api()
+    at = dt.datetime(2024, 3, 1, 9, tzinfo=dt.timezone.utc)
+    opened = requests.open_request("access", "hash-of-v1", "alice", at=at, request_id="dsar-cli-1")
+    found = api.get("/dsar/dsar-cli-1", "auditor").json()["data"]
+    assert (found["status"], found["kind"], found["received_at"][:19], found["due_at"][:19]) == (
+        "in_progress", "access", "2024-03-01T09:00:00", "2024-03-31T09:00:00")
+    requests.complete(opened, linked_ids=1, rows=2, at=at + dt.timedelta(hours=1))
+    found = api.get("/dsar/dsar-cli-1", "auditor").json()["data"]
+    assert (found["status"], found["completed_at"][:19]) == ("completed", "2024-03-01T10:00:00")
+
+
+def test_an_erase_that_resumed_the_subjects_interrupted_request_points_to_it(dsar_api):
+    api, _ = dsar_api()
+    dsar_jobs.jobs_dir().mkdir(parents=True)
+    dsar_jobs.job_file("dsar-2").write_text(json.dumps({
+        "request_id": "dsar-2", "kind": "erase", "received_at": "2024-03-02T00:00:00+00:00",
+        "due_at": "2024-04-01T00:00:00+00:00", "pid": None, "exit_code": 0}))
+    dsar_jobs.log_file("dsar-2").write_text("dp dsar erase: resuming request dsar-1 of 2024-03-01 09:00 UTC "
+                                            "(2 table(s) done)\n  done\n")
+    found = api.get("/dsar/dsar-2", "auditor").json()["data"]
+    assert (found["status"], found["error"]) == ("failed", "carried out as the subject's interrupted request "
+                                                           "dsar-1, which dp dsar erase resumed: see GET /dsar/dsar-1")
+
+
 def test_a_refused_dsar_is_failed_with_the_last_line_the_process_wrote(dsar_api):
     api, _ = dsar_api(fail=True)
     request_id = api.post("/dsar", {"subject_id": "v1", "kind": "erase"}, "auditor").json()["data"]["request_id"]
