@@ -57,6 +57,17 @@ class Graph:
         keep = {node}
         for way in (("upstream", "downstream") if direction == "both" else (direction,)):
             keep |= self._reach(node, way == "upstream")
+        return self._only(keep)
+
+    def recorded(self) -> Graph:
+        """Only what a recorded notebook run is linked to: each one's upstream and downstream (a
+        table that dashboards read but no run has touched yet is left out)."""
+        keep: set[str] = set()
+        for node in (n for n, k in self.nodes.items() if k == "job"):
+            keep |= {node} | self._reach(node, True) | self._reach(node, False)
+        return self._only(keep)
+
+    def _only(self, keep: set[str]) -> Graph:
         return Graph({n: k for n, k in self.nodes.items() if n in keep},
                      {(a, b) for a, b in self.edges if a in keep and b in keep},
                      {n: v for n, v in self.versions.items() if n in keep})
@@ -222,12 +233,15 @@ def layers(graph: Graph) -> dict[str, int]:
 
 def label(graph: Graph, node: str) -> str:
     """A node's text in the drawing: a table without its product (shown on hover), its Delta
-    version ("v3"); a topic with its end offsets ("@0:42"); notebooks and dashboards by name."""
+    version ("v3"); a topic with its end offsets ("@0:42"); a notebook by its own name (its
+    product on hover); a dashboard by its product."""
     kind, version = graph.nodes[node], graph.versions.get(node, "")
     if kind == "table":
         return f"{node.split('.', 1)[-1]} v{version}" if version else node.split(".", 1)[-1]
     if kind == "topic":
         return f"{node} @{version}" if version else node
+    if kind == "job":
+        return node.rsplit(".", 1)[-1]
     return f"{node.removeprefix('dashboard:')} dashboard" if kind == "dashboard" else node
 
 

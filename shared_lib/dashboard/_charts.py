@@ -141,7 +141,8 @@ def layered_graph(placed: list, edges: set[tuple[str, str]], styles: dict[str, t
     rows = max([p.row for p in placed] + [0]) + 1
     fig = _layout(go.Figure(traces), title, height or max(260, 80 * rows + 120))
     hidden = dict(visible=False, showgrid=False, zeroline=False)
-    return fig.update_xaxes(**hidden, range=[-0.6, max([p.layer for p in placed] + [0]) + 0.6]).update_yaxes(
+    # room on both sides for the labels centred on the first and last columns
+    return fig.update_xaxes(**hidden, range=[-0.8, max([p.layer for p in placed] + [0]) + 0.8]).update_yaxes(
         **hidden, range=[-rows + 0.4, 0.6])
 
 

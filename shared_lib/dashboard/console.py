@@ -227,15 +227,17 @@ def column_rows(entry: dict) -> pd.DataFrame:
 
 
 def lineage_choices(graph: lineage_graph.Graph) -> list[str]:
-    """What the lineage picker offers: the whole graph, then its tables, topics and dashboards
-    (notebooks are between them, not something one looks up), each kind by name."""
+    """What the lineage picker offers: the whole graph, then the tables, topics and dashboards that
+    recorded runs link (notebooks are between them, not something one looks up), each kind by name."""
     order = {"table": 0, "topic": 1, "dashboard": 2}
-    return [ALL_LINEAGE] + sorted((n for n, k in graph.nodes.items() if k in order), key=lambda n: (order[graph.nodes[n]], n))
+    linked = graph.recorded().nodes
+    return [ALL_LINEAGE] + sorted((n for n, k in linked.items() if k in order), key=lambda n: (order[linked[n]], n))
 
 
 def lineage_of(graph: lineage_graph.Graph, choice: str) -> lineage_graph.Graph:
-    """The part of the graph the picker shows: all of it, or what is upstream and downstream of one node."""
-    return graph if choice == ALL_LINEAGE else graph.around(choice, "both")
+    """The part of the graph the picker shows: all that recorded runs link, or what is upstream
+    and downstream of one node."""
+    return graph.recorded() if choice == ALL_LINEAGE else graph.around(choice, "both")
 
 
 def dashboard_links(names: list[str]) -> list[tuple[str, str]]:

@@ -176,23 +176,30 @@ def lineage_event(job, inputs, outputs):
             "outputs": [ds(n) for n in outputs]}
 
 
-# web: topic -> bronze -> silver, and its dashboard reading silver; mobile: a table of its own
+# web: topic -> bronze -> silver, and its dashboard reading silver and a gold table that no run
+# has written yet; mobile: a table of its own
 LINEAGE = lineage_graph.build([lineage_event("web.bronze", ["web.events"], ["web.bronze.raw"]),
                                lineage_event("web.silver", ["web.bronze.raw"], ["web.silver.events"]),
                                lineage_event("mobile.gold", [], ["mobile.gold.kpis"])],
-                              dashboards={"web": ["web.silver.events"]})
+                              dashboards={"web": ["web.silver.events", "web.gold.unwritten"]})
 
 
 def test_lineage_picker_offers_everything_then_tables_topics_dashboards_never_notebooks():
+    # web.gold.unwritten: only a dashboard's read, no run touched it
     assert console.lineage_choices(LINEAGE) == [
         console.ALL_LINEAGE, "mobile.gold.kpis", "web.bronze.raw", "web.silver.events", "web.events", "dashboard:web"]
+
+
+def test_everything_is_what_the_recorded_runs_link_not_a_dashboard_read_alone():
+    shown = console.lineage_of(LINEAGE, console.ALL_LINEAGE)
+    assert set(LINEAGE.nodes) - set(shown.nodes) == {"web.gold.unwritten"}
+    assert ("web.gold.unwritten", "dashboard:web") not in shown.edges
 
 
 def test_lineage_of_a_table_is_its_whole_chain_and_nothing_of_other_products():
     shown = console.lineage_of(LINEAGE, "web.bronze.raw")
     assert set(shown.nodes) == {"web.events", "web.bronze", "web.bronze.raw", "web.silver", "web.silver.events",
                                 "dashboard:web"}
-    assert console.lineage_of(LINEAGE, console.ALL_LINEAGE) is LINEAGE
 
 
 def test_lineage_figure_draws_each_edge_between_its_nodes_and_one_series_per_kind():
@@ -204,7 +211,7 @@ def test_lineage_figure_draws_each_edge_between_its_nodes_and_one_series_per_kin
     assert list(edges.x) == [1, 2, None, 2, 3, None, 0, 1, None, 3, 4, None, 4, 5, None]
     assert set(y for y in edges.y if y is not None) == {0}
     assert (topics.name, list(topics.text)) == ("Kafka topic", ["web.events @4"])
-    assert list(jobs.text) == ["web.bronze", "web.silver"]
+    assert list(jobs.text) == ["bronze", "silver"] and list(jobs.customdata) == ["web.bronze", "web.silver"]
     assert list(tables.text) == ["bronze.raw v4", "silver.events v4"] and list(tables.x) == [2, 4]
     assert (list(boards.text), list(boards.x)) == (["web dashboard"], [5])
 

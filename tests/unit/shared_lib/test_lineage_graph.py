@@ -79,11 +79,11 @@ def test_layout_places_every_node_with_its_version_in_the_label():
     assert placed == {
         "web.clicks": ("topic", 0, 0, "web.clicks @0:2"),  # the first column by name
         "web.events": ("topic", 0, 1, "web.events @0:5"),
-        "w.bronze": ("job", 1, 0, "w.bronze"),
+        "w.bronze": ("job", 1, 0, "bronze"),  # a notebook by its name, its product on hover
         "w.bronze.raw": ("table", 2, 0, "bronze.raw v3"),  # the product is on hover, not in the label
-        "w.silver": ("job", 3, 0, "w.silver"),
+        "w.silver": ("job", 3, 0, "silver"),
         "w.silver.sessions": ("table", 4, 0, "silver.sessions v7"),
-        "w.gold": ("job", 5, 0, "w.gold"),
+        "w.gold": ("job", 5, 0, "gold"),
         "w.gold.kpis": ("table", 6, 0, "gold.kpis v2"),
         "dashboard:w": ("dashboard", 7, 0, "w dashboard")}
     assert graph.edges == {("web.events", "w.bronze"), ("web.clicks", "w.bronze"), ("w.bronze", "w.bronze.raw"),
