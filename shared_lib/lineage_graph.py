@@ -213,12 +213,22 @@ def has_runs(graph: Graph) -> bool:
     return "job" in graph.nodes.values()
 
 
+MEDALLION_COLUMNS = {"bronze": 2, "silver": 4, "gold": 6}  # the least column of a table of that layer
+
+
+def _least_column(node: str, kind: str) -> int:
+    parts = node.split(".")  # product.layer.table
+    return MEDALLION_COLUMNS.get(parts[1], 0) if kind == "table" and len(parts) == 3 else 0
+
+
 def layers(graph: Graph) -> dict[str, int]:
     """Each node's column: the longest path to it from a source (topics and unwritten tables: 0),
-    so that every edge points right; dashboards all in the last column. A notebook that reads and
-    writes one table (a MERGE) has the table after it: that read does not push it right."""
+    so that every edge points right, and a bronze, silver or gold table at least in its medallion's
+    column (a product without silver has its gold beside the others'); a notebook just left of its
+    first output; dashboards all in the last column. A notebook that reads and writes one table
+    (a MERGE) has the table after it: that read does not push it right."""
     forward = {(a, b) for a, b in graph.edges if (b, a) not in graph.edges or graph.nodes.get(b) != "job"}
-    depth = {n: 0 for n in graph.nodes}
+    depth = {n: _least_column(n, k) for n, k in graph.nodes.items()}
     for _ in range(len(graph.nodes)):  # bounded: a longer cycle ends here instead of looping
         changed = False
         for a, b in forward:
@@ -226,6 +236,10 @@ def layers(graph: Graph) -> dict[str, int]:
                 depth[b], changed = depth[a] + 1, True
         if not changed:
             break
+    for job in (n for n, k in graph.nodes.items() if k == "job"):
+        outputs = [depth[b] for a, b in forward if a == job]
+        if outputs:
+            depth[job] = max(depth[job], min(outputs) - 1)
     boards = [n for n, k in graph.nodes.items() if k == "dashboard"]
     last = max([d for n, d in depth.items() if n not in boards] + [0]) + 1
     return {**depth, **{n: last for n in boards}}

@@ -73,6 +73,14 @@ def test_layers_run_from_the_topics_to_the_dashboards():
         "dashboard:w": 7}
 
 
+def test_a_gold_table_without_silver_is_in_the_gold_column_its_notebook_just_before():
+    # m: bronze -> gold; the longest path alone would put gold.kpis in column 4 (silver's)
+    graph = lineage_graph.build([event("m.bronze", ["m.events"], ["m.bronze.raw"]),
+                                 event("m.gold", ["m.bronze.raw"], ["m.gold.kpis"])], dashboards={})
+    assert lineage_graph.layers(graph) == {"m.events": 0, "m.bronze": 1, "m.bronze.raw": 2, "m.gold": 5,
+                                           "m.gold.kpis": 6}
+
+
 def test_layout_places_every_node_with_its_version_in_the_label():
     graph = lineage_graph.build(W_EVENTS, W_BOARDS)
     placed = {p.node: (p.kind, p.layer, p.row, p.label) for p in lineage_graph.layout(graph)}
