@@ -98,10 +98,8 @@ def cmd_rerun(args) -> int:
 
 def cmd_lineage(args) -> int:
     from runners import lineage_graph
-    graph = lineage_graph.build()
     direction = "upstream" if args.upstream else "downstream" if args.downstream else "both"
-    sub = graph.around(lineage_graph.resolve(graph, args.table), direction)
-    print(json.dumps(sub.as_json(), indent=2) if args.json else sub.as_text())
+    print(lineage_graph.show(args.table, direction, args.json))
     return 0
 
 

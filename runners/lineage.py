@@ -23,16 +23,12 @@ from typing import Any
 from shared_lib import kafka as kafka_lib
 from shared_lib import paths
 from shared_lib import products as products_lib
+from shared_lib.lineage_graph import EVENTS_FILE, events_path, read_events  # noqa: F401  (the file's reader)
 
 logger = logging.getLogger(__name__)
 
 PRODUCER = "https://github.com/dataplatform/dp"  # who wrote the event (OpenLineage asks for a URI)
-EVENTS_FILE = "events.jsonl"
 URL_ENV = "DP_LINEAGE_URL"
-
-
-def events_path() -> Path:
-    return paths.workspace() / "lineage" / EVENTS_FILE
 
 
 def namespace() -> str:
@@ -167,11 +163,3 @@ class Emitter:
             except Exception as exc:  # lineage is a by-product: an endpoint down never fails a run
                 logger.warning("could not send the lineage event to %s: %s: %s", endpoint_url(self.params),
                                type(exc).__name__, exc)
-
-
-def read_events(path: Path | None = None) -> list[dict]:
-    """Every event of the workspace's lineage file, oldest first ([] before the first run)."""
-    path = path or events_path()
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

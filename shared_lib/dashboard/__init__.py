@@ -17,6 +17,7 @@ from shared_lib.dashboard._charts import (
     chart,
     funnel_chart,
     heatmap,
+    layered_graph,
     line_chart,
     timeline_chart,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "kpi_cards",
     "kpi_change",
     "last_days",
+    "layered_graph",
     "line_chart",
     "missing",
     "no_period",

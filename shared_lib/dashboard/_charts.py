@@ -118,6 +118,34 @@ def area_chart(df: pd.DataFrame, x: str, series: str, value: str, title: str, va
     return _over_days(fig, df, x, value_kind)
 
 
+def layered_graph(placed: list, edges: set[tuple[str, str]], styles: dict[str, tuple[str, str]], title: str,
+                  height: int | None = None) -> go.Figure:
+    """A directed graph in columns, left to right: ``placed`` nodes (each with ``node``, ``kind``,
+    ``layer``, ``row``, ``label``) as labelled markers, one series per kind in ``styles`` order
+    (kind: (colour, legend name)); ``edges`` (from, to) as grey lines; the node's id on hover."""
+    where = {p.node: (p.layer, -p.row) for p in placed}
+    xs: list = []
+    ys: list = []
+    for a, b in sorted(edges):
+        if a in where and b in where:  # one trace for every edge: None breaks the line between them
+            xs += [where[a][0], where[b][0], None]
+            ys += [where[a][1], where[b][1], None]
+    traces = [go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#c5ccd6", width=1.2), hoverinfo="skip",
+                         showlegend=False)]
+    for kind, (color, name) in styles.items():
+        mine = [p for p in placed if p.kind == kind]
+        traces.append(go.Scatter(x=[p.layer for p in mine], y=[-p.row for p in mine], mode="markers+text", name=name,
+                                 text=[p.label for p in mine], textposition="top center", customdata=[p.node for p in mine],
+                                 marker=dict(color=color, size=14, line=dict(width=0)),
+                                 hovertemplate="%{customdata}<extra>" + html.escape(name) + "</extra>"))
+    rows = max([p.row for p in placed] + [0]) + 1
+    fig = _layout(go.Figure(traces), title, height or max(260, 80 * rows + 120))
+    hidden = dict(visible=False, showgrid=False, zeroline=False)
+    # room on both sides for the labels centred on the first and last columns
+    return fig.update_xaxes(**hidden, range=[-0.8, max([p.layer for p in placed] + [0]) + 0.8]).update_yaxes(
+        **hidden, range=[-rows + 0.4, 0.6])
+
+
 def chart(fig: go.Figure) -> widgets.Output:
     """A plotly figure as a widget (drawn by the plotly extension of JupyterLab and Voila); its
     height is reserved, and the figure itself is sent once the browser has the page (``_Browser``)."""

@@ -1,7 +1,7 @@
 """The platform console (``notebooks/dashboards/platform-console.ipynb``): every product with its
 SLA state, freshness and last run; the gateway's registry of the active environment and each
-service's health; the execution timeline of recent notebook runs; a catalog browser; links to
-every dashboard.
+service's health; the execution timeline of recent notebook runs; the lineage graph (Kafka topic
+to dashboard, from the runs' OpenLineage events); a catalog browser; links to every dashboard.
 
 It reads Delta tables with delta-rs (``shared_lib.lake``) and the gateway over HTTP at the address
 of the parameters (``platform.serve``: host and gateway_port, moved by DP_GATEWAY_PORT); a gateway
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 import pandas as pd
 
-from shared_lib import catalog, lake, paths, products
+from shared_lib import catalog, lake, lineage_graph, paths, products
 from shared_lib import dashboard as ui
 from shared_lib import params as params_lib
 
@@ -27,6 +27,9 @@ GATEWAY_TIMEOUT_S = 2.0  # /health probes the services itself, each within its o
 RUNS_SHOWN = 300  # notebook runs in the execution timeline
 STATE_ORDER = ("CRITICAL", "WARNING", "HEALTHY")
 STATE_COLORS = {"HEALTHY": "#1f9d74", "WARNING": "#f08a24", "CRITICAL": "#d92d20", "NOT EVALUATED": "#98a2b3"}
+LINEAGE_STYLES = {"topic": ("#b54bc7", "Kafka topic"), "job": ("#7a8797", "notebook"), "table": ("#2e6fdb", "table"),
+                  "dashboard": ("#f08a24", "dashboard")}  # kind: (colour, legend name)
+ALL_LINEAGE = "(everything)"  # the lineage picker's first option: the whole graph
 RUN_STYLES = {"succeeded": ("#1f9d74", 7), "skipped": ("#98a2b3", 9), "failed": ("#d92d20", 14)}
 CSS = """
 .pc-products { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 12px; }
@@ -62,6 +65,7 @@ class Data:
     tables: list[dict]  # catalog entries, each with its row count ("rows")
     gateway: Gateway
     dashboards: list[str] = field(default_factory=list)  # notebook file names
+    lineage: lineage_graph.Graph = field(default_factory=lineage_graph.Graph)  # from the runs' events
 
 
 def gateway_url(params: dict) -> str:
@@ -111,7 +115,8 @@ def load(params: dict | None = None, transport: httpx.BaseTransport | None = Non
                 freshness=lake.read_latest(OPS, "table_freshness", "evaluated_at"),
                 runs=lake.read_table(paths.PLATFORM, "pipeline_runs"),
                 tables=tables, gateway=read_gateway(gateway_url(params), transport),
-                dashboards=sorted(p.name for p in paths.DASHBOARDS_DIR.glob("*.ipynb")))
+                dashboards=sorted(p.name for p in paths.DASHBOARDS_DIR.glob("*.ipynb")),
+                lineage=lineage_graph.build())
 
 
 # --- numbers (pure) ------------------------------------------------------------------------
@@ -221,6 +226,20 @@ def column_rows(entry: dict) -> pd.DataFrame:
                          for c in entry["columns"]], columns=["column", "type", "nullable", "personal data", "comment"])
 
 
+def lineage_choices(graph: lineage_graph.Graph) -> list[str]:
+    """What the lineage picker offers: the whole graph, then the tables, topics and dashboards that
+    recorded runs link (notebooks are between them, not something one looks up), each kind by name."""
+    order = {"table": 0, "topic": 1, "dashboard": 2}
+    linked = graph.recorded().nodes
+    return [ALL_LINEAGE] + sorted((n for n, k in linked.items() if k in order), key=lambda n: (order[linked[n]], n))
+
+
+def lineage_of(graph: lineage_graph.Graph, choice: str) -> lineage_graph.Graph:
+    """The part of the graph the picker shows: all that recorded runs link, or what is upstream
+    and downstream of one node."""
+    return graph.recorded() if choice == ALL_LINEAGE else graph.around(choice, "both")
+
+
 def dashboard_links(names: list[str]) -> list[tuple[str, str]]:
     """(title, address relative to this page) of each dashboard notebook, this one included."""
     return [(n.removesuffix(".ipynb").replace("-", " ").capitalize(), f"./{n}") for n in names]
@@ -289,6 +308,7 @@ def _catalog(data: Data):
     rows = catalog_rows(data.tables)
     entries = {e["name"]: e for e in data.tables}
     picker = ui.choice_filter("Columns of", list(entries))
+    picker.add_class("pc-catalog-picker")
     columns = ui.widgets.HTML()
 
     def show(_change=None) -> None:
@@ -304,6 +324,30 @@ def _catalog(data: Data):
                                       "(– before its first commit).")
 
 
+def _lineage(data: Data):
+    graph = data.lineage
+    if not lineage_graph.has_runs(graph):
+        return ui.section("Lineage", ui.widgets.HTML(
+            "<div class='dp-empty pc-lineage-empty'><b>No lineage recorded yet</b><p>Every notebook that "
+            "<code>dp run</code> executes records what it read and wrote as OpenLineage events; "
+            "<code>dp lineage TABLE</code> prints the same graph.</p></div>"))
+    picker = ui.choice_filter("Lineage of", lineage_choices(graph))
+    picker.add_class("pc-lineage-picker")
+    drawing = ui.widgets.VBox()
+    drawing.add_class("pc-lineage")
+
+    def show(_change=None) -> None:
+        shown = lineage_of(graph, picker.value)
+        title = "Every recorded run" if picker.value == ALL_LINEAGE else f"Upstream and downstream of {picker.value}"
+        drawing.children = [ui.chart(ui.layered_graph(lineage_graph.layout(shown), shown.edges, LINEAGE_STYLES, title))]
+
+    picker.observe(show, names="value")
+    show()
+    return ui.section("Lineage", picker, drawing,
+                      note="Kafka topics -> notebooks -> tables -> dashboards, from the newest completed run of "
+                           "each notebook; tables with their Delta version (v), topics with the end offsets read (@).")
+
+
 def _links(data: Data):
     links = "".join(f"<a href='{html.escape(href)}' target='_blank'>{html.escape(title)}</a>"
                     for title, href in dashboard_links(data.dashboards))
@@ -311,11 +355,11 @@ def _links(data: Data):
 
 
 def render(data: Data, _values: dict) -> list:
-    return [_products(data), _registry(data), _timeline(data), _catalog(data), _links(data)]
+    return [_products(data), _registry(data), _timeline(data), _lineage(data), _catalog(data), _links(data)]
 
 
 def page():
     """The whole console as one widget. Every section says when it has nothing yet."""
     return ui.page(PAGE, "Platform console",
-                   "Products, services, notebook runs, the catalog and every dashboard (UTC)",
+                   "Products, services, notebook runs, lineage, the catalog and every dashboard (UTC)",
                    load, has_data=lambda data: True, no_data=("", ""), filters=lambda data: {}, render=render)

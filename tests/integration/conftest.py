@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from runners import serve, services
+from shared_lib import lineage_graph, paths
 from shared_lib import params as params_lib
-from shared_lib import paths
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 
@@ -41,12 +41,13 @@ def _dashboards_server(tmp_path_factory):
 
 @pytest.fixture
 def dashboard_workspace(_dashboards_server, monkeypatch) -> Path:
-    """The served workspace, its lake emptied: the test's tables never meet the pipeline's or
-    another test's."""
+    """The served workspace, its lake and lineage events emptied: the test's tables never meet the
+    pipeline's or another test's."""
     env, _ = _dashboards_server
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     shutil.rmtree(paths.lake_dir(), ignore_errors=True)
+    shutil.rmtree(lineage_graph.events_path().parent, ignore_errors=True)
     return Path(env["DP_HOME"])
 
 

@@ -1,8 +1,9 @@
 """The platform console in headless Chromium: small tables written with delta-rs in the
 dashboards' own workspace, and a real gateway (``runners.gateway.app``) on the workspace's
-DP_GATEWAY_PORT with a staging registry of one service up, one down and one disabled. Product
-cards, the registry, the execution timeline, the catalog browser, the links; and, with no table
-and no gateway, every section's empty state."""
+DP_GATEWAY_PORT with a staging registry of one service up, one down and one disabled, and two
+OpenLineage events in the workspace. Product cards, the registry, the execution timeline, the
+lineage graph, the catalog browser, the links; and, with no table, event or gateway, every
+section's empty state."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,6 +17,7 @@ from playwright.sync_api import expect
 from runners.gateway import app as gateway_app
 from runners.gateway import registry
 from runners.services import free_ports
+from shared_lib import lineage_graph
 from tests.browser import open_page, write_table
 from tests.local_server import serving, upstream_app
 
@@ -54,6 +56,24 @@ def write_tables() -> None:
         run("r2", "web-user-analytics", "gold", "failed", T2 + dt.timedelta(minutes=1), 5.0, "RuntimeError: boom")])
 
 
+def lineage_event(job: str, inputs: dict, outputs: dict) -> dict:
+    """A COMPLETE event of ``job`` as ``dp run`` writes it; {dataset: version}, topics named web.*."""
+    def ds(name, version):
+        return {"namespace": "kafka://127.0.0.1:9092" if name.startswith("web.") else "file:///ws", "name": name,
+                "facets": {"version": {"datasetVersion": version}}}
+    return {"eventType": "COMPLETE", "job": {"name": job}, "inputs": [ds(*kv) for kv in inputs.items()],
+            "outputs": [ds(*kv) for kv in outputs.items()]}
+
+
+def write_lineage() -> None:
+    path = lineage_graph.events_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(e) + "\n" for e in [
+        lineage_event("web-user-analytics.bronze", {"web.events": "0:42"}, {"web-user-analytics.bronze.events_raw": "2"}),
+        lineage_event("web-user-analytics.silver", {"web-user-analytics.bronze.events_raw": "2"},
+                      {"web-user-analytics.silver.events": "5"})]))
+
+
 def staging_gateway(up_url: str):
     """The gateway app for staging with three services: up (``up_url``), down (a closed port), disabled."""
     services = [{"name": "web-user-analytics", "base_url": up_url},
@@ -77,6 +97,7 @@ def _assert_no_error(page) -> None:
 
 def test_products_services_runs_catalog_and_links(console_url, browser):
     write_tables()
+    write_lineage()
     with serving(upstream_app()) as up, serving(staging_gateway(up), port=int(os.environ["DP_GATEWAY_PORT"])):
         page, seconds = open_page(browser, console_url, ".pc-product")
         print(f"\nplatform console: first render in {seconds:.2f} s (target {FIRST_RENDER_TARGET_S} s)")
@@ -105,8 +126,8 @@ def test_products_services_runs_catalog_and_links(console_url, browser):
         rows = {r.locator("td").nth(0).inner_text(): r.locator("td").nth(4).inner_text()
                 for r in services.locator("tbody tr").all()}
         assert rows == {"web-user-analytics": "up", "mobile-user-analytics": "down", "legacy": "disabled"}
-        # execution timeline: its chart and each notebook's latest run
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 1", timeout=60_000)
+        # execution timeline and lineage: their charts, and each notebook's latest run
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 2", timeout=60_000)
         body = page.inner_text("body")
         assert re.search(r"web-user-analytics:gold\s+1\s+1\s+failed\s+02 May 12:01\s+5s\s+–", body)
         # silver: two runs of 40 s and 20 s, both succeeded: median 30 s
@@ -115,7 +136,15 @@ def test_products_services_runs_catalog_and_links(console_url, browser):
         assert re.search(r"platform\.pipeline_runs\s+platform\s+platform\s+data-platform-team\s+\d+ d \(\w+\)\s+0\s+3",
                          body)
         assert re.search(r"platform\.legal_holds.*\s+–\s+–\s+subject_id:subject_id, actor:personal", body)
-        page.locator(".widget-dropdown select").select_option("platform.legal_holds")
+        # lineage: every recorded run, tables labelled with their Delta version, the topic with its offsets
+        lineage = page.locator(".pc-lineage")
+        expect(lineage.locator("text", has_text="bronze.events_raw v2")).to_have_count(1)
+        expect(lineage.locator("text", has_text="web.events @0:42")).to_have_count(1)
+        page.locator(".pc-lineage-picker select").select_option("web-user-analytics.silver.events")
+        expect(lineage.locator("text", has_text="Upstream and downstream of web-user-analytics.silver.events")
+               ).to_have_count(1, timeout=30_000)
+        expect(lineage.locator("text", has_text="silver.events v5")).to_have_count(1)
+        page.locator(".pc-catalog-picker select").select_option("platform.legal_holds")
         expect(page.locator(".dp-table", has_text="hold_id")).to_have_count(1, timeout=30_000)
         columns = page.locator(".dp-table", has_text="hold_id").inner_text()
         assert re.search(r"actor\s+string\s+no\s+personal\s+Who placed or released it", columns)
@@ -136,6 +165,7 @@ def test_without_tables_or_gateway_every_section_says_so(console_url, browser):
     assert states == {"NOT EVALUATED"}
     body = page.inner_text("body")
     assert "No SLA evaluation yet" in body and "No notebook runs recorded yet" in body
+    assert "No lineage recorded yet" in page.inner_text(".pc-lineage-empty")
     # the catalog lists every declared table even before any is created
     assert re.search(r"platform\.pipeline_runs\s+platform\s+platform\s+data-platform-team\s+\d+ d \(\w+\)\s+–\s+–",
                      body)

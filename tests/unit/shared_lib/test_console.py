@@ -8,6 +8,8 @@ import datetime as dt
 import httpx
 import pandas as pd
 
+from shared_lib import dashboard as ui
+from shared_lib import lineage_graph
 from shared_lib.dashboard import console
 
 T0 = dt.datetime(2024, 5, 2, 10, 0, tzinfo=dt.timezone.utc)
@@ -162,3 +164,72 @@ def test_a_gateway_that_is_down_or_errs_is_said_so_not_raised():
     assert down.error == "the gateway at http://gw:8000 does not answer (ConnectError); start it with `dp serve`"
     erring = gateway(lambda request: httpx.Response(500, json={}))
     assert erring.error == "the gateway at http://gw:8000 answered 500 to /services"
+
+
+# --- lineage -----------------------------------------------------------------------------------
+
+def lineage_event(job, inputs, outputs):
+    def ds(name, namespace="file:///ws"):
+        return {"namespace": "kafka://h:1" if name == "web.events" else namespace, "name": name,
+                "facets": {"version": {"datasetVersion": "4"}}}
+    return {"eventType": "COMPLETE", "job": {"name": job}, "inputs": [ds(n) for n in inputs],
+            "outputs": [ds(n) for n in outputs]}
+
+
+# web: topic -> bronze -> silver, and its dashboard reading silver and a gold table that no run
+# has written yet; mobile: a table of its own
+LINEAGE = lineage_graph.build([lineage_event("web.bronze", ["web.events"], ["web.bronze.raw"]),
+                               lineage_event("web.silver", ["web.bronze.raw"], ["web.silver.events"]),
+                               lineage_event("mobile.gold", [], ["mobile.gold.kpis"])],
+                              dashboards={"web": ["web.silver.events", "web.gold.unwritten"]})
+
+
+def test_lineage_picker_offers_everything_then_tables_topics_dashboards_never_notebooks():
+    # web.gold.unwritten: only a dashboard's read, no run touched it
+    assert console.lineage_choices(LINEAGE) == [
+        console.ALL_LINEAGE, "mobile.gold.kpis", "web.bronze.raw", "web.silver.events", "web.events", "dashboard:web"]
+
+
+def test_everything_is_what_the_recorded_runs_link_not_a_dashboard_read_alone():
+    shown = console.lineage_of(LINEAGE, console.ALL_LINEAGE)
+    assert set(LINEAGE.nodes) - set(shown.nodes) == {"web.gold.unwritten"}
+    assert ("web.gold.unwritten", "dashboard:web") not in shown.edges
+
+
+def test_lineage_of_a_table_is_its_whole_chain_and_nothing_of_other_products():
+    shown = console.lineage_of(LINEAGE, "web.bronze.raw")
+    assert set(shown.nodes) == {"web.events", "web.bronze", "web.bronze.raw", "web.silver", "web.silver.events",
+                                "dashboard:web"}
+
+
+def test_lineage_figure_draws_each_edge_between_its_nodes_and_one_series_per_kind():
+    shown = console.lineage_of(LINEAGE, "web.events")
+    fig = ui.layered_graph(lineage_graph.layout(shown), shown.edges, console.LINEAGE_STYLES, "t")
+    edges, topics, jobs, tables, boards = fig.data
+    # five edges by (from, to) name, each (from, to, gap) at (column, -row); every node is in row 0:
+    # web.bronze 1 -> raw 2, raw 2 -> web.silver 3, web.events 0 -> web.bronze 1, 3 -> events 4, 4 -> dashboard 5
+    assert list(edges.x) == [1, 2, None, 2, 3, None, 0, 1, None, 3, 4, None, 4, 5, None]
+    assert set(y for y in edges.y if y is not None) == {0}
+    assert (topics.name, list(topics.text)) == ("Kafka topic", ["web.events @4"])
+    assert list(jobs.text) == ["bronze", "silver"] and list(jobs.customdata) == ["web.bronze", "web.silver"]
+    assert list(tables.text) == ["bronze.raw v4", "silver.events v4"] and list(tables.x) == [2, 4]
+    assert (list(boards.text), list(boards.x)) == (["web dashboard"], [5])
+
+
+def test_lineage_section_is_an_empty_state_before_any_run_else_a_picker_and_the_graph():
+    def section_html(graph) -> str:
+        data = console.Data([], pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], console.Gateway("u"),
+                            lineage=graph)
+        title, grid = console._lineage(data).children
+        return title.value + "".join(getattr(w, "value", "") or "" for w in grid.children)
+
+    # dashboards alone (their reads come from code) are no lineage yet
+    before = lineage_graph.build([], dashboards={"web": ["web.silver.events"]})
+    assert "No lineage recorded yet" in section_html(before)
+    data = console.Data([], pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], console.Gateway("u"), lineage=LINEAGE)
+    _title, grid = console._lineage(data).children
+    picker, drawing = grid.children
+    assert picker.value == console.ALL_LINEAGE and "pc-lineage" in drawing._dom_classes
+    assert len(drawing.children) == 1
+    picker.value = "web.events"  # a new choice draws a new chart
+    assert len(drawing.children) == 1
