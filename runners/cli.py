@@ -84,7 +84,8 @@ def cmd_run(args) -> int:
         from shared_lib.errors import UserError
         raise UserError("--repair reruns what that run left undone: give no --product, --layer or --notebook")
     summary = run.run(products=args.product, layer=args.layer, notebook=args.notebook, env=args.env,
-                      overrides=args.param or (), force=args.force, run_id=args.run_id, repair=args.repair)
+                      overrides=args.param or (), force=args.force, run_id=args.run_id, repair=args.repair,
+                      wait=not args.no_wait)
     return 0 if summary.ok else 1
 
 
@@ -339,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="run every selected notebook: also when an upstream notebook failed in this run, "
                         "and when it is up to date (same source, parameters, code and inputs as its last success)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="refuse at once while another run holds the workspace's run lock (default: wait for it)")
     # The platform API (POST /platform/runs) names the run it starts; a run id of its own otherwise.
     p.add_argument("--run-id", help=argparse.SUPPRESS)
     p.add_argument("--repair", metavar="RUN_ID",

@@ -9,8 +9,8 @@ A notebook whose source, parameters, code and inputs equal those of its last suc
 but recorded ``up_to_date`` (``runners.freshness``; ``force`` runs it anyway). Every notebook,
 run or skipped, gets a run record, and each one executed emits OpenLineage START and COMPLETE or
 FAIL events (``runners.lineage``). ``repair`` reruns a run's failed and skipped notebooks.
-One run at a time per workspace (``runners.runlock``): a second ``dp run`` meanwhile stops
-before it starts, naming the first.
+One run at a time per workspace (``runners.runlock``): a second ``dp run`` meanwhile waits for
+the first before it starts (``wait=False``: refuses at once, naming the first).
 """
 from __future__ import annotations
 
@@ -154,18 +154,19 @@ def repair_plan(run_id: str, env: str | None = None, overrides=(), declared: dic
 def run(products: list[str] | None = None, layer: str | None = None, notebook: str | None = None,
         env: str | None = None, overrides=(), force: bool = False, run_id: str | None = None,
         declared: dict | None = None, log: Callable[[str], None] | None = None,
-        repair: str | None = None) -> RunSummary:
+        repair: str | None = None, wait: bool = True) -> RunSummary:
     """Run the selected notebooks (or, with ``repair``, what run ``repair`` left undone);
-    ``force`` runs every selected notebook, even downstream of a failure or up to date."""
+    ``force`` runs every selected notebook, even downstream of a failure or up to date. While
+    another run holds the workspace's run lock it waits (``wait``) or raises ``RunLocked``."""
     planned = repair_plan(repair, env, overrides, declared) if repair else plan(
         products, layer, notebook, env, overrides, declared)
     needed = ["kafka"] + (["spark"] if planned.params["platform"]["services"]["spark"]["mode"] == "connect" else [])
     services.require_running(planned.params, needed)
     # Kernels must be this environment's Python, whatever PATH the caller had.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-    summary = RunSummary(run_id or new_run_id())
-    with runlock.held(summary.run_id):  # one run at a time per workspace
-        return _run(planned, summary, force, log or logger.info, repair)
+    summary, log = RunSummary(run_id or new_run_id()), log or logger.info
+    with runlock.held(summary.run_id, wait=wait, log=log):  # one run at a time per workspace
+        return _run(planned, summary, force, log, repair)
 
 
 def _run(planned: Plan, summary: RunSummary, force: bool, log: Callable[[str], None],

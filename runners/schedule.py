@@ -3,7 +3,8 @@ parameters' ``platform.schedules``. The last start of each schedule is kept in t
 a restarted scheduler neither runs everything at once again nor forgets what is due.
 
 ``dp schedule --once`` runs what is due and exits, for a system cron or CI; without it the
-scheduler keeps running until interrupted.
+scheduler keeps running until interrupted. Each run takes the workspace's run lock like
+``dp run``: while another run holds it, the cycle waits for it (``runners.runlock``).
 """
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def run_due(env: str | None, log=logger.info, now: float | None = None) -> list[
         state[name] = now
         write_state(state)  # before the run: a crashed run is not retried in a tight loop
         summary = run.run(products=spec["products"] or None, layer=spec["layer"] or None,
-                          notebook=spec["notebook"] or None, env=env, log=log)
+                          notebook=spec["notebook"] or None, env=env, log=log,
+                          wait=True)  # beside a dp run, the cycle waits for it
         results.append((name, summary.ok))
     return results
 

@@ -2,7 +2,8 @@
 and last run per notebook, the run records, and runs started in the background.
 
 ``POST /platform/runs`` (operator) checks the request as ``dp run`` would (products, layer,
-notebook), takes the workspace's run lock (``runners.runlock``: 409 while another run holds it),
+notebook), takes the workspace's run lock (``runners.runlock``: 409 at once while another run holds it,
+never waiting),
 starts ``dp run --run-id ID`` as a process of its own and answers 202 with the run id at once.
 The run's process takes the lock over; a thread of the gateway records its exit code and gives the
 lock back, whatever happened to the run. Each run started here leaves ``<run id>.json`` and
@@ -140,7 +141,8 @@ RunCommand = Callable[[str, RunRequest, str], list[str]]
 
 
 def dp_run_command(run_id: str, request: RunRequest, env: str) -> list[str]:
-    cmd = [sys.executable, "-m", "runners.cli", "run", "--run-id", run_id, "--env", env]
+    # --no-wait: the lock is handed to this process; should it be gone, the run fails, never queues.
+    cmd = [sys.executable, "-m", "runners.cli", "run", "--run-id", run_id, "--env", env, "--no-wait"]
     for product in request.products:
         cmd += ["--product", product]
     if request.layer:
