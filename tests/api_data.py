@@ -70,7 +70,7 @@ def audit_event(event_id, day, hour, actor, action, result, purpose=None, subjec
     key = subject_hash.workspace_key()
     return {"event_id": event_id, "event_ts": dt.datetime(2024, 3, day, hour, tzinfo=dt.timezone.utc),
             "event_date": dt.date(2024, 3, day), "actor": actor, "actor_role": "analyst", "action": action,
-            "resource": "web.silver.events", "columns": ["ip"], "purpose": purpose, "result": result,
+            "resource": "web.silver.events", "columns": ["ip_network"], "purpose": purpose, "result": result,
             "subject_hash": subject_hash.hash_id(subject, key) if subject else None, "source_ip": ip,
             "topic": "compliance.audit", "partition": 0, "offset": int(event_id[1:]),
             "ingested_at": dt.datetime(2024, 3, 5, tzinfo=dt.timezone.utc)}

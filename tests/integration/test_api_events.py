@@ -82,5 +82,5 @@ def test_the_journey_read_and_the_refusal_are_compliance_audit_events(params, an
     by_actor = {e["actor"]: e for e in found}
     read, refused = by_actor[f"it-analyst-{tag}"], by_actor[f"it-viewer-{tag}"]
     assert (read["action"], read["result"], read["purpose"], read["subject_id"]) == ("read", "success", "support", "v1")
-    assert read["columns"] == ["anonymous_id", "ip", "page_url", "referrer", "user_agent", "user_id"]
+    assert read["columns"] == ["anonymous_id", "ip_network", "page_url", "referrer", "user_agent", "user_id"]
     assert (refused["result"], refused["actor_role"]) == ("denied", "viewer")

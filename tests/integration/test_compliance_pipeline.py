@@ -43,7 +43,7 @@ AUDIT = [
     A1,
     audit("a2", "2021-08-02T09:01:00Z", "read", "success", subject_id=S1),  # personal, no purpose
     audit("a3", "2021-08-02T09:02:00Z", "read", "success", resource=EVENTS, columns=["page_path"]),  # not personal
-    audit("a4", "2021-08-02T09:03:00Z", "read", "success", resource=EVENTS, columns=["ip"]),  # personal, no purpose
+    audit("a4", "2021-08-02T09:03:00Z", "read", "success", resource=EVENTS, columns=["ip_network"]),  # personal, no purpose
     audit("a5", "2021-08-02T09:04:00Z", "read", "denied", subject_id=S2),  # denied: nothing read
     audit("a6", "2021-08-02T09:05:00Z", "export", "success", purpose="compliance", subject_id=S2),
     audit("a7", "2021-08-02T09:06:00Z", "login", "failure", resource="/login", source_ip="198.51.100.7"),

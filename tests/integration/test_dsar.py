@@ -108,6 +108,8 @@ EXPECTED = {
     "user-segmentation.silver.customer_features": [USER],
     "user-segmentation.gold.customer_segments": [USER],
     "user-segmentation.gold.customer_clusters": [USER],
+    "user-segmentation.gold.customer_behaviour": [USER],          # churn risk and tags
+    "web-user-analytics.gold.user_journeys": [COOKIE, USER],      # one journey per anonymous_id and per user_id
     "compliance-auditing.silver.dsar_requests": ["access"],        # this request
 }
 
@@ -118,7 +120,7 @@ def label(table: str, row: dict) -> str:
             return json.loads(row["value"])["event_id"]
         except (ValueError, KeyError, TypeError):
             return MALFORMED
-    for column in ("event_id", "anonymous_id", "device_id", "subject_id", "user_id", "kind"):
+    for column in ("event_id", "anonymous_id", "device_id", "subject_id", "user_id", "kind", "id"):
         if row.get(column):
             return row[column]
     raise AssertionError(f"{table}: no identifying column in {row}")
