@@ -40,7 +40,8 @@ def _needs_services(item) -> bool:
 def pytest_collection_modifyitems(config, items):
     # Unit tests first, then integration tests, then the notebooks: a broken library fails fast.
     items.sort(key=lambda it: (it.path.suffix == ".ipynb", it.get_closest_marker("integration") is not None,
-                               it.get_closest_marker("after_pipelines") is not None))
+                               it.get_closest_marker("after_pipelines") is not None,
+                               it.get_closest_marker("erases_subjects") is not None))
 
 
 def pytest_collection_finish(session):

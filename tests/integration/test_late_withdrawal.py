@@ -18,7 +18,8 @@ from runners import generate
 from runners import run as run_lib
 from tests.integration import pipeline
 
-pytestmark = pytest.mark.integration
+# After the web and mobile pipeline modules: its later-dated events would add days to their gold.
+pytestmark = [pytest.mark.integration, pytest.mark.after_pipelines]
 
 WEB, COMPLIANCE = "web-user-analytics", "compliance-auditing"
 D = dt.date(2021, 9, 6)

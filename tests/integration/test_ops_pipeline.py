@@ -58,8 +58,9 @@ def failed_run(params, receiver, tmp_path_factory):
     failing = factories.declare(tmp_path_factory.mktemp("declared"), FAILING, [
         ("boom", [], ["raise RuntimeError('deliberate failure')"], None), ("after", ["boom"], ["pass"], None)])
     declared = {**products.all_products(), FAILING: failing}
-    summary = run_lib.run(products=[FAILING, PRODUCT], declared=declared, run_id="test-ops-failing",
-                          overrides={f"{PRODUCT}.alerts.webhook_url": url})
+    with pytest.MonkeyPatch.context() as mp:  # a secret: only from the environment, never a parameter
+        mp.setenv("DP_ALERT_WEBHOOK_URL", url)
+        summary = run_lib.run(products=[FAILING, PRODUCT], declared=declared, run_id="test-ops-failing")
     return {r["notebook"] if r["product"] == PRODUCT else f"{FAILING}:{r['notebook']}": r for r in summary.records}
 
 

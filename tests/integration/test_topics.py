@@ -57,7 +57,10 @@ def test_up_creates_a_missing_topic_once(params, added_product):
 
     _delete(params, topic)  # a topic deleted by hand comes back with the next `dp up`
     assert services.up(params, ["kafka"])[-1] == f"kafka: created topic {topic}"
-    assert topic in kafka_lib.existing_topics(params)
+    deadline = time.monotonic() + 30
+    while topic not in kafka_lib.existing_topics(params):  # a re-created name can lag its deletion's end
+        assert time.monotonic() < deadline, f"{topic} not listed 30 s after dp up created it again"
+        time.sleep(0.2)
     _delete(params, topic)
 
 

@@ -80,12 +80,14 @@ def test_consent_contract_reasons_and_values(spark):
 
 
 def test_audit_rows_hold_the_keyed_hash_and_no_subject_id(spark):
-    clean = spark.createDataFrame([("a", dt.datetime(2024, 3, 10, 23, 59), "anon-1"), ("b", dt.datetime(2024, 3, 11), None)],
-                                  "event_id string, event_ts timestamp, subject_id string")
+    clean = spark.createDataFrame([("a", dt.datetime(2024, 3, 10, 23, 59), "anon-1", None),
+                                   ("b", dt.datetime(2024, 3, 11), None, None),
+                                   ("c", dt.datetime(2024, 3, 11), None, "hash-sent")],  # dp dsar sends the hash only
+                                  "event_id string, event_ts timestamp, subject_id string, subject_hash string")
     rows = records.audit_rows(clean, KEY)
     assert "subject_id" not in rows.columns
     got = sorted((r["event_id"], r["subject_hash"]) for r in rows.collect())
-    assert got == [("a", subject_hash.hash_id("anon-1", KEY)), ("b", None)]
+    assert got == [("a", subject_hash.hash_id("anon-1", KEY)), ("b", None), ("c", "hash-sent")]
 
 
 T = dt.datetime(2024, 3, 10, 12, 0)
