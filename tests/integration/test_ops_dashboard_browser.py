@@ -96,7 +96,7 @@ def test_sla_board_alerts_charts_and_service_filter(dashboard_url, browser):  # 
     assert "pipeline-failures" in open_alerts and "stale-data" not in open_alerts  # open alerts only
     assert "stale-data" in body.split("Incidents", 1)[1]  # every incident, the resolved one too
     # state history, latency, error rate, run timeline and the duration of each notebook's runs
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 5", timeout=60_000)
     _assert_no_error(page)
     page.locator(".widget-dropdown select").select_option("checkout")
     expect(page.locator(".gtitle", has_text="Latency of checkout (ms)")).to_have_count(1, timeout=30_000)
@@ -159,6 +159,6 @@ def test_incidents_cost_and_infrastructure_sections(dashboard_url, browser):  # 
     assert disk.get_attribute("data-workspace-bytes") == "2500000000"
     assert "2.5 GB on disk, 40.0 GB free" in disk.inner_text()
     assert "1.5 GB" in body and "4242" in body and "750.0 MB" in body and "20.0 MB" in body
-    # the charts of the first test and the cost chart (the run-history chart only with runs)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=60_000)
+    # the five charts of the first test and the cost chart
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 6", timeout=60_000)
     _assert_no_error(page)
