@@ -68,7 +68,9 @@ def _update_job(path: Path, **changes) -> None:
             data = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             data = {}
-        path.write_text(json.dumps({**data, **changes}, indent=1))
+        tmp = path.with_name(path.name + ".tmp")  # replaced whole: a reader never sees half a file
+        tmp.write_text(json.dumps({**data, **changes}, indent=1))
+        tmp.replace(path)
 
 
 def start(subject_id: str, kind: str, actor: str, role: str, reason: str | None,

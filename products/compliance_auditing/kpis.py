@@ -27,6 +27,8 @@ from typing import Iterable, Mapping, Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from shared_lib.utc import as_utc
+
 SCHEMA = "date date, kpi string, dimension string, dimension_value string, value double"
 ALL = "all"
 
@@ -94,7 +96,7 @@ def dsar_kpis(requests: Iterable[Mapping], today: dt.date) -> list[tuple]:
     DSAR KPI rows (date, kpi, dimension, dimension_value, value) of every day from the first
     request to ``today`` (see the module's definitions)."""
     utc = dt.timezone.utc
-    reqs = [{**r, **{k: _utc(r.get(k)) for k in ("received_at", "due_at", "completed_at")}} for r in requests]
+    reqs = [{**r, **{k: as_utc(r.get(k)) for k in ("received_at", "due_at", "completed_at")}} for r in requests]
     if not reqs:
         return []
     first = min(r["received_at"].date() for r in reqs)
@@ -115,10 +117,3 @@ def dsar_kpis(requests: Iterable[Mapping], today: dt.date) -> list[tuple]:
             days = [(r["completed_at"] - r["received_at"]).total_seconds() / 86400 for r in done]
             out.append((day, "dsar_median_completion_days", ALL, ALL, float(statistics.median(days))))
     return out
-
-
-def _utc(ts: dt.datetime | None) -> dt.datetime | None:
-    """An aware UTC time; a naive one (Spark's, in the session's UTC) is taken as UTC."""
-    if ts is None:
-        return None
-    return ts.replace(tzinfo=dt.timezone.utc) if ts.tzinfo is None else ts.astimezone(dt.timezone.utc)

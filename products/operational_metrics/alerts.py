@@ -15,6 +15,7 @@ import operator
 from dataclasses import dataclass
 
 from products.operational_metrics.service_levels import METRICS
+from shared_lib.utc import as_utc
 
 COMPARISONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SEVERITIES = ("info", "warning", "critical")
@@ -112,11 +113,11 @@ def evaluate(all_rules: list[Rule], history: dict[tuple[str, str], list[float]],
 def states_from_log(log: list[dict]) -> dict[tuple[str, str], AlertState]:
     """(rule, product) -> AlertState from the alert log's rows (any order)."""
     out: dict[tuple[str, str], AlertState] = {}
-    for row in sorted(log, key=lambda r: (r["at"], r["event"] == RESOLVED)):
+    for row in sorted(log, key=lambda r: (as_utc(r["at"]), r["event"] == RESOLVED)):
         key = (row["rule"], row["product"])
         prev = out.get(key, AlertState())
         if row["event"] == FIRED:
-            out[key] = AlertState(open_id=row["alert_id"], last_fired_at=row["at"])
+            out[key] = AlertState(open_id=row["alert_id"], last_fired_at=as_utc(row["at"]))
         else:
             out[key] = AlertState(open_id=None, last_fired_at=prev.last_fired_at)
     return out

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from shared_lib.utc import as_utc
+
 PLATFORM = "platform"
 DAY_OF_MONTH = 1 / 30
 GB = 1e9
@@ -96,12 +98,6 @@ def storage_bytes(disk: pd.DataFrame, day: dt.date) -> dict[str, int]:
     return {p: int(b) for p, b in latest.groupby("product")["bytes"].sum().items()}
 
 
-def _utc(value) -> dt.datetime:
-    """A timestamp as an aware UTC datetime (Spark gives naive UTC ones, delta-rs aware ones)."""
-    stamp = pd.Timestamp(value)
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
-
-
 def broker_hours(samples: pd.DataFrame, day: dt.date, service: str = "kafka") -> float:
     """Hours of ``day`` the broker was known to be up: per broker process (pid and start), from
     its start to its latest sample, clipped to the day; overlapping spans count once."""
@@ -112,8 +108,8 @@ def broker_hours(samples: pd.DataFrame, day: dt.date, service: str = "kafka") ->
     end = start + dt.timedelta(days=1)
     spans = []
     for _, group in mine.groupby(["pid", "up_since"]):
-        lo = max(_utc(group["up_since"].iloc[0]), start)
-        hi = min(_utc(group["sampled_at"].max()), end)
+        lo = max(as_utc(group["up_since"].iloc[0]), start)
+        hi = min(as_utc(group["sampled_at"].max()), end)
         if hi > lo:
             spans.append((lo, hi))
     hours, reach = 0.0, start

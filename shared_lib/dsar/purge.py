@@ -13,7 +13,8 @@ touches the log. So ``purge_table`` runs, with delta-rs:
    Parquet file, which readers and writers start from. It also keeps the tombstones (``remove``
    actions) of the last week with the statistics Spark wrote into them, the subject's among
    them: their ``stats`` are cleared (the files they name are gone; a tombstone needs only its
-   path and time);
+   path and time), and the checkpoint is written without Parquet's column statistics (cut
+   prefixes of the ``stats`` text);
 3. every log file of an earlier version is deleted (JSON commits, older checkpoints, Spark's
    ``.crc`` files): Delta's own log clean-up does the same once ``delta.logRetentionDuration``
    has passed; an erasure cannot wait 30 days.
@@ -62,29 +63,30 @@ def purge_table(table: Table) -> int:
     delta = DeltaTable(str(table.path))
     delta.create_checkpoint()
     log_dir, version = table.path / "_delta_log", delta.version()
-    clear_tombstone_stats(log_dir / f"{version:020d}.checkpoint.parquet")
+    scrub_checkpoint(log_dir / f"{version:020d}.checkpoint.parquet")
     return len(removed) + cut_log(log_dir, version)
 
 
-def clear_tombstone_stats(checkpoint: Path) -> None:
-    """Rewrite a checkpoint with the ``stats`` of its ``remove`` actions set to null."""
+def scrub_checkpoint(checkpoint: Path) -> None:
+    """Rewrite a checkpoint with the ``stats`` of its ``remove`` actions set to null, and without
+    Parquet's own column statistics: their min/max of the ``stats`` JSON are cut at 64 bytes, and a
+    cut can end just after a prefix of another id that spells the subject's."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     actions = pq.read_table(checkpoint)
-    if "remove" not in actions.column_names:
-        return
-    remove = actions.column("remove").combine_chunks()
-    kind = remove.type
-    at = kind.get_field_index("stats")
-    if at < 0 or remove.field(at).null_count == len(remove):
-        return
-    children = [remove.field(i) for i in range(kind.num_fields)]
-    children[at] = pa.nulls(len(remove), kind.field(at).type)
-    cleared = pa.StructArray.from_arrays(children, fields=list(kind), mask=remove.is_null())
-    actions = actions.set_column(actions.schema.get_field_index("remove"), actions.schema.field("remove"), cleared)
+    if "remove" in actions.column_names:
+        remove = actions.column("remove").combine_chunks()
+        kind = remove.type
+        at = kind.get_field_index("stats")
+        if at >= 0 and remove.field(at).null_count < len(remove):
+            children = [remove.field(i) for i in range(kind.num_fields)]
+            children[at] = pa.nulls(len(remove), kind.field(at).type)
+            cleared = pa.StructArray.from_arrays(children, fields=list(kind), mask=remove.is_null())
+            actions = actions.set_column(actions.schema.get_field_index("remove"), actions.schema.field("remove"),
+                                         cleared)
     tmp = checkpoint.with_name(checkpoint.name + ".tmp")
-    pq.write_table(actions, tmp)
+    pq.write_table(actions, tmp, write_statistics=False)
     tmp.replace(checkpoint)
     pointer = checkpoint.parent / "_last_checkpoint"  # says how big the checkpoint is: keep it true
     if pointer.exists():

@@ -144,7 +144,9 @@ def wait_for(api, request_id, statuses, timeout=60.0):
     """The request's state once its status is one of ``statuses``."""
     deadline = time.monotonic() + timeout
     while True:
-        found = api.get(f"/dsar/{request_id}", "auditor").json()["data"]
+        resp = api.get(f"/dsar/{request_id}", "auditor")
+        assert resp.status_code == 200, resp.text  # every poll answers, even while the job's file is written
+        found = resp.json()["data"]
         if found["status"] in statuses or time.monotonic() > deadline:
             return found
         time.sleep(0.1)

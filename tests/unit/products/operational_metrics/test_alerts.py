@@ -84,6 +84,21 @@ def test_open_alerts_from_the_log():
     assert [r["alert_id"] for r in alerts.open_alerts(log)] == ["b", "c"]
 
 
+def test_a_log_read_through_spark_has_naive_utc_times_and_the_cooldown_still_counts():
+    # Spark's toPandas gives naive timestamps (UTC session); the notebook's `now` is aware.
+    import pandas as pd
+    log = [{"at": pd.Timestamp("2024-05-02 11:30:00"), "alert_id": "a", "event": "fired", "rule": "slow-api",
+            "product": "ops"},
+           {"at": pd.Timestamp("2024-05-02 11:40:00"), "alert_id": "a", "event": "resolved", "rule": "slow-api",
+            "product": "ops"}]
+    states = alerts.states_from_log(log)
+    assert states[("slow-api", "ops")].last_fired_at == T0 - dt.timedelta(minutes=30)
+    # Fired 30 minutes ago, cooldown 60: three breaches do not fire again yet; at 12:30 they do.
+    assert alerts.decide(SLOW, [2000, 2000, 2000], states[("slow-api", "ops")], T0) is None
+    assert alerts.decide(SLOW, [2000, 2000, 2000], states[("slow-api", "ops")],
+                         T0 + dt.timedelta(minutes=30)) == alerts.FIRED
+
+
 @pytest.fixture
 def receiver():
     with factories.http_receiver() as found:
