@@ -176,10 +176,7 @@ def create_app(params: dict | None = None, dsar_command: dsar_jobs.DsarCommand =
                **options: Any) -> FastAPI:
     """The compliance-auditing API (``dsar_command``: what carries out a data-subject request, a
     stand-in in tests; ``options``: ``shared_lib.api.app.create_app``'s)."""
-    cache = gold.TableCache()
-    app = api_app.create_app(PRODUCT, "compliance-auditing API",
-                             "The audit trail, consent in force, compliance KPIs, retention status and "
-                             "data-subject requests. Every endpoint but /health needs an API key.",
-                             [router(cache, dsar_command)], params=params, **options)
-    app.state.cache = cache
-    return app
+    return api_app.create_product_app(PRODUCT, "compliance-auditing API",
+                                      "The audit trail, consent in force, compliance KPIs, retention status and "
+                                      "data-subject requests. Every endpoint but /health needs an API key.",
+                                      lambda cache: router(cache, dsar_command), params=params, **options)

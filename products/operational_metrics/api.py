@@ -128,10 +128,7 @@ def router(cache: gold.TableCache) -> APIRouter:
 
 def create_app(params: dict | None = None, **options: Any) -> FastAPI:
     """The operational-metrics API (``options``: ``shared_lib.api.app.create_app``'s)."""
-    cache = gold.TableCache()
-    app = api_app.create_app(PRODUCT, "operational-metrics API",
-                             "SLA states, pipeline runs, freshness, consumer lag, alerts and request metrics, "
-                             "read from Delta. Every endpoint but /health needs an API key.",
-                             [router(cache)], params=params, **options)
-    app.state.cache = cache
-    return app
+    return api_app.create_product_app(PRODUCT, "operational-metrics API",
+                                      "SLA states, pipeline runs, freshness, consumer lag, alerts and request metrics, "
+                                      "read from Delta. Every endpoint but /health needs an API key.",
+                                      router, params=params, **options)

@@ -174,10 +174,7 @@ def router(cache: gold.TableCache) -> APIRouter:
 
 def create_app(params: dict | None = None, **options: Any) -> FastAPI:
     """The user-segmentation API (``options``: ``shared_lib.api.app.create_app``'s)."""
-    cache = gold.TableCache()
-    app = api_app.create_app(PRODUCT, "user-segmentation API",
-                             "RFM segments and profiles, clusters, customers and classification, read from "
-                             "the product's Delta tables. Every endpoint but /health needs an API key.",
-                             [router(cache)], params=params, **options)
-    app.state.cache = cache
-    return app
+    return api_app.create_product_app(PRODUCT, "user-segmentation API",
+                                      "RFM segments and profiles, clusters, customers and classification, read from "
+                                      "the product's Delta tables. Every endpoint but /health needs an API key.",
+                                      router, params=params, **options)

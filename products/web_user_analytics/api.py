@@ -161,10 +161,7 @@ def _subject_rows(cache: gold.TableCache, table: str, id_type: str, subject_id: 
 
 def create_app(params: dict | None = None, **options: Any) -> FastAPI:
     """The web-user-analytics API (``options``: ``shared_lib.api.app.create_app``'s)."""
-    cache = gold.TableCache()
-    app = api_app.create_app(PRODUCT, "web-user-analytics API",
-                             "Daily web KPIs, page metrics, the funnel and visitor journeys, read from the "
-                             "product's Delta tables. Every endpoint but /health needs an API key.",
-                             [router(cache)], params=params, **options)
-    app.state.cache = cache
-    return app
+    return api_app.create_product_app(PRODUCT, "web-user-analytics API",
+                                      "Daily web KPIs, page metrics, the funnel and visitor journeys, read from the "
+                                      "product's Delta tables. Every endpoint but /health needs an API key.",
+                                      router, params=params, **options)

@@ -73,6 +73,16 @@ def create_app(product: str, title: str, description: str, routers: Iterable[API
     return app
 
 
+def create_product_app(product: str, title: str, description: str, router: Callable[[TableCache], APIRouter],
+                       params: dict | None = None, **options: Any) -> FastAPI:
+    """A product's API over its gold tables: ``router(cache)`` reads through one ``TableCache``
+    (kept as ``app.state.cache``); ``options`` are ``create_app``'s."""
+    cache = TableCache()
+    app = create_app(product, title, description, [router(cache)], params=params, **options)
+    app.state.cache = cache
+    return app
+
+
 def _openapi(app: FastAPI) -> dict:
     """FastAPI's schema, with validation errors documented as the 400 they are (not 422) and
     the two ways of sending a key."""
