@@ -18,15 +18,16 @@ import signal
 import sys
 from typing import Any, Iterator
 
+from runners.gateway import registry
 from shared_lib import params as params_lib
 from shared_lib import paths
 from shared_lib.api.sinks import Sinks
 
 logger = logging.getLogger(__name__)
 
-PRODUCTS = ("web-user-analytics", "mobile-user-analytics", "user-segmentation", "operational-metrics",
-            "compliance-auditing")
-DEFAULT_PORT = 8002
+# The product APIs in port order, and the first port, as the gateway's registry counts them.
+PRODUCTS = registry.PRODUCTS
+DEFAULT_PORT = registry.DEFAULT_API_PORT
 PORT_VAR = "DP_API_PORT"
 KEEP_ALIVE_S = 75
 
