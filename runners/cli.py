@@ -266,10 +266,15 @@ def cmd_keys(args) -> int:
 def cmd_dsar(args) -> int:
     from shared_lib.dsar import access, erase
     params = _params(args)
-    # "-": the id on stdin, so it is not on a command line other users can read (the compliance API).
-    subject = erase.check_subject(sys.stdin.readline().strip() if args.subject == "-" else args.subject)
+    # "-": the id on stdin, so it is not on a command line other users can read (the compliance API);
+    # a second line, if any, is the reason (it can name the person too).
+    if args.subject == "-":
+        subject, reason = sys.stdin.readline().strip(), sys.stdin.readline().strip() or args.reason
+    else:
+        subject, reason = args.subject, args.reason
+    subject = erase.check_subject(subject)
     if args.action == "access":
-        if args.reason:
+        if reason:
             print("dp dsar access: --reason applies to erase only", file=sys.stderr)
             return 2
         access.access(params, subject, Path(args.out) if args.out else None, request_id=args.request_id)
@@ -280,7 +285,7 @@ def cmd_dsar(args) -> int:
     from runners import run, runlock
     # Its vacuum without retention would delete the files of a commit in flight: no dp run meanwhile.
     with runlock.held(f"dsar-erase-{run.new_run_id()}"):
-        result = erase.erase(params, subject, args.reason, request_id=args.request_id)
+        result = erase.erase(params, subject, reason, request_id=args.request_id)
     for line in erase.report_lines(result):
         print(line)
     return 0
@@ -430,7 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "erase it everywhere, history included (erase)"))
     p.add_argument("action", choices=["access", "erase"])
     p.add_argument("subject", help="the subject's id (a web anonymous_id or user_id, a mobile device_id or "
-                                   "user_id); the ids linked to it are included; - reads it from stdin")
+                                   "user_id); the ids linked to it are included; - reads it from stdin "
+                                   "(and the reason from the next line)")
     p.add_argument("--out", help="access: the folder of the export (default reports/dsar/<request id>)")
     p.add_argument("--reason", help="erase: the requester's reason, kept with the request")
     p.add_argument("--request-id", help=argparse.SUPPRESS)  # the id POST /dsar already answered

@@ -1,8 +1,8 @@
 """Data-subject requests received through the API and carried out in the background by ``dp dsar``.
 
 ``start`` picks the request's id, starts ``dp dsar access|erase - --request-id ID`` as a process
-of its own (the same Python) and returns at once; the subject's id goes to the process on its
-stdin, never on its command line (which other users of the machine can read). The process opens
+of its own (the same Python) and returns at once; the subject's id and the reason go to the
+process on its stdin, never on its command line (which other users of the machine can read). The process opens
 the request in the ``dsar_requests`` table under that id and completes it there. Beside it, the
 API keeps ``<workspace>/compliance/dsar_jobs/<id>.json`` (kind, who asked, pid, exit code; no
 subject) and ``<id>.log`` (the process's output, mode 0600: it names the subject).
@@ -29,14 +29,13 @@ from shared_lib import lake, paths
 from shared_lib.api import gold
 from shared_lib.dsar import requests
 
-# (request id, kind, reason) -> argv of the process that carries the request out.
-DsarCommand = Callable[[str, str, "str | None"], list[str]]
+# (request id, kind) -> argv of the process that carries the request out.
+DsarCommand = Callable[[str, str], list[str]]
 _files_lock = threading.Lock()
 
 
-def dp_dsar_command(request_id: str, kind: str, reason: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "runners.cli", "dsar", kind, "-", "--request-id", request_id]
-    return cmd + (["--reason", reason] if reason and kind == "erase" else [])
+def dp_dsar_command(request_id: str, kind: str) -> list[str]:
+    return [sys.executable, "-m", "runners.cli", "dsar", kind, "-", "--request-id", request_id]
 
 
 def jobs_dir() -> Path:
@@ -89,20 +88,21 @@ def start(subject_id: str, kind: str, actor: str, role: str, reason: str | None,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(paths.PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
     fd = os.open(log_file(request_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "ab") as log:
-        proc = subprocess.Popen(command(request_id, kind, reason), stdin=subprocess.PIPE, stdout=log,
+        proc = subprocess.Popen(command(request_id, kind), stdin=subprocess.PIPE, stdout=log,
                                 stderr=subprocess.STDOUT, cwd=paths.PROJECT_ROOT, env=env, start_new_session=True)
     job["pid"] = proc.pid
     _update_job(path, pid=proc.pid)
-    threading.Thread(target=_feed_and_wait, args=(request_id, proc, subject_id, path), name=f"dsar-{request_id}",
+    threading.Thread(target=_feed_and_wait, args=(request_id, proc, subject_id, reason, path), name=f"dsar-{request_id}",
                      daemon=True).start()
     return {**job, "status": "received", "completed_at": None, "error": None}
 
 
-def _feed_and_wait(request_id: str, proc: subprocess.Popen, subject_id: str, path: Path) -> None:
-    """Hand the subject to the process, then record its exit code."""
+def _feed_and_wait(request_id: str, proc: subprocess.Popen, subject_id: str, reason: str | None,
+                   path: Path) -> None:
+    """Hand the subject (and the reason, on the next line) to the process, then record its exit code."""
     assert proc.stdin is not None
     try:
-        proc.stdin.write(subject_id.encode() + b"\n")
+        proc.stdin.write(subject_id.encode() + b"\n" + " ".join((reason or "").split()).encode() + b"\n")
         proc.stdin.close()
     except OSError:  # it died before reading: its exit code and log say why
         pass

@@ -65,7 +65,7 @@ WRITERS = {"web-user-analytics": api_data.write_web, "mobile-user-analytics": ap
            "compliance-auditing": api_data.write_compliance}
 
 # POST /dsar starts a process: here one that reads the subject and does nothing (no dp dsar at work).
-STAND_INS = {"compliance-auditing": {"dsar_command": lambda request_id, kind, reason: [
+STAND_INS = {"compliance-auditing": {"dsar_command": lambda request_id, kind: [
     sys.executable, "-c", "import sys; sys.stdin.read()"]}}
 
 

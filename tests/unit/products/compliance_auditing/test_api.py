@@ -109,8 +109,8 @@ STAND_IN = """
 import json, pathlib, sys, time
 from shared_lib.dsar import requests
 out = pathlib.Path(sys.argv[1])
-subject = sys.stdin.readline().strip()
-out.joinpath("seen.json").write_text(json.dumps({"argv": sys.argv, "stdin": subject}))
+subject, reason = sys.stdin.readline().strip(), sys.stdin.readline().strip()
+out.joinpath("seen.json").write_text(json.dumps({"argv": sys.argv, "stdin": subject, "reason": reason}))
 if "FAIL" in sys.argv:
     print("working ...")
     print("dp dsar: refused, a legal hold is in force on subject v1", file=sys.stderr)
@@ -123,7 +123,7 @@ requests.complete(request, linked_ids=1, rows=3)
 
 
 def stand_in(out, fail=False):
-    def command(request_id, kind, reason):
+    def command(request_id, kind):
         return [sys.executable, "-c", STAND_IN, str(out), request_id, kind] + (["FAIL"] if fail else [])
     return command
 
@@ -170,7 +170,8 @@ def test_a_dsar_answers_its_id_at_once_then_goes_in_progress_and_completed(dsar_
     assert (done["status"], done["error"]) == ("completed", None) and done["completed_at"] is not None
     # The subject reached the process on its stdin, never on its command line.
     seen = json.loads((out / "seen.json").read_text())
-    assert seen["stdin"] == "v1" and "v1" not in " ".join(seen["argv"])
+    assert (seen["stdin"], seen["reason"]) == ("v1", "asked by mail")
+    assert "v1" not in " ".join(seen["argv"]) and "mail" not in " ".join(seen["argv"])
     # The API's own files: no subject in the job record; the process's log readable by its owner only.
     assert "v1" not in dsar_jobs.job_file(request_id).read_text()
     assert stat.S_IMODE(dsar_jobs.log_file(request_id).stat().st_mode) == 0o600
@@ -179,10 +180,10 @@ def test_a_dsar_answers_its_id_at_once_then_goes_in_progress_and_completed(dsar_
         "write", "compliance-auditing-api:/dsar", "v1", "legal", "success")
 
 
-def test_the_real_dp_dsar_is_started_with_the_subject_on_stdin_and_the_request_id():
-    assert dsar_jobs.dp_dsar_command("dsar-1", "erase", "by mail")[1:] == [
-        "-m", "runners.cli", "dsar", "erase", "-", "--request-id", "dsar-1", "--reason", "by mail"]
-    assert dsar_jobs.dp_dsar_command("dsar-2", "access", None)[3:] == ["dsar", "access", "-", "--request-id", "dsar-2"]
+def test_the_real_dp_dsar_is_started_with_the_subject_and_reason_on_stdin_and_the_request_id():
+    # Nothing personal on the command line, which other users of the machine can read.
+    assert dsar_jobs.dp_dsar_command("dsar-1", "erase")[1:] == [
+        "-m", "runners.cli", "dsar", "erase", "-", "--request-id", "dsar-1"]
 
 
 def test_a_request_made_with_dp_dsar_on_the_command_line_is_answered_from_its_table(dsar_api):
@@ -231,8 +232,8 @@ NO_BROKER = ("import sys; from shared_lib import audit; audit.deliver = lambda p
              "from runners import cli; sys.exit(cli.main(sys.argv[1:]))")
 
 
-def real_dp_dsar(request_id, kind, reason):
-    return [sys.executable, "-c", NO_BROKER] + dsar_jobs.dp_dsar_command(request_id, kind, reason)[3:]
+def real_dp_dsar(request_id, kind):
+    return [sys.executable, "-c", NO_BROKER] + dsar_jobs.dp_dsar_command(request_id, kind)[3:]
 
 
 @pytest.fixture
