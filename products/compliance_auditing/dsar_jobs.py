@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -78,9 +79,9 @@ def start(subject_id: str, kind: str, actor: str, role: str, reason: str | None,
     received = at or requests.now()
     request_id = requests.new_request_id(received)
     jobs_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
-    job = {"request_id": request_id, "kind": kind, "requested_by": actor, "received_at": _iso(received),
-           "due_at": _iso(received + dt.timedelta(days=requests.DUE_DAYS)), "pid": None, "exit_code": None,
-           "ended_at": None}
+    job: dict[str, Any] = {"request_id": request_id, "kind": kind, "requested_by": actor,
+                           "received_at": _iso(received), "due_at": _iso(received + dt.timedelta(days=requests.DUE_DAYS)),
+                           "pid": None, "exit_code": None, "ended_at": None}
     path = job_file(request_id)
     _update_job(path, **job)
     # The process's own audit events name the person who asked, not the API's OS user.
@@ -92,8 +93,8 @@ def start(subject_id: str, kind: str, actor: str, role: str, reason: str | None,
                                 stderr=subprocess.STDOUT, cwd=paths.PROJECT_ROOT, env=env, start_new_session=True)
     job["pid"] = proc.pid
     _update_job(path, pid=proc.pid)
-    threading.Thread(target=_feed_and_wait, args=(request_id, proc, subject_id, reason, path), name=f"dsar-{request_id}",
-                     daemon=True).start()
+    threading.Thread(target=_feed_and_wait, args=(request_id, proc, subject_id, reason, path),
+                     name=f"dsar-{request_id}", daemon=True).start()
     return {**job, "status": "received", "completed_at": None, "error": None}
 
 
