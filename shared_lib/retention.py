@@ -9,7 +9,8 @@ retention* when its event time is more than ``retention_days`` before ``now``: f
 exactly N days old is kept. State tables (no ``event_time``) are never expired by age.
 
 Legal holds (``shared_lib.holds``): a held table is skipped whole; a held subject's rows are kept
-wherever the subject is named (subject columns, raw text, the keyed hash of the audit trail).
+wherever the subject is named (subject columns, raw text, the keyed hash of the audit trail), and
+so are the rows of the ids linked to it (its cookies and devices, as an erasure finds them).
 
 Every step runs with delta-rs (DataFusion SQL; no Spark): the same predicate counts the rows and
 deletes them. A dry run counts and changes nothing - no delete, no vacuum, no status row, no
@@ -23,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterable
 
 from shared_lib import audit, lake, maintenance, paths, products, subject_hash
@@ -175,7 +176,7 @@ def run(params: dict, dry_run: bool = False, now: dt.datetime | None = None, act
 
     now = now or dt.datetime.now(dt.timezone.utc)
     settings = params["platform"]["retention"]
-    in_force = holds_lib.current()
+    in_force = with_linked_ids(holds_lib.current())
     key = subject_hash.workspace_key() if in_force.subjects else b""
     hashes = [subject_hash.hash_id(s, key) for s in in_force.subjects]
     checks = []
@@ -194,6 +195,16 @@ def run(params: dict, dry_run: bool = False, now: dt.datetime | None = None, act
     if not dry_run:
         write_status(checks, now)
     return checks
+
+
+def with_linked_ids(in_force: InForce) -> InForce:
+    """The holds with each held subject's linked ids held too (``shared_lib.dsar.identity``)."""
+    from shared_lib.dsar import identity
+
+    held = set(in_force.subjects)
+    for subject in in_force.subjects:
+        held.update(identity.linked(subject))
+    return replace(in_force, subjects=tuple(sorted(held)))
 
 
 def _record_delete(params: dict, found: TableCheck, actor: str | None) -> None:

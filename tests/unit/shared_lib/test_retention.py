@@ -179,6 +179,22 @@ def test_expired_rows_go_held_and_boundary_rows_stay_and_the_check_is_recorded(l
     assert status.set_index("table_name").loc[EVENTS.qualified_name, "cutoff"] == "2025-12-02"
 
 
+def test_a_held_users_linked_cookie_keeps_its_rows_too(workspace, params, sent):
+    write(EVENTS, [
+        {"event_id": "l1", "event_date": d("2026-11-01"), "anonymous_id": "a-linked", "user_id": "u-sued"},  # the link
+        {"event_id": "l2", "event_date": d("2025-01-01"), "anonymous_id": "a-linked"},  # past, the cookie only: held
+        {"event_id": "l3", "event_date": d("2025-01-01"), "anonymous_id": "a-other"},  # past, not linked: deleted
+    ])
+    write(BRONZE, [
+        {"offset": 1, "ingest_date": d("2026-01-01"), "value": '{"anonymous_id": "a-linked"}'},  # past: held
+        {"offset": 2, "ingest_date": d("2026-01-01"), "value": '{"anonymous_id": "a-other"}'},  # past: deleted
+    ])
+    holds.place(params, "subject", "u-sued", reason="case 9")
+    retention.run(params, now=NOW, tables=[EVENTS, BRONZE])
+    assert ids(EVENTS, "event_id") == ["l1", "l2"]
+    assert ids(BRONZE, "offset") == [1]
+
+
 def test_a_dry_run_counts_the_same_rows_and_changes_nothing(lake_rows, params, sent):
     holds.place(params, "subject", "a-held")
     before = {t.qualified_name: lake.version(t) for t in CHECKED}
