@@ -64,15 +64,17 @@ def _write_journeys(ctx) -> None:
     """Every visitor's and user's journey. A journey spans every date and ``days_since_first_seen``
     moves with the latest date (``as_of``): while ``as_of`` stays, only the ids that the pending
     silver batches' sessions touch are recomputed (``journeys.updated``); all of them when it
-    moves, on the first run, or when a batch removed events for a consent withdrawal (a visitor
-    may then have lost every session, which no new session names)."""
+    moves, on the first run, when retention removed sessions, or when a batch removed events for
+    a consent withdrawal (a visitor may then have lost every session, which no new session names)."""
     all_sessions = ctx.read("sessions")
-    as_of = all_sessions.agg(F.max("session_date")).first()[0]
+    as_of, first = all_sessions.agg(F.max("session_date"), F.min("session_start")).first()
     if as_of is None:
         return
     table, every_type = ctx.table("user_journeys"), tables.in_predicate("id_type", journeys.ID_TYPES)
     previous = ctx.read("user_journeys")
-    runs = _runs_since(ctx) if previous.agg(F.max("as_of")).first()[0] == as_of else None
+    # Retention deletes silver's oldest sessions: the first session seen moves, and all is redone.
+    known = previous.where(F.col("id_type") == "anonymous_id").agg(F.max("as_of"), F.min("first_seen")).first()
+    runs = _runs_since(ctx) if tuple(known) == (as_of, first) else None
     if runs is None:
         ctx.writer.replace(journeys.journeys(all_sessions, as_of), table, every_type)
         return
