@@ -61,11 +61,33 @@ def _write_dates(ctx, dates: list[dt.date], steps: list[funnel.Step], keep) -> N
 
 
 def _write_journeys(ctx) -> None:
-    """Every visitor's and user's journey, recomputed from all of silver's sessions (a journey
-    spans every date, and ``days_since_first_seen`` moves with the latest date)."""
+    """Every visitor's and user's journey. A journey spans every date and ``days_since_first_seen``
+    moves with the latest date (``as_of``): while ``as_of`` stays, only the ids that the pending
+    silver batches' sessions touch are recomputed (``journeys.updated``); all of them when it
+    moves, on the first run, when retention removed sessions, or when a batch removed events for
+    a consent withdrawal (a visitor may then have lost every session, which no new session names)."""
     all_sessions = ctx.read("sessions")
-    as_of = all_sessions.agg(F.max("session_date")).first()[0]
+    as_of, first = all_sessions.agg(F.max("session_date"), F.min("session_start")).first()
     if as_of is None:
         return
-    ctx.writer.replace(journeys.journeys(all_sessions, as_of), ctx.table("user_journeys"),
-                       tables.in_predicate("id_type", journeys.ID_TYPES))
+    table, every_type = ctx.table("user_journeys"), tables.in_predicate("id_type", journeys.ID_TYPES)
+    previous = ctx.read("user_journeys")
+    # Retention deletes silver's oldest sessions: the first session seen moves, and all is redone.
+    known = previous.where(F.col("id_type") == "anonymous_id").agg(F.max("as_of"), F.min("first_seen")).first()
+    runs = _runs_since(ctx) if tuple(known) == (as_of, first) else None
+    if runs is None:
+        ctx.writer.replace(journeys.journeys(all_sessions, as_of), table, every_type)
+        return
+    ids = journeys.touched(all_sessions.where(F.col("run_id").isin(runs)), ctx.read("events"))
+    with spark_lib.checkpoints() as keep:  # the rows read from the table are fixed before it is overwritten
+        ctx.writer.replace(keep(journeys.updated(previous, all_sessions, ids, as_of)), table, every_type)
+
+
+def _runs_since(ctx) -> list[str] | None:
+    """The silver runs of the batches this gold run consumes; None when one of them removed events
+    for a consent withdrawal."""
+    batches = ctx.read("batches")
+    consumed = ctx.read("refreshes").select(F.col("silver_run_id").alias("run_id"))
+    pending = batches.join(consumed, "run_id", "left_anti").agg(
+        F.collect_list("run_id").alias("runs"), F.sum("consent_withdrawn_rows").alias("withdrawn")).first()
+    return None if pending["withdrawn"] else list(pending["runs"])

@@ -3,6 +3,11 @@
 
 A session counts for the user of its first non-null ``user_id``. ``days_since_first_seen`` is
 taken at ``as_of``, the latest session date in silver, so the same silver gives the same table.
+
+Incremental (``touched``, ``updated``): while ``as_of`` stays, only the journeys of the ids that
+new sessions touch can change: their visitors, and every user of those visitors' events (a
+session re-made by new events may have moved to another user, whose journey loses it). The
+others are kept as they are; the result equals a recompute from all sessions.
 """
 from __future__ import annotations
 
@@ -26,15 +31,18 @@ def _most_sessions(col: str) -> Column:
         F.map_entries(f"_{col}"), lambda e: F.struct((-e["value"]).alias("n"), e["key"].alias("v")))), 1)["v"]
 
 
-def journeys(sessions: DataFrame, as_of: dt.date) -> DataFrame:
+def journeys(sessions: DataFrame, as_of: dt.date, only: DataFrame | None = None) -> DataFrame:
     """``user_journeys`` rows from silver ``sessions``: per ``anonymous_id`` and per non-null
     ``user_id``, sessions, page views, events, session time (total and mean, seconds), pages per
     session, bounce rate (share of sessions not engaged), first and last seen, days since first
     seen at ``as_of``, the device type and browser with the most sessions, and the sorted
-    channels (traffic sources) and countries seen."""
+    channels (traffic sources) and countries seen. ``only`` (``id_type``, ``id``): just those ids."""
     parts = []
     for id_type in ID_TYPES:
         rows = sessions.where(F.col(id_type).isNotNull())
+        if only is not None:
+            wanted = only.where(F.col("id_type") == id_type).select(F.col("id").alias(id_type))
+            rows = rows.join(wanted, id_type, "left_semi")
         # Sessions written before browsers were recorded have none: "unknown" (a map key must not be null).
         per_value = {c: rows.groupBy(id_type, F.coalesce(c, F.lit("unknown")).alias(c)).agg(F.count("*").alias("n"))
                      .groupBy(id_type).agg(F.map_from_entries(F.collect_list(F.struct(c, "n"))).alias(f"_{c}"))
@@ -61,3 +69,23 @@ def journeys(sessions: DataFrame, as_of: dt.date) -> DataFrame:
             _most_sessions("browser").alias("primary_browser"), "traffic_sources", "countries",
             F.lit(as_of).alias("as_of")))
     return parts[0].unionByName(parts[1])
+
+
+def touched(new_sessions: DataFrame, events: DataFrame) -> DataFrame:
+    """(``id_type``, ``id``) whose journeys ``new_sessions`` (those written since the last
+    refresh) can change: their visitors and users, and every user_id in those visitors' events."""
+    visitors = new_sessions.select(F.lit("anonymous_id").alias("id_type"), F.col("anonymous_id").alias("id"))
+    users = new_sessions.where(F.col("user_id").isNotNull()).select(
+        F.lit("user_id").alias("id_type"), F.col("user_id").alias("id"))
+    linked = (events.join(new_sessions.select("anonymous_id").distinct(), "anonymous_id", "left_semi")
+              .where(F.col("user_id").isNotNull())
+              .select(F.lit("user_id").alias("id_type"), F.col("user_id").alias("id")))
+    return visitors.unionByName(users).unionByName(linked).distinct()
+
+
+def updated(previous: DataFrame, sessions: DataFrame, ids: DataFrame, as_of: dt.date) -> DataFrame:
+    """The journeys after new sessions, from the ``previous`` ones (taken at the same ``as_of``):
+    those of ``ids`` (``touched``) recomputed from all ``sessions``, the others kept; an id of
+    ``ids`` left without sessions has no row."""
+    kept = previous.select(*COLUMNS).join(ids.select("id_type", "id"), ["id_type", "id"], "left_anti")
+    return kept.unionByName(journeys(sessions, as_of, only=ids).select(*COLUMNS))

@@ -27,6 +27,14 @@ def _whole_dag(setup: Setup, label: str) -> tuple[float, run_lib.RunSummary]:
     return elapsed, summary
 
 
+def _split(records: list[dict], label: str) -> list[dict]:
+    """One figure per notebook of a whole-DAG run (product-qualified: every product has a 01_bronze),
+    so a rerun that does not shrink shows which notebooks keep their cold time."""
+    return [figure(f"{r['product']}/{r['notebook']} ({label})", r["duration_s"] or 0.0, "s",
+                   notes=r["status"] + (f", {r['rows_written']} rows written" if r.get("rows_written") is not None else ""))
+            for r in records]
+
+
 def _new_events(setup: Setup, product: str, count: int) -> int:
     """``count`` generated events of ``product`` with ids of their own (a generator numbers its
     events from 0 whatever the seed: as they are they would all be duplicates)."""
@@ -59,4 +67,6 @@ def bench(setup: Setup) -> list[dict]:
                notes=f"{new} new events in each of {', '.join(SINGLE_TOPIC)}; {third.count('succeeded')} notebooks "
                      f"ran, {third.count('up_to_date')} up to date; target 25 % of the cold run"),
         figure("1 % rerun / cold", again / cold, "x", at_most=SHARE_TARGET),
+        *_split(first.records, "cold"),
+        *_split(third.records, "1 % new data"),
     ]

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from runners import bench
-from runners.bench import bronze_gold, reads, registry, report
+from runners.bench import bronze_gold, reads, registry, report, up_to_date
 from runners.bench import gateway as gateway_bench
 from runners.bench.load import Load
 from runners.bench.measure import with_prefix
@@ -211,3 +211,16 @@ def test_the_gateway_figures_are_both_sides_and_the_difference():
 
 def test_the_gateway_benchmark_alone_starts_no_services():
     assert registry.WITHOUT_SERVICES == {"gateway latency"}
+
+
+# --- the whole-DAG split ----------------------------------------------------------------------
+
+def test_the_whole_dag_split_names_each_notebook_with_its_product_status_and_rows():
+    records = [{"product": "web-user-analytics", "notebook": "gold", "status": "succeeded", "duration_s": 12.5,
+                "rows_written": 40},
+               {"product": "compliance-auditing", "notebook": "gold", "status": "up_to_date", "duration_s": 0.0,
+                "rows_written": None}]
+    got = up_to_date._split(records, "1 % new data")
+    assert [(f["name"], f["value"], f["unit"], f["notes"], f["target"]) for f in got] == [
+        ("web-user-analytics/gold (1 % new data)", 12.5, "s", "succeeded, 40 rows written", None),
+        ("compliance-auditing/gold (1 % new data)", 0.0, "s", "up_to_date", None)]

@@ -57,3 +57,39 @@ def test_journeys_per_visitor_and_per_user(spark):
     # desktop 2 and mobile 2: desktop; Safari 2, Chrome 1, Firefox 1: Safari
     assert (u["primary_device_type"], u["primary_browser"]) == ("desktop", "Safari")
     assert (u["traffic_sources"], u["countries"]) == (["direct", "organic", "paid"], ["DE", "FR"])
+
+
+# Incremental: silver run r2 re-made visitor A's second session with new events, whose first user
+# is now u3 (u1 loses that session, and u1 is named by no r2 session), and added visitor D.
+RUN_SCHEMA = SCHEMA + ", run_id string"
+BEFORE = [
+    (*s("A", "u1", "2024-03-01 10:00:00", 300, 5, 3, True, "paid", "desktop", "Chrome", "DE"), "r1"),
+    (*s("A", "u1", "2024-03-03 09:00:00", 60, 2, 2, True, "direct", "mobile", "Safari", None), "r1"),
+    (*s("B", "u1", "2024-03-02 08:00:00", 30, 2, 1, True, "organic", "desktop", "Firefox", "DE"), "r1"),
+    (*s("C", "u2", "2024-03-05 20:00:00", 0, 1, 0, False, "organic", "tablet", "Edge", "FR"), "r1"),
+]
+AFTER = [*BEFORE[:1], *BEFORE[2:],
+         (*s("A", "u3", "2024-03-03 08:59:00", 120, 4, 3, True, "email", "mobile", "Safari", "AT"), "r2"),
+         (*s("D", None, "2024-03-04 07:00:00", 10, 1, 1, False, "direct", "desktop", "Chrome", "US"), "r2")]
+EVENTS_AFTER = [("A", "u1"), ("A", None), ("A", "u3"), ("B", "u1"), ("C", "u2"), ("D", None)]
+
+
+def _rows(df):
+    return sorted(tuple(r[c] for c in journeys.COLUMNS) for r in df.collect())
+
+
+@pytest.mark.integration
+def test_incremental_journeys_equal_a_recompute_from_all_sessions(spark):
+    before = spark.createDataFrame(BEFORE, RUN_SCHEMA)
+    after = spark.createDataFrame(AFTER, RUN_SCHEMA)
+    events = spark.createDataFrame(EVENTS_AFTER, "anonymous_id string, user_id string")
+    ids = journeys.touched(after.where("run_id = 'r2'"), events)
+    assert sorted(tuple(r) for r in ids.collect()) == [
+        ("anonymous_id", "A"), ("anonymous_id", "D"), ("user_id", "u1"), ("user_id", "u3")]
+    previous = journeys.journeys(before, AS_OF)
+    incremental = journeys.updated(previous, after, ids, AS_OF)
+    assert _rows(incremental) == _rows(journeys.journeys(after, AS_OF))
+    got = {(r["id_type"], r["id"]): r["sessions"] for r in incremental.collect()}
+    # u1 kept A's first session and B's; C and u2 were not recomputed but are still there.
+    assert got == {("anonymous_id", "A"): 2, ("anonymous_id", "B"): 1, ("anonymous_id", "C"): 1,
+                   ("anonymous_id", "D"): 1, ("user_id", "u1"): 2, ("user_id", "u2"): 1, ("user_id", "u3"): 1}
