@@ -7,7 +7,10 @@ from __future__ import annotations
 from shared_lib import lake, products
 
 
-def entries() -> list[dict]:
+def entries(rows: bool = False) -> list[dict]:
+    """Every declared table with its declaration, current version and last commit; with ``rows``,
+    also its row count (``rows``: None before the first commit), read from the same opening of
+    the table."""
     out = []
     for product in products.all_products().values():
         for table in product.tables:
@@ -30,8 +33,21 @@ def entries() -> list[dict]:
                     import datetime as _dt
                     entry["last_commit"] = _dt.datetime.fromtimestamp(
                         last[0]["timestamp"] / 1000, tz=_dt.timezone.utc).isoformat()
+                if rows:
+                    entry["rows"] = row_count(dt)
+            elif rows:
+                entry["rows"] = None
             out.append(entry)
     return out
+
+
+def row_count(opened) -> int:
+    """Rows of an opened Delta table's current version from the log's statistics (no data file
+    read; a file without statistics is counted by reading it)."""
+    import pyarrow as pa
+
+    counts = pa.table(opened.get_add_actions(flatten=True)).column("num_records").to_pylist()
+    return sum(counts) if None not in counts else opened.to_pyarrow_dataset().count_rows()
 
 
 def retention_source(table) -> str:

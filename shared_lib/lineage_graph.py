@@ -163,6 +163,25 @@ def _string_literals(module, package, seen: set | None = None) -> set[str]:
     if module in seen or not module.exists():
         return set()
     seen.add(module)
+    literals, imported = _module_literals(module, f"products.{package.name}")
+    out = set(literals)  # the cached set stays as parsed
+    for target in imported:
+        out = out | _string_literals(package / f"{target.replace('.', '/')}.py", package, seen)
+    return out
+
+
+_parsed: dict[str, tuple[tuple[int, int], tuple[set[str], list[str]]]] = {}  # path -> (mtime, size), result
+
+
+def _module_literals(module, prefix: str) -> tuple[set[str], list[str]]:
+    """The table-name literals of one module and the modules under ``prefix`` it imports, parsed
+    again only when the file changed (parsing the dashboards took a second of the console's page)."""
+    st = module.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    key = f"{module}|{prefix}"
+    known = _parsed.get(key)
+    if known is not None and known[0] == stamp:
+        return known[1]
     tree = ast.parse(module.read_text())
     out = set()
     for node in ast.walk(tree):
@@ -172,14 +191,13 @@ def _string_literals(module, package, seen: set | None = None) -> set[str]:
         if (isinstance(node, ast.Assign) and isinstance(node.value, (ast.Tuple, ast.List))
                 and any(isinstance(t, ast.Name) and "TABLES" in t.id for t in node.targets)):
             out |= {e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
-    prefix = f"products.{package.name}"
+    imported: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(prefix):
             rest = node.module[len(prefix):].lstrip(".")
-            targets = [rest] if rest else [a.name for a in node.names]
-            for target in targets:
-                out |= _string_literals(package / f"{target.replace('.', '/')}.py", package, seen)
-    return out
+            imported += [rest] if rest else [a.name for a in node.names]
+    _parsed[key] = (stamp, (out, imported))
+    return out, imported
 
 
 def resolve(graph: Graph, name: str) -> str:

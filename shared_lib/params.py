@@ -165,9 +165,14 @@ def get(params: Mapping, dotted: str) -> Any:
     return node
 
 
+# libyaml's parser when installed (the same safe constructor): ten times faster, and every page of
+# a dashboard reads the parameters (0.5 s of the console's page with the Python parser).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_LOADER) or {}
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

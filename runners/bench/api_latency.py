@@ -139,7 +139,7 @@ def bench(setup: Setup) -> list[dict]:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-    notes = (f"{CLIENTS} concurrent clients (httpx pool on the same machine), each sending its next request "
+    notes = (f"{CLIENTS} concurrent clients (each its own httpx client, on the same machine), each sending its next request "
              f"{THINK_S:g} s after its answer, on {len(urls)} gold queries of the web API, direct (no gateway); "
              f"{result.requests:,} requests at {result.per_second:.0f} per second")
     saturated_notes = (f"{CLIENTS} clients without pause: {saturated.requests:,} requests; latency then is queueing "

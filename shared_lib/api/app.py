@@ -3,14 +3,13 @@ keys, ``/health``, ``/openapi.json`` and ``/docs``."""
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from shared_lib import params as params_lib
-from shared_lib.api import envelope, errors
+from shared_lib.api import context, envelope, errors, gold, repeats
 from shared_lib.api.context import ApiContext
 from shared_lib.api.gold import TableCache
 from shared_lib.api.keys import KeyStore
@@ -28,12 +27,19 @@ def cached(request: Request, cache: TableCache, tables: Sequence[Table],
            compute: Callable[[], tuple[Any, dict | None]]) -> Response:
     """The answer of ``compute`` (data, page) from ``cache`` while ``tables`` keep their versions:
     a repeated query costs a dictionary lookup instead of a pandas filter and serialisation.
-    For answers without personal data only (nothing is masked or audited here)."""
+    For answers without personal data only (nothing is masked or audited here). The answer is
+    also recorded for ``repeats.RepeatAnswers``, which serves the same request again before FastAPI."""
     route = request.scope.get("route")
     key = (getattr(route, "path", request.url.path), tuple(sorted(request.query_params.multi_items())))
+    versions = tuple(gold.version(t) for t in tables)
     data, page = cache.answer(key, tables, compute)
-    meta = json.dumps(envelope.meta(errors.request_id(request), page), separators=(",", ":")).encode()
-    return Response(b'{"data":' + data + b',"meta":' + meta + b"}", media_type="application/json")
+    admitted = getattr(request.state, "admitted", None)
+    if admitted is not None and request.method == "GET":
+        context.of(request).answers.record(
+            request.scope["path"], request.scope.get("query_string", b""),
+            repeats.Answer(route, frozenset(admitted), tuple(gold.log_folder(t) for t in tables), versions, data, page))
+    answer = repeats.Answer(route, frozenset(), (), versions, data, page)
+    return Response(repeats.body(answer, errors.request_id(request)), media_type="application/json")
 
 
 def create_app(product: str, title: str, description: str, routers: Iterable[APIRouter],
@@ -68,6 +74,8 @@ def create_app(product: str, title: str, description: str, routers: Iterable[API
     def log_request(endpoint: str, method: str, status: int, latency_ms: float) -> None:
         sinks.request(request_event(service, endpoint, method, status, latency_ms))
 
+    # Added first, so it runs inside RequestContext (request id and request log as for any request).
+    app.add_middleware(repeats.RepeatAnswers, answers=app.state.api.answers, keys=lambda: app.state.api.keys)
     app.add_middleware(RequestContext, on_request=log_request)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

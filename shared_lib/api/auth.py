@@ -87,6 +87,7 @@ def require(minimum: str, auditor: bool = False) -> Callable[[Request], Awaitabl
                                      f"{', '.join(r for r in roles.ROLES if r in admitted)}",
                        actor=who.actor, role=who.role)
         request.state.principal = who
+        request.state.admitted = admitted  # what a recorded answer of this endpoint admits (repeats.py)
         return who
 
     dependency.admitted = admitted  # type: ignore[attr-defined]

@@ -2,11 +2,12 @@
 event sinks (``app.state.api``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from shared_lib.api.keys import KeyStore
+from shared_lib.api.repeats import Answers
 from shared_lib.api.sinks import Sinks
 
 
@@ -17,6 +18,7 @@ class ApiContext:
     params: dict
     keys: KeyStore
     sinks: Sinks
+    answers: Answers = field(default_factory=Answers)  # served again before FastAPI (repeats.py)
 
 
 def of(request: Request) -> ApiContext:

@@ -34,7 +34,15 @@ _versions: dict[str, tuple[int, int | None]] = {}  # log folder -> (its mtime, t
 def version(table: Table) -> int | None:
     """The table's latest version from its log's file names (no log replay), listed again only
     when the log folder changed (a commit adds a file to it); None before the first commit."""
-    log = str(table.path / "_delta_log")
+    return log_version(log_folder(table))
+
+
+def log_folder(table: Table) -> str:
+    return str(table.path / "_delta_log")
+
+
+def log_version(log: str) -> int | None:
+    """``version`` of the table whose ``_delta_log`` folder is ``log``."""
     try:
         stamp = os.stat(log).st_mtime_ns
     except FileNotFoundError:

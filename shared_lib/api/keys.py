@@ -23,6 +23,7 @@ from shared_lib.api import roles
 from shared_lib.errors import UnknownName, UserError
 
 PREFIX = "dp_"
+DIGESTS_KEPT = 1024  # presented keys whose digest is remembered (a request then hashes nothing)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class KeyStore:
         self._stamp: tuple[int, int] | None = None
         self._by_hash: dict[str, ApiKey] = {}
         self._keys: list[ApiKey] = []
+        self._digests: dict[str, str] = {}  # presented key -> digest
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -69,13 +71,27 @@ class KeyStore:
         return st.st_mtime_ns, st.st_size
 
     def keys(self) -> list[ApiKey]:
+        self._refresh()
+        return list(self._keys)
+
+    def _refresh(self) -> None:
+        """Read the file again if it changed since the last read (one stat when it did not)."""
         stamp = self._stat()
+        if stamp == self._stamp:
+            return
         with self._lock:
             if stamp != self._stamp:
                 self._keys = self._load() if stamp else []
                 self._by_hash = {k.hash: k for k in self._keys}
                 self._stamp = stamp
-            return list(self._keys)
+
+    def _digest(self, key: str) -> str:
+        found = self._digests.get(key)
+        if found is None:
+            if len(self._digests) >= DIGESTS_KEPT:  # a flood of made-up keys must not grow memory
+                self._digests.clear()
+            found = self._digests[key] = digest(key)
+        return found
 
     def _load(self) -> list[ApiKey]:
         try:
@@ -95,10 +111,11 @@ class KeyStore:
 
     def lookup(self, key: str) -> ApiKey | None:
         """The stored key ``key`` is, revoked or not; None for a key never created here."""
-        self.keys()
-        found = self._by_hash.get(digest(key))
+        self._refresh()
+        hashed = self._digest(key)
+        found = self._by_hash.get(hashed)
         # compare_digest: no timing hint on how much of a guessed hash matched
-        return found if found and hmac.compare_digest(found.hash, digest(key)) else None
+        return found if found and hmac.compare_digest(found.hash, hashed) else None
 
     def create(self, role: str, name: str | None = None) -> tuple[str, ApiKey]:
         """A new key for ``role``: (the key itself, shown only now; its stored record)."""

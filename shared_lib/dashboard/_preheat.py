@@ -9,8 +9,19 @@ import os
 
 import pandas as pd
 
-from shared_lib import paths, products
-from shared_lib.dashboard._charts import COLORS, area_chart, bar_chart, funnel_chart, heatmap, line_chart, timeline_chart
+from shared_lib import lineage_graph, paths, products
+from shared_lib.dashboard._charts import (
+    COLORS,
+    area_chart,
+    bar_chart,
+    funnel_chart,
+    heatmap,
+    layered_graph,
+    line_chart,
+    timeline_chart,
+)
+
+CONSOLE = "platform-console"  # the page that also draws the lineage graph of the dashboards' code
 
 
 def wait_for_request(product: str) -> None:
@@ -50,13 +61,22 @@ def _wait_for_voila() -> None:
         env.update(json.loads(socket.recv()))
 
 
-def _warm_up(_page: str) -> None:
+def _warm_up(page: str) -> None:
     """What a kernel's first page would otherwise pay: parsing the product declarations and
-    importing plotly's classes of each trace type."""
+    importing plotly's classes of each trace type; for the console, parsing the dashboards' code
+    (what each reads, kept per file version) and the lineage drawing's classes."""
     products.all_products()  # every declaration: the platform console reads them all
     rows = pd.DataFrame({"date": [dt.date(2024, 1, 1)], "n": [1], "kind": ["a"]})
-    for fig in (line_chart(rows, "date", {"n": "n"}, ""), bar_chart(rows, "kind", "n", ""),
-                funnel_chart(rows, "kind", "n", ""), heatmap(pd.DataFrame([[1]]), "", "", ""),
-                area_chart(rows, "date", "kind", "n", ""),
-                timeline_chart(rows, "date", "kind", "kind", {"a": (COLORS[0], 4)}, "")):
+    figures = [line_chart(rows, "date", {"n": "n"}, ""), bar_chart(rows, "kind", "n", ""),
+               funnel_chart(rows, "kind", "n", ""), heatmap(pd.DataFrame([[1]]), "", "", ""),
+               area_chart(rows, "date", "kind", "n", ""),
+               timeline_chart(rows, "date", "kind", "kind", {"a": (COLORS[0], 4)}, "")]
+    if page == CONSOLE:
+        import httpx
+
+        httpx.Client(verify=False).close()  # the first client imports and sets up 0.2 s of httpx
+        graph = lineage_graph.build(events=[])
+        figures.append(layered_graph(lineage_graph.layout(graph), graph.edges,
+                                     {"table": (COLORS[0], "table"), "dashboard": (COLORS[1], "dashboard")}, ""))
+    for fig in figures:
         fig.to_json()

@@ -77,7 +77,8 @@ def read_gateway(url: str, transport: httpx.BaseTransport | None = None) -> Gate
     """The registry, health and environment of the gateway at ``url``; a gateway that does not
     answer (or answers an error) gives a ``Gateway`` whose ``error`` says so."""
     try:
-        # verify=False: the gateway's address is plain http, and loading the CA bundle costs 0.2 s.
+        # verify=False: the gateway's address is plain http, and loading the CA bundle costs 0.2 s
+        # (the pre-heated kernel has made one client already: ``_preheat._warm_up``).
         with httpx.Client(base_url=url, timeout=GATEWAY_TIMEOUT_S, transport=transport, verify=False) as client:
             answers = {}
             for path in ("services", "health", "environment"):
@@ -92,24 +93,10 @@ def read_gateway(url: str, transport: httpx.BaseTransport | None = None) -> Gate
     return Gateway(url, **answers)
 
 
-def row_count(table: products.Table) -> int | None:
-    """Rows of the table's current version from the Delta log's statistics (no data file read);
-    None before its first commit."""
-    import pyarrow as pa
-
-    if not lake.exists(table):
-        return None
-    counts = pa.table(lake.delta_table(table).get_add_actions(flatten=True)).column("num_records").to_pylist()
-    return sum(counts) if None not in counts else lake.count_rows(table)  # a file without statistics
-
-
 def load(params: dict | None = None, transport: httpx.BaseTransport | None = None) -> Data:
     params = params or params_lib.load()
     declared = products.all_products()
-    tables = catalog.entries()
-    by_name = {t.qualified_name: t for p in declared.values() for t in p.tables}
-    for entry in tables:
-        entry["rows"] = row_count(by_name[entry["name"]]) if entry["exists"] else None
+    tables = catalog.entries(rows=True)
     return Data(product_names=sorted(n for n in declared if n != paths.PLATFORM),
                 status=lake.read_latest(OPS, "sla_status", "evaluated_at"),
                 freshness=lake.read_latest(OPS, "table_freshness", "evaluated_at"),

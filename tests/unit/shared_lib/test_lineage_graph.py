@@ -125,3 +125,21 @@ def test_the_events_file_is_read_oldest_first_and_absent_means_none(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(json.dumps(e) for e in W_EVENTS[:2]) + "\n\n")  # a blank line is skipped
     assert [e["job"]["name"] for e in lineage_graph.read_events(path)] == ["w.bronze", "w.silver"]
+
+
+def test_the_dashboards_code_is_parsed_once_per_file_version(monkeypatch, tmp_path):
+    import ast
+
+    parsed = []
+    real_parse = ast.parse
+    monkeypatch.setattr(lineage_graph, "_parsed", {})
+    monkeypatch.setattr(ast, "parse", lambda text, *a, **k: parsed.append(1) or real_parse(text, *a, **k))
+    first = lineage_graph.dashboard_reads()
+    files = len(parsed)
+    assert files > 0 and lineage_graph.dashboard_reads() == first and len(parsed) == files
+    module = tmp_path / "products" / "demo" / "dashboard.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("lake.read_table(P, 'daily_kpis')\n")
+    assert lineage_graph._string_literals(module, module.parent) == {"daily_kpis"}
+    module.write_text("lake.read_table(P, 'daily_kpis_by_channel')  # changed: read again\n")
+    assert lineage_graph._string_literals(module, module.parent) == {"daily_kpis_by_channel"}

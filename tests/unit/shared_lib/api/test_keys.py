@@ -47,3 +47,14 @@ def test_a_broken_store_file_says_what_to_do(tmp_path):
     (tmp_path / "k.json").write_text(json.dumps({"nope": 1}))
     with pytest.raises(UserError, match="dp keys create"):
         KeyStore(tmp_path / "k.json").keys()
+
+
+def test_a_key_presented_again_is_not_hashed_again_and_a_revocation_still_counts(tmp_path, monkeypatch):
+    running_api, cli = KeyStore(tmp_path / "k.json"), KeyStore(tmp_path / "k.json")
+    key, _ = cli.create("viewer", "dash")
+    hashed = []
+    monkeypatch.setattr(keys_lib, "digest", lambda k: hashed.append(k) or keys_lib.hashlib.sha256(k.encode()).hexdigest())
+    assert running_api.lookup(key).active and running_api.lookup(key).active
+    assert hashed == [key]
+    cli.revoke("dash")
+    assert not running_api.lookup(key).active
