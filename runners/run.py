@@ -160,8 +160,7 @@ def run(products: list[str] | None = None, layer: str | None = None, notebook: s
     another run holds the workspace's run lock it waits (``wait``) or raises ``RunLocked``."""
     planned = repair_plan(repair, env, overrides, declared) if repair else plan(
         products, layer, notebook, env, overrides, declared)
-    needed = ["kafka"] + (["spark"] if planned.params["platform"]["services"]["spark"]["mode"] == "connect" else [])
-    services.require_running(planned.params, needed)
+    services.require_running(planned.params, ["kafka", "spark"])
     # Kernels must be this environment's Python, whatever PATH the caller had.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     summary, log = RunSummary(run_id or new_run_id()), log or logger.info
