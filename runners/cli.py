@@ -212,7 +212,7 @@ def cmd_bench(args) -> int:
                       customers=args.customers, only=args.only, mobile_events=args.mobile_events,
                       compliance_events=args.compliance_events,
                       warm_up_events=args.warm_up_events, api_requests=args.api_requests,
-                      dag_events=args.dag_events)
+                      dag_events=args.dag_events, workers=args.workers)
 
 
 def cmd_serve(args) -> int:
@@ -416,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
                         "dashboard first render, api latency, gateway latency, whole DAG reruns, erasure")
+    p.add_argument("--workers", type=int, metavar="N", help="run the bench's Spark in mode cluster: a standalone master "
+                   "and N workers, the Connect server's executors on them (as dp up --workers N); default: mode server")
     p.add_argument("--api-requests", type=int, help="requests of the API and gateway latency benchmarks, from 50 concurrent "
                    "clients (default 20000, or 3000 with --quick)")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "

@@ -46,3 +46,10 @@ def test_workers_are_listed_in_number_order(tmp_path, monkeypatch):
     for n in (10, 2, 1):
         services.pid_file(spark_cluster.worker_name(n)).write_text("1")
     assert spark_cluster.running_workers() == ["spark-worker-1", "spark-worker-2", "spark-worker-10"]
+
+
+def test_the_bench_report_says_how_spark_ran():
+    from runners.bench import registry
+    p = _params(master="local[2]", **{"cluster.worker_cores": 1, "cluster.worker_memory": "1g"})
+    assert registry.spark_setting(p, None) == "mode server, master local[2]"
+    assert registry.spark_setting(p, 2) == "mode cluster, 2 workers x 1 core(s), 1g"
