@@ -84,7 +84,8 @@ def test_web_gold_on_a_two_worker_cluster_equals_server_mode(params, web_topic, 
                          services.free_ports(4)):
         monkeypatch.setenv(var, str(port))
     cluster_overrides = {**overrides, "platform.services.spark.mode": "cluster",
-                         "platform.services.spark.driver_memory": "2g"}
+                         "platform.services.spark.driver_memory": "1g",
+                         "platform.services.spark.cluster.worker_memory": "768m"}
     cluster_params = params_lib.load("dev", cluster_overrides)
     try:
         services.up(cluster_params, ["spark"], progress=print, workers=WORKERS)
