@@ -217,16 +217,17 @@ def _results(records: dict) -> str | None:
 
 
 def _spark_cpu_seconds() -> float | None:
-    """CPU seconds (user + system) the workspace's Spark server has used so far; None without a
-    local server. Notebooks run one at a time, so the difference around one is its own."""
+    """CPU seconds (user + system) the workspace's Spark server, and in mode cluster the executors
+    of its local workers, have used so far; None without a local server. Notebooks run one at a
+    time, so the difference around one is its own."""
+    from runners import spark_cluster
     proc = services.our_process("spark")
     if proc is None:
         return None
     try:
-        times = proc.cpu_times()
+        return sum(sum(p.cpu_times()[:2]) for p in [proc, *spark_cluster.executors()])
     except psutil.Error:
         return None
-    return times.user + times.system
 
 
 def _cpu_used(before: float | None, after: float | None) -> float | None:

@@ -9,6 +9,7 @@ used, never started here.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 
@@ -132,6 +133,16 @@ def up(params: dict, workers: int, progress=logger.info) -> list[str]:
     lines.append(f"spark workers: {workers} ({c['worker_cores']} core(s), {c['worker_memory']} each; "
                  f"{len(started)} started now), logs {paths.logs_dir()}/{WORKER_PREFIX}*.log")
     return lines
+
+
+def executors() -> list[psutil.Process]:
+    """The executor processes of this workspace's workers (each worker's children)."""
+    found: list[psutil.Process] = []
+    for name in running_workers():
+        proc = services.our_process(name)
+        with contextlib.suppress(psutil.Error):
+            found += proc.children(recursive=True) if proc else []
+    return found
 
 
 def down() -> list[str]:
