@@ -7,7 +7,7 @@ DP := $(VENV)/bin/dp
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_EVENTS ?= 20000
 
-.PHONY: setup lock lint demo test test-unit services-down bench clean-workspace help
+.PHONY: setup lock lint demo test test-unit test-slow services-down bench clean-workspace help
 
 help:
 	@echo "make demo   set up, start Kafka + Spark Connect, generate demo events, run every notebook, render reports"
@@ -16,6 +16,7 @@ help:
 	@echo "make lock   regenerate requirements.lock after a change of pyproject.toml's dependencies"
 	@echo "make lint   ruff, and mypy over shared_lib and runners (part of make test)"
 	@echo "make test-unit   the pure tests only: no broker, no Spark server (seconds)"
+	@echo "make test-slow   only the tests marked slow (minutes each: e.g. the Spark standalone cluster's)"
 
 setup: $(VENV)/.installed
 	@$(PY) -m runners.jars
@@ -68,6 +69,10 @@ browser:
 # real broker and Spark server, then nbval over the notebooks.
 test: setup browser lint
 	@$(PY) -m pytest -q -p no:cacheprovider tests notebooks --nbval-lax
+
+# Only the tests marked slow (make test runs them too).
+test-slow: setup
+	@$(PY) -m pytest -q -p no:cacheprovider -m slow tests
 
 # Pure tests only: no broker, no Spark server.
 test-unit: setup

@@ -29,7 +29,13 @@ def cmd_up(args) -> int:
     from runners import services
     params = _params(args)
     print(f"starting services of workspace {paths.workspace()} ...")
-    for line in services.up(params, args.service or None):
+    workers = getattr(args, "workers", None)
+    if workers is not None:  # a standalone cluster: this dp up runs Spark in mode cluster
+        if workers < 1:
+            from shared_lib.errors import UserError
+            raise UserError(f"dp up --workers must be at least 1, got {workers}")
+        params["platform"]["services"]["spark"]["mode"] = "cluster"
+    for line in services.up(params, args.service or None, workers=workers):
         print(line)
     return 0
 
@@ -55,7 +61,7 @@ def cmd_status(args) -> int:
         print(f"workspace {paths.workspace()}")
         for r in rows + served:
             pid = f"pid {r.pid}" if r.pid else ""
-            print(f"  {r.name:<10} {r.state:<8} {r.address:<22} {pid:<12} log {r.log}")
+            print(f"  {r.name:<14} {r.state:<8} {r.address:<22} {pid:<12} log {r.log}")
             if r.detail:
                 print("             " + r.detail.replace("\n", "\n             "))
     return 0 if all(r.state == "running" for r in rows) else 1
@@ -206,7 +212,7 @@ def cmd_bench(args) -> int:
                       customers=args.customers, only=args.only, mobile_events=args.mobile_events,
                       compliance_events=args.compliance_events,
                       warm_up_events=args.warm_up_events, api_requests=args.api_requests,
-                      dag_events=args.dag_events)
+                      dag_events=args.dag_events, workers=args.workers)
 
 
 def cmd_serve(args) -> int:
@@ -327,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
                              ("down", cmd_down, "stop the services that dp up started")):
         p = with_env(add(name, func, text)) if name == "up" else add(name, func, text)
         p.add_argument("service", nargs="*", help="only these services: kafka, spark (default both)")
+        if name == "up":
+            p.add_argument("--workers", type=int, metavar="N",
+                           help="run Spark in mode cluster: a standalone master and N workers here, the Connect "
+                                "server's executors on them (services.spark.cluster)")
     p = with_env(add("status", cmd_status, "show the services (exit 1 unless all are running)"))
     p.add_argument("--json", action="store_true")
     p = with_env(add("generate", cmd_generate, "synthetic events for a product into its topic"))
@@ -411,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only this benchmark (repeatable): runner overhead, kafka -> bronze, "
                         "web bronze -> gold, mobile bronze -> gold, compliance bronze -> gold, segmentation, "
                         "dashboard first render, api latency, gateway latency, whole DAG reruns, erasure")
+    p.add_argument("--workers", type=int, metavar="N", help="run the bench's Spark in mode cluster: a standalone master "
+                   "and N workers, the Connect server's executors on them (as dp up --workers N); default: mode server")
     p.add_argument("--api-requests", type=int, help="requests of the API and gateway latency benchmarks, from 50 concurrent "
                    "clients (default 20000, or 3000 with --quick)")
     p = with_env(add("serve", cmd_serve, "serve the Voila dashboards of notebooks/dashboards/ (platform.serve, "

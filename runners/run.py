@@ -160,8 +160,7 @@ def run(products: list[str] | None = None, layer: str | None = None, notebook: s
     another run holds the workspace's run lock it waits (``wait``) or raises ``RunLocked``."""
     planned = repair_plan(repair, env, overrides, declared) if repair else plan(
         products, layer, notebook, env, overrides, declared)
-    needed = ["kafka"] + (["spark"] if planned.params["platform"]["services"]["spark"]["mode"] == "connect" else [])
-    services.require_running(planned.params, needed)
+    services.require_running(planned.params, ["kafka", "spark"])
     # Kernels must be this environment's Python, whatever PATH the caller had.
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     summary, log = RunSummary(run_id or new_run_id()), log or logger.info
@@ -218,16 +217,17 @@ def _results(records: dict) -> str | None:
 
 
 def _spark_cpu_seconds() -> float | None:
-    """CPU seconds (user + system) the workspace's Spark server has used so far; None without a
-    local server. Notebooks run one at a time, so the difference around one is its own."""
+    """CPU seconds (user + system) the workspace's Spark server, and in mode cluster the executors
+    of its local workers, have used so far; None without a local server. Notebooks run one at a
+    time, so the difference around one is its own."""
+    from runners import spark_cluster
     proc = services.our_process("spark")
     if proc is None:
         return None
     try:
-        times = proc.cpu_times()
+        return sum(sum(p.cpu_times()[:2]) for p in [proc, *spark_cluster.executors()])
     except psutil.Error:
         return None
-    return times.user + times.system
 
 
 def _cpu_used(before: float | None, after: float | None) -> float | None:

@@ -83,6 +83,9 @@ def our_process(name: str) -> psutil.Process | None:
 def status(params: dict) -> list[Status]:
     result = []
     for name in SERVICES:
+        if name == "spark" and spark_mode(params) in ("remote", "local"):
+            result.append(_spark_elsewhere(params))
+            continue
         host, port = address(params, name)
         proc = our_process(name)
         if proc:
@@ -95,7 +98,18 @@ def status(params: dict) -> list[Status]:
         else:
             detail = f"port {port} is in use by another process" if _port_open(host, port) else ""
             result.append(Status(name, "stopped", None, f"{host}:{port}", log_file(name), detail))
-    return result
+    from runners import spark_cluster
+    return result + spark_cluster.status(params)
+
+
+def _spark_elsewhere(params: dict) -> Status:
+    """Spark of mode remote (an endpoint elsewhere: does it answer?) or local (in each process)."""
+    if spark_mode(params) == "local":
+        return Status("spark", "running", None, "in-process (mode local)", log_file("spark"))
+    host, port = spark_session.remote_address(params)
+    url = spark_session.connect_url(params)
+    return Status("spark", "running" if _port_open(host, port, timeout=2) else "stopped", None, url,
+                  log_file("spark"), "" if _port_open(host, port, timeout=2) else f"remote endpoint {url} does not answer")
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -250,10 +264,15 @@ def start_spark(params: dict, progress=logger.info) -> str:
     check_port_free("spark", s["host"], s["port"], "DP_SPARK_PORT")
     home = jars.spark_home()
     confs = spark_session.spark_confs(params)
+    master = s["master"]
+    if s["mode"] == "cluster":  # executors on the standalone cluster's workers
+        from runners import spark_cluster
+        master = spark_cluster.master_url(params)
+        confs.update(spark_cluster.executor_confs(params))
     (paths.workspace() / "tmp" / "spark").mkdir(parents=True, exist_ok=True)
     cmd = [str(home / "bin" / "spark-submit"), "--class",
            "org.apache.spark.sql.connect.service.SparkConnectServer", "--name", "dp-spark-connect",
-           "--master", s["master"],
+           "--master", master,
            "--driver-java-options", f"{marker()} {confs.pop('spark.driver.extraJavaOptions')}",
            "--jars", ",".join(str(j) for j in jars.jars("spark"))]
     confs.update({"spark.connect.grpc.binding.address": s["host"],
@@ -269,7 +288,8 @@ def start_spark(params: dict, progress=logger.info) -> str:
         return _port_open(s["host"], s["port"]) and started_line in log_file("spark").read_text(errors="replace")
 
     wait_ready("spark", proc, ready, s["start_timeout_s"], progress)
-    return f"spark: Spark Connect on sc://{s['host']}:{s['port']} (pid {proc.pid}, log {log_file('spark')})"
+    return (f"spark: Spark Connect on sc://{s['host']}:{s['port']}, master {master} "
+            f"(pid {proc.pid}, log {log_file('spark')})")
 
 
 STARTERS = {"kafka": start_kafka, "spark": start_spark}
@@ -282,9 +302,29 @@ def _names(only: list[str] | None) -> list[str]:
     return [s for s in SERVICES if not only or s in only]
 
 
-def up(params: dict, only: list[str] | None = None, progress=logger.info) -> list[str]:
+def spark_mode(params: dict) -> str:
+    return params["platform"]["services"]["spark"]["mode"]
+
+
+def _start(name: str, params: dict, progress, workers: int | None) -> list[str]:
+    """Starts ``name``; Spark by its mode: ``cluster`` first starts the standalone master and
+    ``workers`` workers (default ``cluster.workers``), ``remote`` and ``local`` start nothing."""
+    if name != "spark":
+        return [STARTERS[name](params, progress)]
+    mode = spark_mode(params)
+    if mode in ("remote", "local"):
+        return [f"spark: mode {mode}, no server to start"]
+    lines = []
+    if mode == "cluster":
+        from runners import spark_cluster
+        count = params["platform"]["services"]["spark"]["cluster"]["workers"] if workers is None else workers
+        lines += spark_cluster.up(params, count, progress)
+    return lines + [start_spark(params, progress)]
+
+
+def up(params: dict, only: list[str] | None = None, progress=logger.info, workers: int | None = None) -> list[str]:
     names = _names(only)
-    lines = [STARTERS[name](params, progress) for name in names]
+    lines = [line for name in names for line in _start(name, params, progress, workers)]
     if "kafka" in names:
         lines.append(ensure_topics(params))
     return lines
@@ -314,11 +354,16 @@ def down(only: list[str] | None = None) -> list[str]:
     # This process's audit producer first (tests, the bench): left open, it would retry a stopped
     # broker until exit. Then Spark: its streaming queries are Kafka's clients.
     audit.close()
-    return [stop(name) for name in reversed(_names(only))]
+    from runners import spark_cluster
+    lines = [stop(name) for name in reversed(_names(only))]
+    # The standalone cluster after its Connect server: it had the executors.
+    return lines + (spark_cluster.down() if "spark" in _names(only) else [])
 
 
 def require_running(params: dict, names=SERVICES) -> None:
     for name in names:
+        if name == "spark" and spark_mode(params) in ("remote", "local"):
+            continue  # nothing of `dp up`'s: the session factory says when it cannot connect
         host, port = address(params, name)
         if not _port_open(host, port):
             raise ServiceError(f"{name} is not reachable on {host}:{port}: start the services with `dp up` "

@@ -28,6 +28,8 @@ ENV_VAR_OVERRIDES = {
     "DP_KAFKA_CONTROLLER_PORT": "platform.services.kafka.controller_port",
     "DP_SPARK_PORT": "platform.services.spark.port",
     "DP_SPARK_UI_PORT": "platform.services.spark.ui_port",
+    "DP_SPARK_MASTER_PORT": "platform.services.spark.cluster.master_port",
+    "DP_SPARK_MASTER_UI_PORT": "platform.services.spark.cluster.master_ui_port",
     "DP_SERVE_PORT": "platform.serve.port",
     "DP_METRICS_PORT": "platform.metrics.port",
     "DP_GATEWAY_PORT": "platform.serve.gateway_port",

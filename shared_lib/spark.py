@@ -2,17 +2,22 @@
 
 ``services.spark.mode`` picks the session:
 
-- ``connect`` (default): a Spark Connect client of the one server that ``dp up`` starts. No JVM
-  in the notebook's kernel, so a notebook starts in about a second. When the server is not
-  running (say, a notebook opened in JupyterLab before ``dp up``) the factory raises
-  ``SparkUnavailable`` saying to run ``dp up``; it never silently starts something else.
+- ``server`` (default): a Spark Connect client of the one server that ``dp up`` starts, Spark
+  running inside it on ``services.spark.master`` (``local[2]``). No JVM in the notebook's kernel,
+  so a notebook starts in about a second. When the server is not running (say, a notebook
+  opened in JupyterLab before ``dp up``) the factory raises ``SparkUnavailable`` saying to run
+  ``dp up``; it never silently starts something else.
+- ``cluster``: the same client and server; the server's executors run on a Spark standalone
+  cluster (``services.spark.cluster``; ``dp up --workers N`` starts one here).
+- ``remote``: a Spark Connect client of ``services.spark.remote.url`` (any ``sc://`` endpoint),
+  with the token of the environment variable ``remote.token_env`` when it is set.
 - ``local``: an in-process SparkSession with the same jars and settings (5-10 s to start).
-- ``cluster``: a SparkSession against ``services.spark.master``.
 """
 from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import socket
 from typing import Any
 
@@ -57,37 +62,66 @@ def spark_confs(params: dict) -> dict[str, str]:
     }
 
 
+MODES = ("server", "cluster", "remote", "local")
+
+
 def connect_url(params: dict) -> str:
+    """The Connect server's URL, without a token (safe to print)."""
     s = params["platform"]["services"]["spark"]
+    if s["mode"] == "remote":
+        if not s["remote"]["url"].startswith("sc://"):
+            raise SparkUnavailable(f"parameters platform.yaml: services.spark.remote.url is "
+                                   f"{s['remote']['url']!r}; with mode remote it must be an sc:// URL, "
+                                   f"e.g. sc://spark.example.com:443/;use_ssl=true")
+        return s["remote"]["url"]
     return f"sc://{s['host']}:{s['port']}"
+
+
+def with_token(url: str, token: str | None) -> str:
+    """``url`` with ``;token=...`` added (Spark Connect's URL parameters follow a ``/``)."""
+    if not token:
+        return url
+    return url + ("" if "/;" in url else "/" if not url.endswith("/") else "") + f";token={token}"
+
+
+def remote_address(params: dict) -> tuple[str, int]:
+    """Host and port of the endpoint ``connect_url`` names (15002, Spark Connect's, when absent)."""
+    hostport = connect_url(params).removeprefix("sc://").split("/", 1)[0]
+    host, _, port = hostport.partition(":")
+    return host, int(port or 15002)
 
 
 def get_spark(params: dict):
     """The session for ``params``; one per process and mode (cached)."""
     s = params["platform"]["services"]["spark"]
     mode = s["mode"]
-    key = (mode, s["host"], s["port"], s["master"], str(paths.workspace()))
+    if mode not in MODES:
+        raise SparkUnavailable(f"parameters platform.yaml: unknown services.spark.mode {mode!r}: "
+                               f"expected one of {', '.join(MODES)}")
+    key = (mode, *remote_address(params), s["master"], str(paths.workspace()))
     if key in _sessions:
         return _sessions[key]
-    if mode == "connect":
-        session = _connect(params)
-    elif mode in ("local", "cluster"):
-        session = _classic(params)
-    else:
-        raise SparkUnavailable(f"unknown services.spark.mode {mode!r}: expected connect, local or cluster")
+    session = _classic(params) if mode == "local" else _connect(params)
     _sessions[key] = session
     return session
 
 
 def _connect(params: dict):
     s = params["platform"]["services"]["spark"]
-    if not _answers(s["host"], s["port"]):
+    host, port = remote_address(params)
+    if not _answers(host, port):
+        if s["mode"] == "remote":
+            raise SparkUnavailable(f"the remote Spark Connect endpoint {connect_url(params)} does not answer: "
+                                   f"check services.spark.remote.url and the network")
         raise SparkUnavailable(
             f"no Spark Connect server at {connect_url(params)} (workspace {paths.workspace()}). "
             f"Start the services with `dp up` in a terminal, or set services.spark.mode to "
             f"'local' to run an in-process Spark (slower to start).")
     from pyspark.sql import SparkSession
-    return SparkSession.builder.remote(connect_url(params)).getOrCreate()
+    url = connect_url(params)
+    if s["mode"] == "remote" and s["remote"]["token_env"]:
+        url = with_token(url, os.environ.get(s["remote"]["token_env"]))
+    return SparkSession.builder.remote(url).getOrCreate()
 
 
 def _classic(params: dict):
@@ -129,7 +163,7 @@ def checkpoints():
 def stop_all() -> None:
     for (mode, host, port, *_), session in _sessions.items():
         try:
-            if mode == "connect" and not _answers(host, port):
+            if mode != "local" and not _answers(host, port):
                 # The server is gone (stopped, or killed by a crash test): releasing the session
                 # would be retried for about ten minutes by the client; closing it is enough.
                 session.release_session_on_close = False

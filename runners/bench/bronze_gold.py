@@ -21,6 +21,7 @@ from runners.bench.measure import (
     timed,
     warm_up,
     warm_up_messages,
+    whole_stack,
     with_prefix,
     write_jsonl,
 )
@@ -156,9 +157,9 @@ def bench(spec: Spec, setup: Setup) -> list[dict]:
     log(f"  producing {n:,} events into {topic} ...")
     produce_s, _ = timed(lambda: kafka_lib.produce(setup.params, topic, measured, progress=progress(log, n)))
     log(f"  produced in {produce_s:.1f} s")
-    server = spark_server()
+    server, stack = spark_server(), whole_stack()
     log("  running bronze, then silver and gold, through the runner ...")
-    with server:
+    with server, stack:
         ingest_s, pipeline_s, records = steps.run_pipeline(setup, spec.product)
     ingested = reads.bronze_rows(spec.product) - bronze_before
     if ingested != n:
@@ -170,13 +171,13 @@ def bench(spec: Spec, setup: Setup) -> list[dict]:
     log(f"  Spark {pipeline_s:.1f} s, DuckDB {duckdb_s:.2f} s; gold vs DuckDB: "
         + ("match" if not diffs else f"{len(diffs)} difference(s): " + "; ".join(diffs[:5])))
     return warm_up_figures + _figures(
-        spec, n, ingest_s, pipeline_s, server, records, duckdb_s, jsonl, diffs,
+        spec, n, ingest_s, pipeline_s, server, stack, records, duckdb_s, jsonl, diffs,
         notes=f"{bronze_before:,} bronze rows already processed (earlier benchmark, warm-up); "
               f"{len(gold)} days in gold",
         warm=bool(warm))
 
 
-def _figures(spec: Spec, n: int, ingest_s: float, pipeline_s: float, server: ServerWatch,
+def _figures(spec: Spec, n: int, ingest_s: float, pipeline_s: float, server: ServerWatch, stack: ServerWatch,
              records: list[dict], duckdb_s: float, jsonl: Path, diffs: list[str], notes: str,
              warm: bool) -> list[dict]:
     label, compared = spec.label, [*spec.exact, *spec.tolerances]
@@ -190,6 +191,9 @@ def _figures(spec: Spec, n: int, ingest_s: float, pipeline_s: float, server: Ser
                notes="the same run with the bronze notebook's time added"),
         *notebook_figures(records, label),
         server_rss_figure(f"Spark server peak RSS, {label} bronze -> gold", server.peak_bytes),
+        figure(f"whole stack peak RSS, {label} bronze -> gold", stack.peak_bytes / 2**20, "MiB",
+               notes="sum over the bench process and every process under it: kernels, Kafka, the Spark "
+                     "Connect server (in mode cluster also the master, workers and executors)"),
         figure(f"machine peak used memory, {label} bronze -> gold", server.machine_peak_bytes / 2**20, "MiB",
                notes="psutil used memory of the whole (shared) machine"),
         figure(f"DuckDB {spec.floor_what} from JSON lines ({label})", duckdb_s, "s",

@@ -3,6 +3,7 @@ a bronze -> gold measurement, and the Kafka messages and JSON lines the benchmar
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -78,6 +79,12 @@ class ServerWatch:
 def spark_server() -> ServerWatch:
     """A watch on the bench workspace's Spark Connect server."""
     return ServerWatch(steps.spark_server_pid())
+
+
+def whole_stack() -> ServerWatch:
+    """A watch on this process and every process under it: the kernels, and the services the
+    bench started (Kafka, the Connect server, a cluster's master, workers and their executors)."""
+    return ServerWatch(os.getpid())
 
 
 def with_prefix(message: Message, prefix: bytes, id_fields: tuple[bytes, ...]) -> Message:

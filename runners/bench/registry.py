@@ -76,14 +76,26 @@ def run_benchmarks(setup: Setup, chosen: list[str]) -> list[dict]:
     return results
 
 
-def _run_isolated(sizes: Sizes, chosen: list[str], log) -> list[dict]:
+def spark_setting(params: dict, workers: int | None) -> str:
+    """How the bench runs Spark, for the report: the Connect server's own ``master``, or a
+    standalone cluster of ``workers`` workers (`dp bench --workers N`)."""
+    s = params["platform"]["services"]["spark"]
+    if not workers:
+        return f"mode server, master {s['master']}"
+    c = s["cluster"]
+    return f"mode cluster, {workers} workers x {c['worker_cores']} core(s), {c['worker_memory']}"
+
+
+def _run_isolated(sizes: Sizes, chosen: list[str], log, workers: int | None = None) -> list[dict]:
     with isolated_workspace() as home:
         params = steps.load_params()
+        if workers:  # the Connect server's executors on a standalone cluster of the bench's own
+            params["platform"]["services"]["spark"]["mode"] = "cluster"
         if set(chosen) <= WITHOUT_SERVICES:
             return run_benchmarks(Setup(params, home, sizes, log=log), chosen)
-        log(f"bench: starting services in {home} ...")
+        log(f"bench: starting services in {home} ({spark_setting(params, workers)}) ...")
         try:
-            steps.services_up(params, log)
+            steps.services_up(params, log, workers)
             return run_benchmarks(Setup(params, home, sizes, log=log), chosen)
         finally:
             steps.services_down(log)
@@ -93,23 +105,26 @@ def main(quick: bool = False, events: int | None = None, web_events: int | None 
          customers: int | None = None, only: list[str] | None = None, log=print,
          mobile_events: int | None = None, warm_up_events: int | None = None,
          compliance_events: int | None = None, api_requests: int | None = None,
-         dag_events: int | None = None) -> int:
+         dag_events: int | None = None, workers: int | None = None) -> int:
     try:
         sizes = Sizes.of(quick, events=events, web_events=web_events, customers=customers,
                          mobile_events=mobile_events, warm_up_events=warm_up_events,
                          compliance_events=compliance_events, api_requests=api_requests,
                          dag_events=dag_events)
         chosen = select(only)
+        if workers is not None and workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {workers}")
     except ValueError as exc:
         print(f"dp bench: {exc}", file=sys.stderr)
         return 2
     machine = report.machine_info()
-    results = _run_isolated(sizes, chosen, log)
+    results = _run_isolated(sizes, chosen, log, workers)
     # Other work on the machine skews every timing: the load on both sides of the run says how much.
     full = {"machine": machine, "load_avg_1m_end": report.load(), "quick": quick, "events": sizes.events,
             "web_events": sizes.web_events, "customers": sizes.customers, "mobile_events": sizes.mobile_events,
             "compliance_events": sizes.compliance_events, "api_requests": sizes.api_requests,
             "warm_up_events": sizes.warm_up_events, "dag_events": sizes.dag_events, "only": only or None,
+            "spark": spark_setting(steps.load_params(), workers),
             "results": results}
     out = report.write_reports(full)
     log("\n" + report.to_markdown(full))

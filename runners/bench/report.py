@@ -76,7 +76,8 @@ def to_markdown(report: dict) -> str:
              f"{m['timestamp']} · {m['cpu_count']} CPUs, {m['memory_gib']} GiB "
              f"({m['memory_available_gib']} GiB free), load {m['load_avg_1m']} at start, "
              f"{report['load_avg_1m_end']} at end · Python {m['python']}, "
-             f"Java {m['java']}, Spark {m['pyspark']}, Delta {m['delta_jar']} · {m['platform']}", "",
+             f"Java {m['java']}, Spark {m['pyspark']}, Delta {m['delta_jar']} · {m['platform']}"
+             + (f" · Spark {report['spark']}" if report.get("spark") else ""), "",
              "| benchmark | figure | value | target | met | notes |", "|---|---|---:|---|---|---|"]
     for result in report["results"]:
         if result["error"]:

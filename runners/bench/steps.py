@@ -18,8 +18,8 @@ def load_params() -> dict:
     return params_lib.load()
 
 
-def services_up(params: dict, log) -> None:
-    for line in services.up(params, progress=log):
+def services_up(params: dict, log, workers: int | None = None) -> None:
+    for line in services.up(params, progress=log, workers=workers):
         log(f"bench: {line}")
 
 
