@@ -63,4 +63,14 @@ def bench(setup: Setup) -> list[dict]:
                    notes=f"dp dsar erase with delta-rs: {len(result.ids)} id(s), {removed} rows from "
                          f"{len(result.rows_removed)} tables, then vacuum (0 h), checkpoint and log cut on every "
                          f"table with personal data ({result.files_removed} files removed), reports and "
-                         f"workspace scrubbed; verified: no row left")]
+                         f"workspace scrubbed; verified: no row left"), *split_figures(result)]
+
+
+def split_figures(result) -> list[dict]:
+    """Where the erasure's time went: one figure per phase, the three slowest tables in its notes."""
+    out = []
+    for phase, seconds in result.seconds.items():
+        slowest = sorted(((t[phase], name) for name, t in result.table_seconds.items() if phase in t), reverse=True)[:3]
+        notes = ", ".join(f"{name} {s:.1f} s" for s, name in slowest if s >= 0.05)
+        out.append(figure(f"erasure: {phase}", seconds, "s", notes=f"slowest: {notes}" if notes else ""))
+    return out
