@@ -27,6 +27,24 @@ def _strings(values: pa.Array | pa.ChunkedArray):
     return values if values.type == pa.string() else pc.cast(values, pa.string())
 
 
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@+-")
+
+
+def holds_token(data, ids: Iterable[str]) -> bool:
+    """Whether ``data`` (bytes or a memory map) holds one of ``ids`` as a whole token: the same
+    answer as searching ``token_pattern(ids)``, found with ``find`` (a fast substring search; the
+    regex has no literal prefix to skip ahead with and crawls through large binary files)."""
+    size = len(data)
+    for literal in {i.encode() for i in ids}:
+        at = data.find(literal)
+        while at >= 0:
+            end = at + len(literal)
+            if (at == 0 or data[at - 1] not in _TOKEN_BYTES) and (end == size or data[end] not in _TOKEN_BYTES):
+                return True
+            at = data.find(literal, at + 1)
+    return False
+
+
 def text_mask(texts: pa.Array | pa.ChunkedArray, ids: Iterable[str]) -> pa.Array:
     """True where the text holds one of ``ids`` as a token (null text: False)."""
     found = pc.match_substring_regex(_strings(texts), token_pattern(ids))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -55,6 +56,20 @@ def test_an_id_is_found_in_text_as_a_whole_token_only(text, found):
     import pyarrow as pa
     mask = match.text_mask(pa.array([text], pa.string()), [data.SUBJECT, data.COOKIE])
     assert mask.to_pylist() == [found]
+
+
+@pytest.mark.parametrize("content, found", [
+    (b'{"anonymous_id": "anon-000042"}', True),
+    (b"anon-000042", True),                             # the whole file
+    (b"\x00\xffanon-000042\x00", True),                  # between binary bytes
+    (b"user-000420 anon-0000421 xanon-000042", False),  # prefixes and suffixes of longer tokens only
+    (b"user-000420,user-00042", True),                  # a longer token first, then the id itself
+    (b"", False),
+])
+def test_a_file_holds_an_id_as_a_whole_token_as_the_token_regex_says(content, found):
+    ids = [data.SUBJECT, data.COOKIE]
+    assert match.holds_token(content, ids) is found
+    assert (re.search(match.token_pattern(ids).encode(), content) is not None) is found
 
 
 def test_a_raw_message_names_the_subject_by_its_fields_when_it_parses_and_by_its_text_otherwise():
