@@ -54,7 +54,7 @@ def bench(setup: Setup) -> list[dict]:
     elapsed, result = timed(lambda: erase.erase(setup.params, subject, reason="bench", log=setup.log))
     who, _ = identity.resolve(subject, {i: [] for i in result.ids if i != subject})
     left = {s.table.qualified_name: n for s in all_scopes() if s.erasable
-            for n in [rows.find(s, who, hashes=False).num_rows] if n}
+            for n in [rows.find(s, who, hashes=False, columns=rows.key_columns(s)).num_rows] if n}
     if left or not result.rows_removed:
         raise BenchError(f"erasure of {subject} left rows {left} (removed {result.rows_removed})")
     removed = sum(result.rows_removed.values())

@@ -128,7 +128,7 @@ def erase(params: dict, requested: str, reason: str | None = None, log: Callable
             continue
         timing = per_table.setdefault(name, {})
         with _clock(seconds, "find", timing):
-            found = rows.find(scope, subject, hashes=False)
+            found = rows.find(scope, subject, hashes=False, columns=rows.key_columns(scope))
             predicate = rows.delete_predicate(scope, found)
         if predicate:
             with _clock(seconds, "delete", timing):
