@@ -85,8 +85,11 @@ def delete_predicate(scope: Scope, found: pa.Table) -> str | None:
         by_partition: dict[tuple[str, int], list[int]] = {}
         for row in found.select(list(scope.coordinates)).to_pylist():
             by_partition.setdefault((row["topic"], row["partition"]), []).append(row["offset"])
+        # The offsets' range as well: delta-rs skips the files whose offset statistics lie outside
+        # it (it does not prune on an IN list of more than a few values).
         return " OR ".join(
-            f"(`topic` = {sql_string(t)} AND `partition` = {p} AND `offset` IN ({', '.join(map(str, sorted(o)))}))"
+            f"(`topic` = {sql_string(t)} AND `partition` = {p} AND `offset` >= {min(o)} AND `offset` <= {max(o)} "
+            f"AND `offset` IN ({', '.join(map(str, sorted(o)))}))"
             for (t, p), o in sorted(by_partition.items()))
     ids = sorted({v for c in scope.id_columns for v in found.column(c).to_pylist() if v is not None})
     values = ", ".join(sql_string(i) for i in ids)

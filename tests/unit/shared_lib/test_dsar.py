@@ -239,3 +239,16 @@ def test_an_erasure_is_refused_while_a_legal_hold_holds_the_subject_a_linked_id_
     with pytest.raises(holds.HoldError, match=r"on table web-user-analytics.silver.events"):
         erase_lib.refuse_if_held(in_force, {"u-free"}, ["web-user-analytics.silver.events", "x.silver.y"])
     erase_lib.refuse_if_held(in_force, {"u-free"}, ["x.silver.y"])  # nothing held: no error
+
+
+def test_raw_messages_are_deleted_by_their_kafka_coordinates_within_each_partitions_offset_range():
+    import pyarrow as pa
+
+    from shared_lib.dsar import rows, scope
+
+    raw = scope.of(products.get(data.WEB).table("events_raw"))
+    found = pa.table({"topic": ["web.events"] * 3, "partition": [0, 0, 1], "offset": [7, 2, 5]})
+    assert rows.key_columns(raw) == ["topic", "partition", "offset"]
+    assert rows.delete_predicate(raw, found) == (
+        "(`topic` = 'web.events' AND `partition` = 0 AND `offset` >= 2 AND `offset` <= 7 AND `offset` IN (2, 7))"
+        " OR (`topic` = 'web.events' AND `partition` = 1 AND `offset` >= 5 AND `offset` <= 5 AND `offset` IN (5))")
