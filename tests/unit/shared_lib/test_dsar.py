@@ -58,6 +58,15 @@ def test_an_id_is_found_in_text_as_a_whole_token_only(text, found):
     assert mask.to_pylist() == [found]
 
 
+def test_ids_are_found_in_every_row_of_a_sliced_array_even_where_an_occurrence_spans_two_rows():
+    import pyarrow as pa
+    # "xa" + "aa" read as one buffer: the first "aa" spans both rows, the second is row 1's own.
+    texts = pa.array(["skipped", "xa", "aa", "a aa", None, "aaa", "b"], pa.string()).slice(1, 5)
+    assert match.text_mask(texts, ["aa"]).to_pylist() == [False, True, True, False, False]
+    chunked = pa.chunked_array([texts, pa.array(["aa!"], pa.string())])
+    assert match.text_mask(chunked, ["aa"]).to_pylist() == [False, True, True, False, False, True]
+
+
 @pytest.mark.parametrize("content, found", [
     (b'{"anonymous_id": "anon-000042"}', True),
     (b"anon-000042", True),                             # the whole file
