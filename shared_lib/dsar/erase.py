@@ -12,9 +12,11 @@ and names subjects only by keyed hash, so it keeps what was done about the subje
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from shared_lib import audit, holds, lake, subject_hash
 from shared_lib import kafka as kafka_lib
@@ -37,6 +39,23 @@ class Erasure:
     files_deleted: list[str] = field(default_factory=list)
     topic_retention: dict[str, str] = field(default_factory=dict)
     resumed: bool = False
+    # Where the time went: {phase: seconds} (identity, find, delete, purge, log check, scrub files,
+    # records) and {table: {find|delete|purge: seconds}}, for `dp bench` and the slow cases.
+    seconds: dict[str, float] = field(default_factory=dict)
+    table_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _clock(seconds: dict[str, float], phase: str, table: dict[str, float] | None = None) -> Iterator[None]:
+    """Adds the time spent inside to ``seconds[phase]`` (and to ``table[phase]``)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent = time.perf_counter() - started
+        seconds[phase] = seconds.get(phase, 0.0) + spent
+        if table is not None:
+            table[phase] = table.get(phase, 0.0) + spent
 
 
 def _state_file(request_id: str):
@@ -93,10 +112,13 @@ def erase(params: dict, requested: str, reason: str | None = None, log: Callable
           after_table: Callable[[str], None] | None = None, request_id: str | None = None) -> Erasure:
     """Erase the subject everywhere (see the module's text). ``after_table(name)`` is called after
     each table's rows are deleted (tests make it fail, to show that the next call resumes)."""
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable, WriterProperties
 
-    request, state, resumed = _start(params, requested, reason, log, request_id)
-    subject, links = identity.resolve(requested, state["links"])
+    seconds: dict[str, float] = {}
+    per_table: dict[str, dict[str, float]] = {}
+    with _clock(seconds, "identity"):
+        request, state, resumed = _start(params, requested, reason, log, request_id)
+        subject, links = identity.resolve(requested, state["links"])
     log(f"dp dsar erase: request {request['request_id']}, {len(subject.ids)} id(s): {requested}"
         + (f" and linked {', '.join(sorted(links))}" if links else ""))
     scopes = all_scopes()
@@ -104,11 +126,16 @@ def erase(params: dict, requested: str, reason: str | None = None, log: Callable
         name = scope.table.qualified_name
         if not scope.erasable or name in state["tables"]:
             continue
-        found = rows.find(scope, subject, hashes=False)
-        predicate = rows.delete_predicate(scope, found)
+        timing = per_table.setdefault(name, {})
+        with _clock(seconds, "find", timing):
+            found = rows.find(scope, subject, hashes=False, columns=rows.key_columns(scope))
+            predicate = rows.delete_predicate(scope, found)
         if predicate:
-            deleted = DeltaTable(str(scope.table.path)).delete(predicate)["num_deleted_rows"]
-            log(f"  {name}: {deleted} row(s) deleted")
+            # Rewritten files in Spark's codec for the lake, snappy: ~15% faster than delta-rs's zstd.
+            with _clock(seconds, "delete", timing):
+                deleted = DeltaTable(str(scope.table.path)).delete(
+                    predicate, writer_properties=WriterProperties(compression="SNAPPY"))["num_deleted_rows"]
+            log(f"  {name}: {deleted} row(s) deleted in {timing['delete']:.1f} s (found in {timing['find']:.1f} s)")
         state["tables"][name] = found.num_rows
         _save(state)
         if after_table:
@@ -116,30 +143,36 @@ def erase(params: dict, requested: str, reason: str | None = None, log: Callable
     for scope in scopes:
         name = scope.table.qualified_name
         if scope.erasable and name not in state["purged"]:
-            state["purged"][name] = purge.purge_table(scope.table)
+            with _clock(seconds, "purge", per_table.setdefault(name, {})):
+                state["purged"][name] = purge.purge_table(scope.table)
             _save(state)
-    left = {s.table.qualified_name: purge.log_mentions(s.table, subject.ids)
-            for s in scopes if s.erasable and lake.exists(s.table)}
+    with _clock(seconds, "log check"):
+        left = {s.table.qualified_name: purge.log_mentions(s.table, subject.ids)
+                for s in scopes if s.erasable and lake.exists(s.table)}
     left = {k: v for k, v in left.items() if v}
     if left:
         raise RuntimeError(f"dp dsar erase: the Delta log still names the subject in {left}; the request "
                            f"{request['request_id']} stays in progress")
-    touched = purge.scrub_files(subject.ids)
+    with _clock(seconds, "scrub files"):
+        touched = purge.scrub_files(subject.ids)
     removed = {k: v for k, v in state["tables"].items() if v}
     files = sum(state["purged"].values()) + len(touched.deleted)
-    completed = requests.now()
-    key = subject_hash.workspace_key()
-    requests.log_erasure(request, {subject_hash.hash_id(i, key): i == requested for i in subject.ids},
-                         removed, files, completed)
-    requests.complete(request, len(subject.ids), sum(removed.values()), completed)
-    _state_file(request["request_id"]).unlink(missing_ok=True)
+    with _clock(seconds, "records"):
+        completed = requests.now()
+        key = subject_hash.workspace_key()
+        requests.log_erasure(request, {subject_hash.hash_id(i, key): i == requested for i in subject.ids},
+                             removed, files, completed)
+        requests.complete(request, len(subject.ids), sum(removed.values()), completed)
+        _state_file(request["request_id"]).unlink(missing_ok=True)
+    with _clock(seconds, "topic retention"):
+        retention = topic_retention(params)
     return Erasure(request_id=request["request_id"], ids=sorted(subject.ids), rows_removed=removed,
                    files_removed=files, resumed=resumed,
                    kept_without_personal_data=[s.table.qualified_name for s in scopes
                                                if not s.personal and not s.hash_columns],
                    kept_hashed=[s.table.qualified_name for s in scopes if s.hash_columns],
                    files_redacted=[str(p) for p in touched.redacted], files_deleted=[str(p) for p in touched.deleted],
-                   topic_retention=topic_retention(params))
+                   topic_retention=retention, seconds=seconds, table_seconds=per_table)
 
 
 def topic_retention(params: dict) -> dict[str, str]:

@@ -149,15 +149,14 @@ def scrub_files(ids: Iterable[str], roots: Iterable[Path] | None = None,
     """Replace the ids in the text files of ``roots`` that hold them, delete the other files that
     do (see the module's text)."""
     ids = list(ids)
-    pattern = re.compile(match.token_pattern(ids).encode())
     skip = [p.resolve() for p in (skip if skip is not None else skipped_dirs())]
     touched = FilesTouched()
     for root in roots if roots is not None else outside_lake_roots():
-        for file in sorted(root.rglob("*")):
+        for file in _files_under(root, skip):
             resolved = file.resolve()
             if not file.is_file() or file.is_symlink() or any(resolved.is_relative_to(s) for s in skip):
                 continue
-            if not _holds(file, pattern):
+            if not _holds(file, ids):
                 continue
             data = file.read_bytes()
             if _is_evidence(resolved) and file.suffix in TEXT_SUFFIXES and _is_text(data):
@@ -169,15 +168,26 @@ def scrub_files(ids: Iterable[str], roots: Iterable[Path] | None = None,
     return touched
 
 
-def _holds(file: Path, pattern: re.Pattern) -> bool:
-    """Whether the file's bytes match, searched through a memory map (Spark's scratch files can be
-    large: they are not read into memory)."""
+def _files_under(root: Path, skip: list[Path]) -> list[Path]:
+    """The files under ``root``, sorted, as ``rglob("*")`` finds them (symlinked folders not
+    followed), without walking into the ``skip`` folders (the lake and Kafka's log are large)."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        here = Path(folder)
+        subfolders[:] = [d for d in subfolders if not any((here / d).resolve().is_relative_to(s) for s in skip)]
+        found += [here / f for f in files]
+    return sorted(found)
+
+
+def _holds(file: Path, ids: list[str]) -> bool:
+    """Whether the file holds one of ``ids`` as a token, searched through a memory map (Spark's
+    scratch files can be large: they are not read into memory)."""
     try:
         with open(file, "rb") as fh:
             if os.fstat(fh.fileno()).st_size == 0:
                 return False
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                return pattern.search(mapped) is not None
+                return match.holds_token(mapped, ids)
     except (OSError, ValueError):  # vanished or changed meanwhile (a service's scratch file)
         return False
 

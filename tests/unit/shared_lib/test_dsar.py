@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -55,6 +56,29 @@ def test_an_id_is_found_in_text_as_a_whole_token_only(text, found):
     import pyarrow as pa
     mask = match.text_mask(pa.array([text], pa.string()), [data.SUBJECT, data.COOKIE])
     assert mask.to_pylist() == [found]
+
+
+def test_ids_are_found_in_every_row_of_a_sliced_array_even_where_an_occurrence_spans_two_rows():
+    import pyarrow as pa
+    # "xa" + "aa" read as one buffer: the first "aa" spans both rows, the second is row 1's own.
+    texts = pa.array(["skipped", "xa", "aa", "a aa", None, "aaa", "b"], pa.string()).slice(1, 5)
+    assert match.text_mask(texts, ["aa"]).to_pylist() == [False, True, True, False, False]
+    chunked = pa.chunked_array([texts, pa.array(["aa!"], pa.string())])
+    assert match.text_mask(chunked, ["aa"]).to_pylist() == [False, True, True, False, False, True]
+
+
+@pytest.mark.parametrize("content, found", [
+    (b'{"anonymous_id": "anon-000042"}', True),
+    (b"anon-000042", True),                             # the whole file
+    (b"\x00\xffanon-000042\x00", True),                  # between binary bytes
+    (b"user-000420 anon-0000421 xanon-000042", False),  # prefixes and suffixes of longer tokens only
+    (b"user-000420,user-00042", True),                  # a longer token first, then the id itself
+    (b"", False),
+])
+def test_a_file_holds_an_id_as_a_whole_token_as_the_token_regex_says(content, found):
+    ids = [data.SUBJECT, data.COOKIE]
+    assert match.holds_token(content, ids) is found
+    assert (re.search(match.token_pattern(ids).encode(), content) is not None) is found
 
 
 def test_a_raw_message_names_the_subject_by_its_fields_when_it_parses_and_by_its_text_otherwise():
@@ -224,3 +248,16 @@ def test_an_erasure_is_refused_while_a_legal_hold_holds_the_subject_a_linked_id_
     with pytest.raises(holds.HoldError, match=r"on table web-user-analytics.silver.events"):
         erase_lib.refuse_if_held(in_force, {"u-free"}, ["web-user-analytics.silver.events", "x.silver.y"])
     erase_lib.refuse_if_held(in_force, {"u-free"}, ["x.silver.y"])  # nothing held: no error
+
+
+def test_raw_messages_are_deleted_by_their_kafka_coordinates_within_each_partitions_offset_range():
+    import pyarrow as pa
+
+    from shared_lib.dsar import rows, scope
+
+    raw = scope.of(products.get(data.WEB).table("events_raw"))
+    found = pa.table({"topic": ["web.events"] * 3, "partition": [0, 0, 1], "offset": [7, 2, 5]})
+    assert rows.key_columns(raw) == ["topic", "partition", "offset"]
+    assert rows.delete_predicate(raw, found) == (
+        "(`topic` = 'web.events' AND `partition` = 0 AND `offset` >= 2 AND `offset` <= 7 AND `offset` IN (2, 7))"
+        " OR (`topic` = 'web.events' AND `partition` = 1 AND `offset` >= 5 AND `offset` <= 5 AND `offset` IN (5))")
