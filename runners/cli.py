@@ -29,7 +29,7 @@ def cmd_up(args) -> int:
     from runners import services
     params = _params(args)
     print(f"starting services of workspace {paths.workspace()} ...")
-    for line in services.up(params, args.service or None):
+    for line in services.up(params, args.service or None, brokers=getattr(args, "brokers", None)):
         print(line)
     return 0
 
@@ -322,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
                              ("down", cmd_down, "stop the services that dp up started")):
         p = with_env(add(name, func, text)) if name == "up" else add(name, func, text)
         p.add_argument("service", nargs="*", help="only these services: kafka, spark (default both)")
+        if name == "up":
+            p.add_argument("--brokers", type=int, metavar="N",
+                           help="a local Kafka cluster of N KRaft brokers (default platform.services.kafka.brokers; "
+                                "a workspace keeps the count it was first started with)")
     p = with_env(add("status", cmd_status, "show the services (exit 1 unless all are running)"))
     p.add_argument("--json", action="store_true")
     p = with_env(add("generate", cmd_generate, "synthetic events for a product into its topic"))
