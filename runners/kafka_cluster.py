@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from runners import services
@@ -137,6 +138,8 @@ def _format(params: dict, count: int) -> None:
 
 
 def _cluster_ready(params: dict, count: int) -> bool:
+    if not any(services.port_open(host, port) for host, port in kafka_lib.bootstrap_addresses(params)):
+        return False  # not even a listener yet: no client (and none of its log lines) needed
     try:
         if count == 1:
             kafka_lib.existing_topics(params)
@@ -173,15 +176,16 @@ def start(params: dict, progress=logger.info, brokers: int | None = None) -> str
     procs = [services.spawn(process_name(i), java_cmd("kafka.Kafka", str(broker_home(i) / "server.properties"),
                                                       heap_mb=k["heap_mb"]))
              for i, _, _ in todo]
-    first = procs[0]
-    services.wait_ready(process_name(todo[0][0]), first, lambda: _cluster_ready(params, count),
-                        k["start_timeout_s"], progress)
+    # Each broker is a JVM starting at once beside the others: half the time limit more per broker.
+    timeout_s = k["start_timeout_s"] * (1 + (len(todo) - 1) / 2)
+    services.wait_ready(process_name(todo[0][0]), procs[0], lambda: _cluster_ready(params, count),
+                        timeout_s, progress)
     for (i, _, _), proc in zip(todo, procs):
         if not proc.is_running():
             raise services.ServiceError(f"{process_name(i)} exited during start-up; see {services.log_file(process_name(i))}")
     pids = ", ".join(str(p.pid) for p in procs)
     what = "broker" if count == 1 else f"{count} brokers"
-    return f"kafka: {what} running on {kafka_lib.bootstrap(params)} (pid {pids}, log {services.log_file('kafka')})"
+    return f"kafka: {what} running on {kafka_lib.bootstrap(params)} (pid {pids}, logs {paths.logs_dir()}/kafka*.log)"
 
 
 def names(params: dict) -> list[str]:
@@ -192,9 +196,11 @@ def names(params: dict) -> list[str]:
 
 
 def stop_all() -> list[str]:
-    """Stop every local broker of this workspace, the highest node id first."""
+    """Stop every local broker of this workspace, all at once: the last of several, stopped alone,
+    would wait for a quorum that is gone before it gives up its partitions."""
     count = _recorded_count() or 1
-    return [services.stop(process_name(i)) for i in range(count, 0, -1)]
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(services.stop, [process_name(i) for i in range(count, 0, -1)]))
 
 
 def statuses(params: dict) -> list[services.Status]:

@@ -63,7 +63,7 @@ def address(params: dict, name: str) -> tuple[str, int]:
     return svc["host"], svc["port"]
 
 
-def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         return sock.connect_ex((host, port)) == 0
@@ -85,13 +85,13 @@ def process_status(name: str, host: str, port: int) -> Status:
     """The state of the process ``dp up`` starts as ``name``, listening on ``host:port``."""
     proc = our_process(name)
     if proc:
-        ready = _port_open(host, port)
+        ready = port_open(host, port)
         return Status(name, "running" if ready else "starting", proc.pid, f"{host}:{port}",
                       log_file(name), "" if ready else "process up, port not answering yet")
     if pid_file(name).exists():
         return Status(name, "died", None, f"{host}:{port}", log_file(name),
                       f"pid file left behind; last log lines:\n{_tail(log_file(name))}")
-    detail = f"port {port} is in use by another process" if _port_open(host, port) else ""
+    detail = f"port {port} is in use by another process" if port_open(host, port) else ""
     return Status(name, "stopped", None, f"{host}:{port}", log_file(name), detail)
 
 
@@ -113,7 +113,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def check_port_free(name: str, host: str, port: int, var: str) -> None:
-    if _port_open(host, port):
+    if port_open(host, port):
         raise ServiceError(f"{name}: port {host}:{port} is already taken by another process. Stop it, "
                            f"or pick another port with {var}=<port> (see README, 'Ports').")
 
@@ -189,7 +189,7 @@ def start_spark(params: dict, progress=logger.info) -> str:
     started_line = "Spark Connect server started"
 
     def ready() -> bool:
-        return _port_open(s["host"], s["port"]) and started_line in log_file("spark").read_text(errors="replace")
+        return port_open(s["host"], s["port"]) and started_line in log_file("spark").read_text(errors="replace")
 
     wait_ready("spark", proc, ready, s["start_timeout_s"], progress)
     return f"spark: Spark Connect on sc://{s['host']}:{s['port']} (pid {proc.pid}, log {log_file('spark')})"
@@ -246,7 +246,7 @@ def down(only: list[str] | None = None) -> list[str]:
 def require_running(params: dict, names=SERVICES) -> None:
     for name in names:
         where = kafka_lib.bootstrap_addresses(params) if name == "kafka" else [address(params, name)]
-        if not any(_port_open(host, port) for host, port in where):
+        if not any(port_open(host, port) for host, port in where):
             shown = ",".join(f"{host}:{port}" for host, port in where)
             raise ServiceError(f"{name} is not reachable on {shown}: start the services with `dp up` "
                                f"(workspace {paths.workspace()})")

@@ -127,9 +127,10 @@ def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
 
 
 def cluster_brokers(params: dict) -> list[int]:
-    """The node ids of the brokers the cluster has now; raises while it cannot answer yet."""
+    """The ids of the brokers the cluster has now (fenced ones left out); raises while it cannot
+    answer yet."""
     with _admin(params) as admin:
-        return sorted(b["node_id"] for b in admin.describe_cluster()["brokers"])
+        return sorted(b["broker_id"] for b in admin.describe_cluster()["brokers"] if not b.get("is_fenced"))
 
 
 def existing_topics(params: dict) -> set[str]:
