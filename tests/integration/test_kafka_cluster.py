@@ -43,18 +43,25 @@ def cluster(tmp_path, monkeypatch):
         services.down(["kafka"])
 
 
-def topic_layout(params, topic: str) -> tuple[list[int], str]:
-    """(replica count of each partition, the topic's min.insync.replicas)."""
+def topic_layout(params, topic: str) -> tuple[list[int], str | None]:
+    """(replica count of each partition, the topic's min.insync.replicas). A broker answers from
+    its copy of the metadata, which may lag the topic's creation by a moment: asked again then."""
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
     admin = KafkaAdminClient(bootstrap_servers=kafka_lib.bootstrap(params), client_id="dp-test")
     try:
-        [described] = admin.describe_topics([topic])
-        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])["topic"][topic]
+        deadline = time.monotonic() + 30
+        while True:
+            [described] = admin.describe_topics([topic])
+            found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])["topic"]
+            min_isr = (found.get(topic, {}).get("min.insync.replicas") or {}).get("value")
+            if min_isr is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     finally:
         admin.close()
     replicas = [len(p["replicas"]) for p in sorted(described["partitions"], key=lambda p: p["partition"])]
-    return replicas, configs["min.insync.replicas"]["value"]
+    return replicas, min_isr
 
 
 def bronze_rows() -> tuple[int, int, int]:
