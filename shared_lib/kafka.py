@@ -47,7 +47,7 @@ def bootstrap(params: dict) -> str:
     kafka = params["platform"]["services"]["kafka"]
     if external(params):
         return kafka["bootstrap"].strip()
-    return ",".join(f"{kafka['host']}:{port}" for _, port, _ in local_brokers(params))
+    return ",".join(f"{kafka['host']}:{kafka['port'] + 2 * i}" for i in range(broker_count(params)))
 
 
 def bootstrap_addresses(params: dict) -> list[tuple[str, int]]:
