@@ -60,7 +60,7 @@ def topic_layout(params, topic: str) -> tuple[list[int], str | None]:
             time.sleep(0.5)
     finally:
         admin.close()
-    replicas = [len(p["replicas"]) for p in sorted(described["partitions"], key=lambda p: p["partition"])]
+    replicas = [len(p["replica_nodes"]) for p in sorted(described["partitions"], key=lambda p: p["partition_index"])]
     return replicas, min_isr
 
 
