@@ -103,8 +103,24 @@ def _admin(params: dict):
         admin.close()
 
 
-def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
+def ensure_topics(params: dict, topics: Iterable[str], attempts: int = 3) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created. A connection cut on the
+    way (a broker of a cluster dying just then) is retried with a new client: creating is
+    idempotent."""
+    from kafka.errors import KafkaConnectionError
+
+    wanted = list(topics)
+    for attempt in range(1, attempts + 1):
+        try:
+            return _ensure_topics_once(params, wanted)
+        except KafkaConnectionError:
+            if attempt == attempts:
+                raise
+            time.sleep(1)
+    return []
+
+
+def _ensure_topics_once(params: dict, topics: list[str]) -> list[str]:
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
