@@ -55,7 +55,7 @@ def topic_layout(params, topic: str) -> tuple[list[int], str | None]:
             [described] = admin.describe_topics([topic])
             found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])["topic"]
             min_isr = (found.get(topic, {}).get("min.insync.replicas") or {}).get("value")
-            if min_isr is not None or time.monotonic() > deadline:
+            if (min_isr is not None and described["partitions"]) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
     finally:
