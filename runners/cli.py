@@ -35,7 +35,7 @@ def cmd_up(args) -> int:
             from shared_lib.errors import UserError
             raise UserError(f"dp up --workers must be at least 1, got {workers}")
         params["platform"]["services"]["spark"]["mode"] = "cluster"
-    for line in services.up(params, args.service or None, workers=workers):
+    for line in services.up(params, args.service or None, workers=workers, brokers=getattr(args, "brokers", None)):
         print(line)
     return 0
 
@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, metavar="N",
                            help="run Spark in mode cluster: a standalone master and N workers here, the Connect "
                                 "server's executors on them (services.spark.cluster)")
+            p.add_argument("--brokers", type=int, metavar="N",
+                           help="a local Kafka cluster of N KRaft brokers (default platform.services.kafka.brokers; "
+                                "a workspace keeps the count it was first started with)")
     p = with_env(add("status", cmd_status, "show the services (exit 1 unless all are running)"))
     p.add_argument("--json", action="store_true")
     p = with_env(add("generate", cmd_generate, "synthetic events for a product into its topic"))

@@ -1,5 +1,6 @@
-"""The embedded services of a workspace: one Kafka broker (KRaft) and one Spark Connect server
-with Delta and the Kafka source, both on 127.0.0.1 (``dp up``, ``dp down``, ``dp status``).
+"""The embedded services of a workspace: Kafka (one KRaft broker, or several: ``runners.kafka_cluster``)
+and one Spark Connect server with Delta and the Kafka source, on 127.0.0.1 (``dp up``, ``dp down``,
+``dp status``).
 
 Each service's pid file and log live in the workspace. Processes carry a ``-Ddp.workspace=...``
 marker on their command line: ``dp down`` and ``dp status`` only ever touch a process whose
@@ -14,12 +15,12 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from runners import kafka_cluster
 from shared_lib import audit, jars, paths
 from shared_lib import kafka as kafka_lib
 from shared_lib import params as params_lib
@@ -62,7 +63,7 @@ def address(params: dict, name: str) -> tuple[str, int]:
     return svc["host"], svc["port"]
 
 
-def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         return sock.connect_ex((host, port)) == 0
@@ -80,24 +81,29 @@ def our_process(name: str) -> psutil.Process | None:
     return None
 
 
+def process_status(name: str, host: str, port: int) -> Status:
+    """The state of the process ``dp up`` starts as ``name``, listening on ``host:port``."""
+    proc = our_process(name)
+    if proc:
+        ready = port_open(host, port)
+        return Status(name, "running" if ready else "starting", proc.pid, f"{host}:{port}",
+                      log_file(name), "" if ready else "process up, port not answering yet")
+    if pid_file(name).exists():
+        return Status(name, "died", None, f"{host}:{port}", log_file(name),
+                      f"pid file left behind; last log lines:\n{_tail(log_file(name))}")
+    detail = f"port {port} is in use by another process" if port_open(host, port) else ""
+    return Status(name, "stopped", None, f"{host}:{port}", log_file(name), detail)
+
+
 def status(params: dict) -> list[Status]:
     result = []
     for name in SERVICES:
         if name == "spark" and spark_mode(params) in ("remote", "local"):
             result.append(_spark_elsewhere(params))
-            continue
-        host, port = address(params, name)
-        proc = our_process(name)
-        if proc:
-            ready = _port_open(host, port)
-            result.append(Status(name, "running" if ready else "starting", proc.pid, f"{host}:{port}",
-                                 log_file(name), "" if ready else "process up, port not answering yet"))
-        elif pid_file(name).exists():
-            result.append(Status(name, "died", None, f"{host}:{port}", log_file(name),
-                                 f"pid file left behind; last log lines:\n{_tail(log_file(name))}"))
+        elif name == "kafka":
+            result += kafka_cluster.statuses(params)
         else:
-            detail = f"port {port} is in use by another process" if _port_open(host, port) else ""
-            result.append(Status(name, "stopped", None, f"{host}:{port}", log_file(name), detail))
+            result.append(process_status(name, *address(params, name)))
     from runners import spark_cluster
     return result + spark_cluster.status(params)
 
@@ -108,8 +114,9 @@ def _spark_elsewhere(params: dict) -> Status:
         return Status("spark", "running", None, "in-process (mode local)", log_file("spark"))
     host, port = spark_session.remote_address(params)
     url = spark_session.connect_url(params)
-    return Status("spark", "running" if _port_open(host, port, timeout=2) else "stopped", None, url,
-                  log_file("spark"), "" if _port_open(host, port, timeout=2) else f"remote endpoint {url} does not answer")
+    answers = port_open(host, port, timeout=2)
+    return Status("spark", "running" if answers else "stopped", None, url,
+                  log_file("spark"), "" if answers else f"remote endpoint {url} does not answer")
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -120,7 +127,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def check_port_free(name: str, host: str, port: int, var: str) -> None:
-    if _port_open(host, port):
+    if port_open(host, port):
         raise ServiceError(f"{name}: port {host}:{port} is already taken by another process. Stop it, "
                            f"or pick another port with {var}=<port> (see README, 'Ports').")
 
@@ -155,94 +162,10 @@ def wait_ready(name: str, proc: psutil.Process, ready, timeout_s: float, progres
                        f"{_tail(log_file(name))}")
 
 
-# --- Kafka ---------------------------------------------------------------------------------
+# --- Kafka (runners.kafka_cluster) ----------------------------------------------------------
 
-def _kafka_properties(params: dict) -> str:
-    k = params["platform"]["services"]["kafka"]
-    data = paths.service_dir("kafka") / "data"
-    return "\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@{k['host']}:{k['controller_port']}",
-        f"listeners=PLAINTEXT://{k['host']}:{k['port']},CONTROLLER://{k['host']}:{k['controller_port']}",
-        f"advertised.listeners=PLAINTEXT://{k['host']}:{k['port']}",
-        "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "inter.broker.listener.name=PLAINTEXT",
-        f"log.dirs={data}",
-        f"num.partitions={k['partitions']}",
-        f"message.max.bytes={k['max_message_bytes']}",
-        f"replica.fetch.max.bytes={k['max_message_bytes']}",
-        "offsets.topic.replication.factor=1",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        "auto.create.topics.enable=false",
-        # Data is kept until retention in bronze takes over; the broker keeps a week.
-        "log.retention.hours=168",
-        "",
-    ])
-
-
-_LOG4J = """Configuration:
-  Appenders:
-    Console:
-      name: STDOUT
-      PatternLayout:
-        pattern: "[%d] %p %m (%c)%n"
-  Loggers:
-    Root:
-      level: WARN
-      AppenderRef:
-        - ref: STDOUT
-    Logger:
-      - name: kafka.server.KafkaRaftServer
-        level: INFO
-"""
-
-
-def _java_cmd(params: dict, *args: str, heap_mb: int | None = None) -> list[str]:
-    cmd = ["java", marker()]
-    if heap_mb:
-        cmd += [f"-Xms{heap_mb // 2}m", f"-Xmx{heap_mb}m"]
-    log4j = paths.service_dir("kafka") / "log4j2.yaml"
-    return cmd + [f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{jars.jar_dir('kafka')}/*", *args]
-
-
-def start_kafka(params: dict, progress=logger.info) -> str:
-    k = params["platform"]["services"]["kafka"]
-    if our_process("kafka"):
-        return f"kafka: already running on {k['host']}:{k['port']}"
-    check_port_free("kafka", k["host"], k["port"], "DP_KAFKA_PORT")
-    check_port_free("kafka controller", k["host"], k["controller_port"], "DP_KAFKA_CONTROLLER_PORT")
-    home = paths.service_dir("kafka")
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "server.properties").write_text(_kafka_properties(params))
-    (home / "log4j2.yaml").write_text(_LOG4J)
-    if not (home / "data" / "meta.properties").exists():
-        cluster_id = uuid.uuid4().hex[:22]
-        fmt = subprocess.run(_java_cmd(params, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                                       "-c", str(home / "server.properties")),
-                             capture_output=True, text=True)
-        if fmt.returncode != 0:
-            raise ServiceError(f"kafka: formatting the KRaft storage in {home / 'data'} failed:\n"
-                               f"{fmt.stdout}{fmt.stderr}")
-    proc = spawn("kafka", _java_cmd(params, "kafka.Kafka", str(home / "server.properties"),
-                                     heap_mb=k["heap_mb"]))
-
-    def ready() -> bool:
-        if not _port_open(k["host"], k["port"]):
-            return False
-        try:
-            kafka_lib.existing_topics(params)
-            return True
-        except Exception:  # broker still electing its controller
-            return False
-
-    wait_ready("kafka", proc, ready, k["start_timeout_s"], progress)
-    return f"kafka: running on {k['host']}:{k['port']} (pid {proc.pid}, log {log_file('kafka')})"
+def start_kafka(params: dict, progress=logger.info, brokers: int | None = None) -> str:
+    return kafka_cluster.start(params, progress, brokers)
 
 
 def ensure_topics(params: dict) -> str:
@@ -285,7 +208,7 @@ def start_spark(params: dict, progress=logger.info) -> str:
     started_line = "Spark Connect server started"
 
     def ready() -> bool:
-        return _port_open(s["host"], s["port"]) and started_line in log_file("spark").read_text(errors="replace")
+        return port_open(s["host"], s["port"]) and started_line in log_file("spark").read_text(errors="replace")
 
     wait_ready("spark", proc, ready, s["start_timeout_s"], progress)
     return (f"spark: Spark Connect on sc://{s['host']}:{s['port']}, master {master} "
@@ -306,9 +229,12 @@ def spark_mode(params: dict) -> str:
     return params["platform"]["services"]["spark"]["mode"]
 
 
-def _start(name: str, params: dict, progress, workers: int | None) -> list[str]:
-    """Starts ``name``; Spark by its mode: ``cluster`` first starts the standalone master and
-    ``workers`` workers (default ``cluster.workers``), ``remote`` and ``local`` start nothing."""
+def _start(name: str, params: dict, progress, workers: int | None, brokers: int | None) -> list[str]:
+    """Starts ``name``: Kafka with ``brokers`` brokers (default ``kafka.brokers``); Spark by its
+    mode: ``cluster`` first starts the standalone master and ``workers`` workers (default
+    ``cluster.workers``), ``remote`` and ``local`` start nothing."""
+    if name == "kafka":
+        return [start_kafka(params, progress, brokers)]
     if name != "spark":
         return [STARTERS[name](params, progress)]
     mode = spark_mode(params)
@@ -322,9 +248,12 @@ def _start(name: str, params: dict, progress, workers: int | None) -> list[str]:
     return lines + [start_spark(params, progress)]
 
 
-def up(params: dict, only: list[str] | None = None, progress=logger.info, workers: int | None = None) -> list[str]:
+def up(params: dict, only: list[str] | None = None, progress=logger.info, workers: int | None = None,
+       brokers: int | None = None) -> list[str]:
+    """Start the services named (default all); ``workers``: Spark cluster workers (``--workers``),
+    ``brokers``: how many Kafka brokers (``--brokers``)."""
     names = _names(only)
-    lines = [line for name in names for line in _start(name, params, progress, workers)]
+    lines = [line for name in names for line in _start(name, params, progress, workers, brokers)]
     if "kafka" in names:
         lines.append(ensure_topics(params))
     return lines
@@ -355,7 +284,8 @@ def down(only: list[str] | None = None) -> list[str]:
     # broker until exit. Then Spark: its streaming queries are Kafka's clients.
     audit.close()
     from runners import spark_cluster
-    lines = [stop(name) for name in reversed(_names(only))]
+    lines = [line for name in reversed(_names(only))
+             for line in (kafka_cluster.stop_all() if name == "kafka" else [stop(name)])]
     # The standalone cluster after its Connect server: it had the executors.
     return lines + (spark_cluster.down() if "spark" in _names(only) else [])
 
@@ -364,9 +294,10 @@ def require_running(params: dict, names=SERVICES) -> None:
     for name in names:
         if name == "spark" and spark_mode(params) in ("remote", "local"):
             continue  # nothing of `dp up`'s: the session factory says when it cannot connect
-        host, port = address(params, name)
-        if not _port_open(host, port):
-            raise ServiceError(f"{name} is not reachable on {host}:{port}: start the services with `dp up` "
+        where = kafka_lib.bootstrap_addresses(params) if name == "kafka" else [address(params, name)]
+        if not any(port_open(host, port) for host, port in where):
+            shown = ",".join(f"{host}:{port}" for host, port in where)
+            raise ServiceError(f"{name} is not reachable on {shown}: start the services with `dp up` "
                                f"(workspace {paths.workspace()})")
 
 

@@ -28,11 +28,12 @@ def kafka_source(spark, params: dict, topic: str, starting_offsets: str = "earli
     """A streaming read of ``topic``; ``starting_offsets`` applies to the first run only, after
     that the checkpoint remembers where we are."""
     kafka = params["platform"]["services"]["kafka"]
+    partitions = max(kafka_lib.topic_settings(params, t)["partitions"] for t in topic.split(","))
     reader = (spark.readStream.format("kafka")
               .option("kafka.bootstrap.servers", kafka_lib.bootstrap(params))
               .option("subscribe", topic)
               .option("startingOffsets", starting_offsets)
-              .option("minPartitions", str(TASKS_PER_KAFKA_PARTITION * kafka["partitions"]))
+              .option("minPartitions", str(TASKS_PER_KAFKA_PARTITION * partitions))
               .option("kafka.max.partition.fetch.bytes", str(kafka["max_message_bytes"])))
     if max_offsets_per_trigger > 0:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))

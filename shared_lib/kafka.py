@@ -9,12 +9,74 @@ import json
 import time
 from typing import Iterable, Iterator
 
-from shared_lib import products
+from shared_lib import paths, products
+from shared_lib.errors import UserError
+
+TOPIC_KEYS = ("partitions", "replication_factor", "min_insync_replicas")
+
+
+def brokers_file():
+    """Where ``dp up`` records how many brokers this workspace's cluster was formatted with."""
+    return paths.service_dir("kafka") / "brokers"
+
+
+def broker_count(params: dict) -> int:
+    """Brokers of this workspace's local cluster: the count it was first started with, else
+    ``platform.services.kafka.brokers``."""
+    try:
+        return int(brokers_file().read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return int(params["platform"]["services"]["kafka"].get("brokers", 1))
+
+
+def local_brokers(params: dict, count: int | None = None) -> list[tuple[int, int, int]]:
+    """(node id, port, controller port) of each local broker: broker i (from 1) on port + 2(i-1)
+    and controller_port + 2(i-1), so that the defaults 19092/19093 interleave."""
+    kafka = params["platform"]["services"]["kafka"]
+    n = broker_count(params) if count is None else count
+    return [(i, kafka["port"] + 2 * (i - 1), kafka["controller_port"] + 2 * (i - 1)) for i in range(1, n + 1)]
+
+
+def external(params: dict) -> bool:
+    """True when ``platform.services.kafka.bootstrap`` names a cluster that ``dp up`` does not start."""
+    return bool(params["platform"]["services"]["kafka"].get("bootstrap", "").strip())
 
 
 def bootstrap(params: dict) -> str:
+    """The bootstrap list: ``platform.services.kafka.bootstrap`` when set, else every local broker."""
     kafka = params["platform"]["services"]["kafka"]
-    return f"{kafka['host']}:{kafka['port']}"
+    if external(params):
+        return kafka["bootstrap"].strip()
+    return ",".join(f"{kafka['host']}:{kafka['port'] + 2 * i}" for i in range(broker_count(params)))
+
+
+def bootstrap_addresses(params: dict) -> list[tuple[str, int]]:
+    """The bootstrap list as (host, port) pairs."""
+    pairs = [entry.strip().rsplit(":", 1) for entry in bootstrap(params).split(",") if entry.strip()]
+    return [(host, int(port)) for host, port in pairs]
+
+
+def topic_settings(params: dict, topic: str) -> dict[str, int]:
+    """{partitions, replication_factor, min_insync_replicas} of ``topic``: its entry in
+    ``platform.services.kafka.topics`` over the defaults; replication 0 means as many replicas as
+    brokers (at most 3), min.insync.replicas 0 one less than the replicas (at least 1)."""
+    kafka = params["platform"]["services"]["kafka"]
+    own = (kafka.get("topics") or {}).get(topic) or {}
+    key = f"platform.services.kafka.topics.{topic}"
+    if not isinstance(own, dict) or set(own) - set(TOPIC_KEYS) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in own.values()):
+        raise UserError(f"parameters (platform.yaml): {key!r} must map some of {', '.join(TOPIC_KEYS)} "
+                        f"to whole numbers >= 0, got {own!r}")
+    settings = {k: int(own.get(k, kafka[k])) for k in TOPIC_KEYS}
+    if not settings["replication_factor"]:
+        settings["replication_factor"] = 3 if external(params) else min(3, broker_count(params))
+    if not settings["min_insync_replicas"]:
+        settings["min_insync_replicas"] = max(1, settings["replication_factor"] - 1)
+    if settings["min_insync_replicas"] > settings["replication_factor"]:
+        raise UserError(f"parameters (platform.yaml): {key!r}: min_insync_replicas "
+                        f"{settings['min_insync_replicas']} exceeds replication_factor "
+                        f"{settings['replication_factor']}: lower it or add replicas")
+    return settings
 
 
 def topic_of(params: dict, product: str) -> str:
@@ -41,8 +103,24 @@ def _admin(params: dict):
         admin.close()
 
 
-def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
+def ensure_topics(params: dict, topics: Iterable[str], attempts: int = 3) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created. A connection cut on the
+    way (a broker of a cluster dying just then) is retried with a new client: creating is
+    idempotent."""
+    from kafka.errors import KafkaConnectionError
+
+    wanted = list(topics)
+    for attempt in range(1, attempts + 1):
+        try:
+            return _ensure_topics_once(params, wanted)
+        except KafkaConnectionError:
+            if attempt == attempts:
+                raise
+            time.sleep(1)
+    return []
+
+
+def _ensure_topics_once(params: dict, topics: list[str]) -> list[str]:
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
@@ -51,13 +129,24 @@ def ensure_topics(params: dict, topics: Iterable[str]) -> list[str]:
         existing = set(admin.list_topics())
         created = []
         for topic in [t for t in dict.fromkeys(topics) if t not in existing]:
+            settings = topic_settings(params, topic)
+            configs = {"max.message.bytes": str(kafka["max_message_bytes"]),
+                       "min.insync.replicas": str(settings["min_insync_replicas"])}
             try:
-                admin.create_topics([NewTopic(topic, num_partitions=kafka["partitions"], replication_factor=1,
-                                              topic_configs={"max.message.bytes": str(kafka["max_message_bytes"])})])
+                admin.create_topics([NewTopic(topic, num_partitions=settings["partitions"],
+                                              replication_factor=settings["replication_factor"],
+                                              topic_configs=configs)])
                 created.append(topic)
             except TopicAlreadyExistsError:
                 pass
         return created
+
+
+def cluster_brokers(params: dict) -> list[int]:
+    """The ids of the brokers the cluster has now (fenced ones left out); raises while it cannot
+    answer yet."""
+    with _admin(params) as admin:
+        return sorted(b["broker_id"] for b in admin.describe_cluster()["brokers"] if not b.get("is_fenced"))
 
 
 def existing_topics(params: dict) -> set[str]:

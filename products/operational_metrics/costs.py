@@ -17,6 +17,7 @@ parameters ``cost.*``. Pure functions on small pandas frames and plain rows.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -99,11 +100,18 @@ def storage_bytes(disk: pd.DataFrame, day: dt.date) -> dict[str, int]:
 
 
 def broker_hours(samples: pd.DataFrame, day: dt.date, service: str = "kafka") -> float:
-    """Hours of ``day`` the broker was known to be up: per broker process (pid and start), from
-    its start to its latest sample, clipped to the day; overlapping spans count once."""
+    """Hours of ``day`` the brokers were known to be up, summed over the brokers of a cluster
+    (``kafka``, ``kafka-2``, ...: runners.kafka_cluster): each broker's own spans join as in
+    ``_one_broker_hours``."""
     if samples.empty:
         return 0.0
-    mine = samples[samples["service"] == service]
+    names = {s for s in samples["service"].unique() if s == service or re.fullmatch(rf"{service}-\d+", s)}
+    return sum(_one_broker_hours(samples[samples["service"] == name], day) for name in sorted(names))
+
+
+def _one_broker_hours(mine: pd.DataFrame, day: dt.date) -> float:
+    """Hours of ``day`` one broker was known to be up: per process (pid and start), from its start
+    to its latest sample, clipped to the day; overlapping spans (a restart) count once."""
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
     end = start + dt.timedelta(days=1)
     spans = []

@@ -134,10 +134,10 @@ def outside_lake_roots() -> list[Path]:
 
 
 def skipped_dirs() -> list[Path]:
-    """Never scanned: the lake (purged table by table), Kafka's log folder (its messages stay until
-    the topic's retention), the key, and the erasure's own progress files."""
+    """Never scanned: the lake (purged table by table), Kafka's folder with every broker's logs
+    (its messages stay until the topic's retention), the key, and the erasure's own progress files."""
     ws = paths.workspace()
-    return [paths.lake_dir(), paths.service_dir("kafka") / "data", ws / "secrets", pending_dir()]
+    return [paths.lake_dir(), paths.service_dir("kafka"), ws / "secrets", pending_dir()]
 
 
 def pending_dir() -> Path:

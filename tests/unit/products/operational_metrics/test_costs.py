@@ -68,6 +68,13 @@ def test_compute_cost_per_notebook_is_spark_cpu_seconds_at_the_core_hour_rate():
     assert rows[("web-user-analytics", "silver")]["compute_usd"] == pytest.approx(60 / 3600 * 5)
 
 
+def test_the_brokers_of_a_cluster_each_count_their_hours():
+    # Broker 1 as in SAMPLES (8 hours); kafka-2 up 10:00-13:00 (3 hours); "kafka-ui" is no broker.
+    second = pd.DataFrame([{**kafka(400, at(10), at(13)), "service": "kafka-2"},
+                           {**kafka(500, at(0), at(20)), "service": "kafka-ui"}])
+    assert costs.broker_hours(pd.concat([SAMPLES, second]), D) == pytest.approx(11.0)
+
+
 def test_broker_hours_join_the_spans_of_every_broker_process_of_the_day():
     assert costs.broker_hours(SAMPLES, D) == pytest.approx(8.0)
     # The day before: pid 100 was not up yet.
