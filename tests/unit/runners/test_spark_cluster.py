@@ -36,7 +36,7 @@ def test_remote_and_local_modes_start_no_spark(monkeypatch):
         raise AssertionError("a Spark server was started")
     monkeypatch.setattr(services, "start_spark", refuse)
     for mode in ("remote", "local"):
-        assert services._start("spark", _params(mode=mode), print, None) == [f"spark: mode {mode}, no server to start"]
+        assert services._start("spark", _params(mode=mode), print, None, None) == [f"spark: mode {mode}, no server to start"]
 
 
 def test_workers_are_listed_in_number_order(tmp_path, monkeypatch):
