@@ -45,13 +45,15 @@ def _typed(f: Field, i: int) -> tuple[str, str]:
     if f.kind == "string":
         return f"CASE WHEN {t} = 'VARCHAR' THEN {s} END", f"{t} = 'VARCHAR'"
     if f.kind == "object":
-        return f"CASE WHEN {t} = 'OBJECT' THEN CAST(json_extract(value, {path}) AS VARCHAR) END", f"{t} = 'OBJECT'"
+        value = f"CAST(json_extract(CASE WHEN {t} = 'OBJECT' THEN _json END, {path}) AS VARCHAR)"
+        return value, f"{t} = 'OBJECT'"
     if f.kind == "boolean":
         return f"CASE WHEN {t} = 'BOOLEAN' THEN {s} = 'true' END", f"{t} = 'BOOLEAN'"
-    if f.kind == "string_array":
+    if f.kind == "string_array":  # a guarded extract: DuckDB may evaluate both branches of a CASE
+        array = f"json_extract(CASE WHEN {t} = 'ARRAY' THEN _json END, {path})"
         ok = (f"({t} = 'ARRAY' AND coalesce(list_bool_and(list_transform("
-              f"CAST(json_extract(value, {path}) AS JSON[]), lambda c: json_type(c) = 'VARCHAR')), true))")
-        return f"CASE WHEN {ok} THEN CAST(json_extract(value, {path}) AS VARCHAR[]) END", ok
+              f"CAST({array} AS JSON[]), lambda c: json_type(c) = 'VARCHAR')), true))")
+        return f"CAST(CASE WHEN {ok} THEN {array} END AS VARCHAR[])", ok
     if f.kind == "timestamp":
         millis = (f"CASE WHEN {t} IN {_in(_INTEGER_TYPES)} THEN TRY_CAST({s} AS BIGINT) "
                   f"WHEN {t} = 'VARCHAR' AND regexp_matches({s}, {_lit(_EPOCH_MS_TEXT)}) "
@@ -131,7 +133,8 @@ def validate_sql(contract: Contract, lines: str = "lines") -> str:
 WITH s1 AS (
     SELECT line, value, {stage1[0]} FROM {lines}
 ), s2 AS (
-    SELECT *, CASE WHEN _early IS NULL THEN json_type(value, {paths}) END AS _t,
+    SELECT *, CASE WHEN _early IS NULL THEN value END AS _json,  -- only valid JSON is looked into
+              CASE WHEN _early IS NULL THEN json_type(value, {paths}) END AS _t,
               CASE WHEN _early IS NULL THEN json_extract_string(value, {paths}) END AS _s
     FROM s1
 ), s3 AS (
