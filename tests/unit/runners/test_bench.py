@@ -1,12 +1,11 @@
 """The pure parts of `dp bench`: the registry and `--only`, the sizes, the report writer, and the
 bronze -> gold specs with their cross-check against gold."""
 import dataclasses
-import datetime as dt
 
 import pytest
 
 from runners import bench
-from runners.bench import bronze_gold, reads, registry, report
+from runners.bench import bronze_gold, registry, report
 from runners.bench import gateway as gateway_bench
 from runners.bench.load import Load
 from runners.bench.measure import with_prefix
