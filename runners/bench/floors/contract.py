@@ -6,6 +6,8 @@ clean). Differences from Spark's VARIANT parser: duplicate keys are not malforme
 future limit is the check's own time, not bronze's ``ingested_at``."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from shared_lib.contract import (
     _EPOCH_MS_TEXT,
     _ISO_TS,
@@ -24,7 +26,7 @@ from shared_lib.contract import (
 )
 
 # The contract's normalizers (Spark Column functions) as SQL.
-_NORMALIZE = {upper_trimmed: "upper(trim({}))", lower_trimmed: "lower(trim({}))"}
+_NORMALIZE: dict[Callable, str] = {upper_trimmed: "upper(trim({}))", lower_trimmed: "lower(trim({}))"}
 _INTEGER_TYPES = ("BIGINT", "UBIGINT")
 _SQL_TYPES = {"string": "VARCHAR", "object": "VARCHAR", "boolean": "BOOLEAN", "string_array": "VARCHAR[]",
               "timestamp": "TIMESTAMPTZ", "number": "DOUBLE", "integer": "BIGINT"}

@@ -175,7 +175,7 @@ def _funnel_sql(steps: list[funnel.Step]) -> str:
     def matches(step: funnel.Step) -> str:
         if step.page_path is not None:
             return f"(event_type = 'page_view' AND page_path = {lit(step.page_path)})"
-        return f"event_type = {lit(step.event_type)}"
+        return f"event_type = {lit(str(step.event_type))}"
 
     ctes = [f"t0 AS (SELECT session_id, min(event_ts) AS t FROM in_sessions WHERE {matches(steps[0])} GROUP BY ALL)"]
     for k in range(1, len(steps)):

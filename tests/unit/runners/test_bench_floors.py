@@ -1,0 +1,101 @@
+"""The same-work DuckDB floors of `dp bench` on hand-computed inputs: the contract's reasons as
+the pipeline gives them, sessions, and compliance's long-format KPIs."""
+import datetime as dt
+import json
+
+import pytest
+
+from products.web_user_analytics.contract import WEB_CONTRACT
+from runners.bench.floors import common, compliance, web
+from shared_lib import params as params_lib
+
+EVENTS = "web-user-analytics.silver.events"
+PERSONAL = {EVENTS: ["anonymous_id", "ip"]}
+
+
+def web_line(event_id, ts, event_type="page_view", visitor="v1", **fields):
+    event = {"event_id": event_id, "event_type": event_type, "event_ts": ts, "anonymous_id": visitor,
+             "page_url": "https://shop.example.com/", **fields}
+    return json.dumps(event, separators=(",", ":"))
+
+
+def reasons_of(tmp_path, lines):
+    path = tmp_path / "lines.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    con = common.connect()
+    common.load_lines(con, path)
+    common.validate(con, WEB_CONTRACT)
+    return [r[0] for r in con.execute("SELECT reason FROM validated ORDER BY line").fetchall()]
+
+
+def test_the_contract_in_sql_gives_the_pipeline_s_first_failing_reason(tmp_path):
+    assert reasons_of(tmp_path, [
+        web_line("a", "2026-04-01T12:00:00.000Z", page_load_ms="12", country="zz"),  # clean: bad country nulled
+        web_line("b", "2026-04-01T12:00:00Z", event_type="teleport"),
+        web_line("c", "2026-04-01T12:00:00"),  # no zone
+        json.dumps(["c", "click"]),  # not an object
+        web_line("d", "2026-04-01T12:00:00Z")[:-3],  # broken
+        web_line("e", 1775044800000, event_type="purchase", order_id="o", revenue="3.5", page_load_ms="fast"),
+        web_line("f", 1775044800000, event_type="purchase", order_id="o", revenue=-1),
+        web_line("g", "2099-04-01T12:00:00Z", visitor="  "),  # the time is checked before the visitor
+        web_line("h", "2026-04-01T12:00:00Z", visitor="  "),
+        web_line("i", "2026-04-01T12:00:00Z", event_type="click", properties="x"),
+    ]) == [None, "bad_value:event_type", "bad_timestamp", "malformed_json", "malformed_json",
+           "bad_type:page_load_ms", "bad_value:revenue", "future_timestamp", "missing_field:anonymous_id",
+           "bad_type:properties"]
+
+
+def test_the_web_floor_splits_sessions_after_the_timeout_and_counts_each_day(tmp_path):
+    path = tmp_path / "web.jsonl"
+    path.write_text("\n".join([
+        web_line("e1", "2026-04-01T10:00:00Z"),
+        web_line("e2", "2026-04-01T10:30:00Z"),  # 30 min later: the same session
+        web_line("e2", "2026-04-01T10:30:00Z"),  # delivered twice
+        web_line("e3", "2026-04-01T11:00:00.001Z"),  # 30 min and 1 ms later: a new session
+        web_line("e4", "2026-04-02T09:00:00Z", visitor="v2", user_agent="curl/8.5.0"),  # a bot
+    ]) + "\n")
+    gold = web.run(path, tmp_path / "out", params_lib.load("dev"))
+    days = sorted(gold["daily_kpis"], key=lambda r: r["date"])
+    assert [(r["date"], r["sessions"], r["visitors"], r["page_views"], r["bot_events"]) for r in days] == [
+        (dt.date(2026, 4, 1), 2, 1, 3, 0), (dt.date(2026, 4, 2), 0, 0, 0, 1)]
+    assert (tmp_path / "out" / "sessions.parquet").exists()
+
+
+@pytest.fixture
+def hash_key(monkeypatch):
+    monkeypatch.setenv("DP_HASH_KEY", "test-key")
+
+
+def audit_line(event_id, ts, action="read", result="success", resource=EVENTS, **fields):
+    return json.dumps({"event_id": event_id, "event_ts": ts, "actor": "alice", "action": action,
+                       "resource": resource, "result": result, **fields}, separators=(",", ":"))
+
+
+def test_the_compliance_floor_gives_the_long_format_kpis_of_each_day(tmp_path, hash_key):
+    lines = [
+        audit_line("a1", "2024-03-10T09:00:00Z", purpose="analytics", subject_id="s1"),  # read with a purpose
+        audit_line("a2", "2024-03-10T09:01:00Z", subject_id="s1"),  # personal: names a subject, no purpose
+        audit_line("a3", "2024-03-10T09:02:00Z", columns=["page_path"]),  # no personal column: not counted
+        audit_line("a4", "2024-03-10T09:03:00Z", columns=["page_path", "ip"]),  # a personal column
+        audit_line("a5", "2024-03-10T09:04:00Z", result="denied", subject_id="s2"),  # denied: nothing read
+        audit_line("a6", "2024-03-10T09:05:00Z", action=" EXPORT ", subject_id="s2"),  # export, normalized
+        audit_line("a7", "2024-03-10T23:59:59+01:00", resource="/login", action="login", result="failure"),
+        audit_line("a2", "2024-03-10T09:01:00Z", subject_id="s1"),  # delivered twice: counted once
+        audit_line("a8", "2024-03-11T10:00:00Z", columns=[]),  # whole table, no purpose
+        audit_line("a9", "2024-03-11T10:01:00Z", resource="web-user-analytics.gold.daily_kpis"),  # no personal data
+        audit_line("a10", "2024-03-11T10:02:00Z", purpose=" "),  # a blank purpose is no purpose
+        audit_line("q1", "2024-03-10T09:00:00Z", action="peek"),  # quarantined from here on
+        audit_line("q3", "2024-03-10T09:00:00Z", columns="ip"),
+        audit_line("q5", "2024-03-10T09:00:00Z", purpose="curiosity"),
+    ]
+    path = tmp_path / "audit.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    rows = compliance.run(path, tmp_path / "out", params_lib.load("dev"), PERSONAL)["daily_compliance_kpis"]
+    d1, d2 = dt.date(2024, 3, 10), dt.date(2024, 3, 11)
+    assert sorted((r["date"], r["kpi"], r["dimension_value"], r["value"]) for r in rows) == [
+        (d1, "audit_events", "all", 7.0), (d1, "audit_events", "export/success", 1.0),
+        (d1, "audit_events", "login/failure", 1.0), (d1, "audit_events", "read/denied", 1.0),
+        (d1, "audit_events", "read/success", 4.0), (d1, "denied_accesses", "all", 1.0),
+        (d1, "reads_without_purpose", "all", 2.0),
+        (d2, "audit_events", "all", 3.0), (d2, "audit_events", "read/success", 3.0),
+        (d2, "denied_accesses", "all", 0.0), (d2, "reads_without_purpose", "all", 2.0)]
