@@ -99,3 +99,41 @@ def test_the_compliance_floor_gives_the_long_format_kpis_of_each_day(tmp_path, h
         (d1, "reads_without_purpose", "all", 2.0),
         (d2, "audit_events", "all", 3.0), (d2, "audit_events", "read/success", 3.0),
         (d2, "denied_accesses", "all", 0.0), (d2, "reads_without_purpose", "all", 2.0)]
+
+
+def test_the_segmentation_floor_scores_customers_from_silver_as_the_pipeline(tmp_path, monkeypatch):
+    import pandas as pd
+    from deltalake import write_deltalake
+
+    from runners.bench.floors import segmentation
+    from shared_lib import products
+
+    monkeypatch.setenv("DP_HOME", str(tmp_path / "ws"))
+    utc = dt.timezone.utc
+    events = pd.DataFrame({
+        "event_id": ["p1", "p2", "p2b", "p3", "v1"],
+        "event_type": ["purchase", "purchase", "purchase", "purchase", "page_view"],
+        "event_ts": [dt.datetime(2020, 12, 1, 10, tzinfo=utc), dt.datetime(2020, 12, 20, 10, tzinfo=utc),
+                     dt.datetime(2020, 12, 20, 11, tzinfo=utc), dt.datetime(2020, 12, 30, 10, tzinfo=utc),
+                     dt.datetime(2020, 12, 31, 10, tzinfo=utc)],
+        "user_id": ["u1", "u1", "u1", "u2", "u2"],
+        "order_id": ["o1", "o2", "o2", "o3", None],  # o2 sent twice: its first event counts
+        "revenue": [10.0, 5.0, 99.0, 7.5, None],
+        "is_bot": [False] * 5})
+    sessions = pd.DataFrame({"user_id": ["u1", "u2", "u2"], "session_date": [dt.date(2020, 12, 20), dt.date(2020, 12, 30),
+                                                                            dt.date(2020, 11, 1)],
+                             "engaged": [True, False, True], "duration_s": [30.0, 10.0, 5.0]})
+    web = products.get("web-user-analytics")
+    write_deltalake(str(web.table("events").path), events)
+    write_deltalake(str(web.table("sessions").path), sessions)
+    rows = segmentation.run(tmp_path / "out", params_lib.load("dev"), dt.date(2021, 1, 1))
+    features = {r["user_id"]: r for r in rows["customer_features"]}
+    u1, u2 = features["u1"], features["u2"]
+    assert (u1["frequency"], u1["monetary"], u1["recency_days"], u1["customer_age_days"]) == (2, 15.0, 12, 31)
+    assert (u1["sessions_30d"], u1["engaged_sessions_30d"], u1["avg_session_time_s"]) == (1, 1, 30.0)
+    assert (u2["frequency"], u2["monetary"], u2["recency_days"], u2["sessions_30d"]) == (1, 7.5, 2, 1)
+    assert u2["last_activity_date"] == dt.date(2020, 12, 31) and u2["days_since_last_activity"] == 1
+    scores = {r["user_id"]: (r["r"], r["f"], r["m"]) for r in rows["customer_segments"]}
+    # Two customers, five quintiles: ntile gives 1 and 2 in the order of (value, user_id); R = 6 - ntile.
+    assert scores == {"u1": (4, 2, 2), "u2": (5, 1, 1)}
+    assert sum(r["customers"] for r in rows["rfm_grid"]) == 2 and len(rows["rfm_grid"]) == 25
