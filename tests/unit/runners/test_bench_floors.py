@@ -137,3 +137,30 @@ def test_the_segmentation_floor_scores_customers_from_silver_as_the_pipeline(tmp
     # Two customers, five quintiles: ntile gives 1 and 2 in the order of (value, user_id); R = 6 - ntile.
     assert scores == {"u1": (4, 2, 2), "u2": (5, 1, 1)}
     assert sum(r["customers"] for r in rows["rfm_grid"]) == 2 and len(rows["rfm_grid"]) == 25
+
+
+def mobile_line(event_id, ts, device, version="1.0", event_type="app_open"):
+    return json.dumps({"event_id": event_id, "event_type": event_type, "event_ts": ts, "device_id": device,
+                       "platform": "iOS", "app_version": version}, separators=(",", ":"))
+
+
+def test_the_mobile_floor_gives_device_days_windows_sessions_and_retention(tmp_path):
+    from runners.bench.floors import mobile
+
+    path = tmp_path / "mobile.jsonl"
+    path.write_text("\n".join([
+        mobile_line("m1", "2026-04-01T10:00:00Z", "d1", "1.0"),
+        mobile_line("m2", "2026-04-01T12:00:00Z", "d1", "2.0", event_type="crash"),  # 2 h later: a new session
+        mobile_line("m3", "2026-04-02T09:00:00Z", "d1", "2.0"),
+        mobile_line("m4", "2026-04-02T10:00:00Z", "d2", "2.0"),
+    ]) + "\n")
+    gold = mobile.run(path, tmp_path / "out", params_lib.load("dev"))
+    d1, d2 = dt.date(2026, 4, 1), dt.date(2026, 4, 2)
+    assert sorted((r["date"], r["device_id"], r["app_version"], r["events"], r["crashed"]) for r in gold["device_activity"]
+                  ) == [(d1, "d1", "2.0", 2, True), (d2, "d1", "2.0", 1, False), (d2, "d2", "2.0", 1, False)]
+    kpis = {r["date"]: r for r in gold["daily_kpis"]}
+    assert [(kpis[d]["dau"], kpis[d]["mau"], kpis[d]["new_devices"], kpis[d]["sessions"], kpis[d]["crashed_sessions"])
+            for d in (d1, d2)] == [(1, 1, 1, 2, 1), (2, 2, 1, 2, 0)]
+    assert kpis[d1]["crash_free_users"] == 0.0 and kpis[d1]["crash_free_sessions"] == 0.5
+    retention = {(r["cohort_date"], r["day_n"]): (r["cohort_size"], r["retained_devices"]) for r in gold["retention"]}
+    assert retention[(d1, 1)] == (1, 1) and retention[(d1, 7)] == (1, None) and retention[(d2, 1)] == (1, None)
