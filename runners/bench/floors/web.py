@@ -245,8 +245,9 @@ SELECT '{id_type}' AS id_type, {id_type} AS id, count(*) AS sessions, sum(page_v
        max(session_end) AS last_seen,
        (SELECT max(session_date) FROM sessions) - CAST(min(session_start) AS DATE) AS days_since_first_seen,
        {_most_sessions('device_type')} AS primary_device_type, {_most_sessions('browser')} AS primary_browser,
-       list_sort(list(DISTINCT channel) FILTER (channel IS NOT NULL)) AS traffic_sources,
-       list_sort(list(DISTINCT country) FILTER (country IS NOT NULL)) AS countries,
+       -- Spark's collect_set of only nulls is [], DuckDB's filtered list() is null
+       coalesce(list_sort(list(DISTINCT channel) FILTER (channel IS NOT NULL)), []) AS traffic_sources,
+       coalesce(list_sort(list(DISTINCT country) FILTER (country IS NOT NULL)), []) AS countries,
        (SELECT max(session_date) FROM sessions) AS as_of
 FROM counted GROUP BY {id_type}
 """

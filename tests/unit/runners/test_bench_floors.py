@@ -59,6 +59,8 @@ def test_the_web_floor_splits_sessions_after_the_timeout_and_counts_each_day(tmp
     assert [(r["date"], r["sessions"], r["visitors"], r["page_views"], r["bot_events"]) for r in days] == [
         (dt.date(2026, 4, 1), 2, 1, 3, 0), (dt.date(2026, 4, 2), 0, 0, 0, 1)]
     assert (tmp_path / "out" / "sessions.parquet").exists()
+    journey = next(r for r in gold["user_journeys"] if r["id"] == "v1")
+    assert (journey["sessions"], journey["countries"]) == (2, [])  # no country known: [] as Spark's collect_set
 
 
 @pytest.fixture
