@@ -12,7 +12,8 @@ machine are noisy; medians and the machine's load are recorded with them.
 - ``measure``: timer, the Spark server's memory and CPU sampler, the warm-up run;
 - ``steps`` and ``reads``: every call into the platform's code, and every read of the lake;
 - one module per benchmark: ``overhead``, ``kafka_bronze``, ``bronze_gold`` (every product's
-  bronze -> gold, with the DuckDB floor of ``duckdb_floor``), ``segmentation``, ``dashboard``.
+  bronze -> gold, with the same-work DuckDB floors of ``floors`` and the ``crosscheck`` of every
+  gold table), ``segmentation`` (with its DuckDB + scikit-learn floor), ``dashboard``.
 """
 from runners.bench.registry import main
 

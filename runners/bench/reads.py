@@ -24,15 +24,6 @@ def bronze_rows(product: str) -> int:
         return 0
 
 
-def totals_by_date(product: str, table: str) -> dict:
-    """A long-format KPI table's day totals (``dimension = 'all'``) as ``{date: {kpi: value}}``."""
-    out: dict = {}
-    for row in _table(product, table).to_pyarrow_table().to_pylist():
-        if row["dimension"] == "all":
-            out.setdefault(row["date"], {"date": row["date"]})[row["kpi"]] = row["value"]
-    return out
-
-
-def rows_by(product: str, table: str, key: str = "date") -> dict:
-    """Every row of a (small, gold) table by its ``key``."""
-    return {row[key]: row for row in _table(product, table).to_pyarrow_table().to_pylist()}
+def table_rows(product: str, table: str) -> list[dict]:
+    """Every row of a declared table as dicts (the gold tables, for the floor's cross-check)."""
+    return _table(product, table).to_pyarrow_table().to_pylist()

@@ -2,7 +2,7 @@
 features -> rfm -> clusters through the runner."""
 from __future__ import annotations
 
-from runners.bench import reads, steps
+from runners.bench import crosscheck, reads, steps
 from runners.bench.measure import spark_server, timed
 from runners.bench.report import figure, notebook_figures, server_rss_figure
 from runners.bench.workspace import BenchError, Setup
@@ -43,6 +43,14 @@ def bench(setup: Setup) -> list[dict]:
     if customers != n:
         raise BenchError(f"customer_features holds {customers} customers for {bench_data.SNAPSHOT}, expected {n}")
     k = setup.params[PRODUCT]["clusters"]["k"]
+    from runners.bench.floors import segmentation as floor
+
+    setup.log("  DuckDB + scikit-learn: features, RFM and k-means over the same silver ...")
+    floor_s, floor_rows = timed(lambda: floor.run(setup.workspace / "bench" / "segmentation-floor", setup.params,
+                                                  bench_data.SNAPSHOT))
+    diffs = crosscheck.compare_tables({t: reads.table_rows(PRODUCT, t) for t in floor.GOLD_KEYS}, floor_rows,
+                                      floor.GOLD_KEYS, floor.TOLERANCES)
+    setup.log(f"  Spark {elapsed:.1f} s, floor {floor_s:.2f} s; gold vs floor: {crosscheck.summary(diffs)}")
     return [
         figure(f"segmentation, {n:,} customers", elapsed, "s",
                notes=f"dp run of features, rfm, clusters (k = {k}; kernels included) over {purchases:,} purchase "
@@ -50,4 +58,12 @@ def bench(setup: Setup) -> list[dict]:
         *notebook_figures(summary.records, "segmentation"),
         server_rss_figure("Spark server peak RSS, segmentation", server.peak_bytes),
         figure("synthetic silver input written", write_s, "s", notes="set-up, not part of the segmentation time"),
+        figure("DuckDB + scikit-learn segmentation floor", floor_s, "s",
+               notes="features and RFM in DuckDB SQL, k-means in scikit-learn, over the same silver, written as Parquet; "
+                     "behaviour, churn and tag counts not in the floor"),
+        figure("segmentation / floor", elapsed / floor_s, "x", at_most=10,
+               notes="how many times the floor's time the pipeline takes"),
+        *[figure(f"gold {table} vs floor (segmentation): differences", len(found), "", at_most=0,
+                 notes="every row and column match" if not found else "; ".join(found[:crosscheck.MAX_SHOWN]))
+          for table, found in diffs.items()],
     ]

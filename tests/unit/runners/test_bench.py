@@ -1,12 +1,11 @@
 """The pure parts of `dp bench`: the registry and `--only`, the sizes, the report writer, and the
 bronze -> gold specs with their cross-check against gold."""
 import dataclasses
-import datetime as dt
 
 import pytest
 
 from runners import bench
-from runners.bench import bronze_gold, reads, registry, report, up_to_date
+from runners.bench import bronze_gold, registry, report, up_to_date
 from runners.bench import gateway as gateway_bench
 from runners.bench.load import Load
 from runners.bench.measure import with_prefix
@@ -137,16 +136,14 @@ def test_every_bronze_to_gold_spec_is_a_registered_benchmark():
 
 
 @pytest.mark.parametrize("name", list(bronze_gold.SPECS))
-def test_a_spec_cross_checks_columns_its_gold_table_declares(name):
+def test_a_spec_s_floor_computes_every_gold_table_of_its_product_keyed_by_declared_columns(name):
     spec = bronze_gold.SPECS[name]
-    table = products.get(spec.product).table(spec.gold_table)
-    declared = {c.name for c in table.columns}
-    assert "date" in declared
-    if spec.gold is reads.totals_by_date:  # long format: the figures are kpi names
-        kpis = {c.comment for c in table.columns if c.name == "kpi"}.pop()
-        assert all(name in kpis.split(", ") for name in spec.exact)
-    else:
-        assert set(spec.exact) | set(spec.tolerances) <= declared
+    floor = spec.floor_module()
+    product = products.get(spec.product)
+    gold = {t.name for t in product.tables if t.layer == "gold"} - {"refreshes"}  # the gold step's bookkeeping
+    assert set(floor.GOLD_KEYS) == gold
+    for table, keys in floor.GOLD_KEYS.items():
+        assert set(keys) <= {c.name for c in product.table(table).columns}, table
 
 
 @pytest.mark.parametrize("name", list(bronze_gold.SPECS))
@@ -172,21 +169,6 @@ def test_a_prefix_goes_before_every_id_and_the_key():
     assert with_prefix(message, b"wu-", (b'"event_id":"', b'"anonymous_id":"')) == (
         b"wu-v1", b'{"event_id":"wu-e1","anonymous_id":"wu-v1","page_url":"/x"}')
     assert with_prefix((None, b"not json"), b"wu-", (b'"event_id":"',)) == (None, b"not json")
-
-
-def test_gold_and_the_floor_compared_date_by_date():
-    d1, d2, d3 = dt.date(2026, 1, 1), dt.date(2026, 1, 2), dt.date(2026, 1, 3)
-    gold = {d1: {"date": d1, "sessions": 3, "revenue": 10.0},
-            d3: {"date": d3, "sessions": 1, "revenue": 0.0}}
-    floor = [{"date": d1, "sessions": 3, "revenue": 10.004},  # within the tolerance
-             {"date": d2, "sessions": 5, "revenue": 1.0}]
-    assert bronze_gold.compare(gold, floor, ("sessions",), {"revenue": 0.005}) == [
-        "2026-01-02: not in gold", "2026-01-03: only in gold"]
-    floor[0] = {"date": d1, "sessions": 4, "revenue": 10.01}
-    assert bronze_gold.compare(gold, floor[:1], ("sessions",), {"revenue": 0.005}) == [
-        "2026-01-01 sessions: gold 3 vs DuckDB 4", "2026-01-01 revenue: gold 10.0 vs DuckDB 10.01",
-        "2026-01-03: only in gold"]
-    assert bronze_gold.compare({d1: gold[d1]}, [{"date": d1, "sessions": 3, "revenue": 10.0}], ("sessions",)) == []
 
 
 # --- the gateway's added latency -------------------------------------------------------------
