@@ -21,7 +21,7 @@ from shared_lib import lake, products
 from shared_lib import params as params_lib
 from tests.conftest import TEST_OVERRIDES
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # minutes: three brokers started and one killed
 PRODUCT = "web-user-analytics"
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)  # the generator's clock
 
