@@ -15,7 +15,8 @@ SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(min_value=10*
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                                            max_size=4), max_leaves=12)
 # A message over the contract's 1 MiB limit, and one just under it.
-HUGE = st.sampled_from([1024 * 1024 + 1, 1024 * 1024 - 64]).map(lambda n: b'{"event_id": "' + b"x" * n + b'"}')
+HUGE_SIZES = (1024 * 1024 + 1, 1024 * 1024 - 64)
+HUGE = st.sampled_from(HUGE_SIZES).map(lambda n: b'{"event_id": "' + b"x" * n + b'"}')
 # Nesting deeper than Python's json (and many parsers) can recurse.
 DEEP = st.integers(min_value=1000, max_value=50_000).map(lambda n: b"[" * n + b"]" * n)
 INVALID_UTF8 = st.sampled_from([b"\xff\xfe", b'{"event_id": "\xc3\x28"}', b"\xed\xa0\x80", b"\x80abc", b"\xf8\x88\x80\x80\x80"])
@@ -34,7 +35,24 @@ def contract_objects(contract: Contract):
     return st.dictionaries(st.sampled_from(names) | st.text(max_size=6), JSON, max_size=len(names) + 2).map(_dumps)
 
 
-def messages(contract: Contract):
-    """One message value (bytes) of any of the hostile kinds, for ``contract``'s topic."""
-    return st.one_of(contract_objects(contract), JSON.map(_dumps), st.binary(max_size=64), st.text(max_size=64).map(
-        lambda t: t.encode("utf-8", errors="surrogatepass")), HUGE, DEEP, INVALID_UTF8, NOT_QUITE_JSON)
+_DELETE, _KEEP = object(), object()
+
+
+def mutated(valid: list[dict]):
+    """One of the ``valid`` events as it is (a duplicate, when drawn twice) or with one field
+    given any JSON value, deleted, or a long text: messages that pass some checks of the contract."""
+    def apply(event: dict, key: str, value) -> bytes:
+        changed = {k: v for k, v in {**event, key: event[key] if value is _KEEP else value}.items() if v is not _DELETE}
+        return _dumps(changed)
+    return st.sampled_from(valid).flatmap(lambda event: st.builds(
+        apply, st.just(event), st.sampled_from(sorted(event)),
+        st.just(_DELETE) | JSON | st.text(min_size=200, max_size=5000) | st.just(_KEEP)))
+
+
+def messages(contract: Contract, valid: list[dict] = (), huge: bool = True):
+    """One message value (bytes) of any of the hostile kinds, for ``contract``'s topic; ``valid``
+    events of the topic are mutated too; ``huge=False`` leaves out the messages over 1 MiB."""
+    kinds = [contract_objects(contract), JSON.map(_dumps), st.binary(max_size=64),
+             st.text(max_size=64).map(lambda t: t.encode("utf-8", errors="surrogatepass")), DEEP, INVALID_UTF8,
+             NOT_QUITE_JSON, *([HUGE] if huge else []), *([mutated(list(valid))] * 3 if valid else [])]
+    return st.one_of(*kinds)
