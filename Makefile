@@ -7,7 +7,7 @@ DP := $(VENV)/bin/dp
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_EVENTS ?= 20000
 
-.PHONY: setup lock lint demo test test-unit services-down bench clean-workspace help
+.PHONY: setup lock lint demo test test-unit test-slow services-down bench clean-workspace help
 
 help:
 	@echo "make demo   set up, start Kafka + Spark Connect, generate demo events, run every notebook, render reports"
@@ -16,6 +16,7 @@ help:
 	@echo "make lock   regenerate requirements.lock after a change of pyproject.toml's dependencies"
 	@echo "make lint   ruff, and mypy over shared_lib and runners (part of make test)"
 	@echo "make test-unit   the pure tests only: no broker, no Spark server (seconds)"
+	@echo "make test-slow   the slow tests only (the soak: 50 scheduled cycles, about an hour); not in make test"
 
 setup: $(VENV)/.installed
 	@$(PY) -m runners.jars
@@ -72,6 +73,11 @@ test: setup browser lint
 # Pure tests only: no broker, no Spark server.
 test-unit: setup
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+# The tests marked slow (pyproject's addopts leaves them out of every other run): the soak.
+# DP_SOAK_CYCLES=N runs fewer cycles than its 50.
+test-slow: setup
+	@$(PY) -m pytest -q -s -p no:cacheprovider -m slow tests
 
 lint: setup
 	@$(VENV)/bin/ruff check .
