@@ -10,6 +10,7 @@ runner owns the pool (``runners.run.lease``); ``runners.execute`` only runs in w
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +36,10 @@ async def _start(kernel_name: str, cwd: Path, warm_up: str) -> AsyncKernelManage
     runtime.mkdir(parents=True, exist_ok=True)
     km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
                             ip=str(runtime / f"dp-{uuid.uuid4().hex[:12]}"))
+    # Every client of the kernel (the warm-up's, papermill's, the release's) uses the manager's
+    # ZeroMQ context, destroyed once at shut-down: a context of a client's own was left to the
+    # garbage collector, which often could not destroy it (12 fds and 3 threads kept per notebook).
+    km.client = functools.partial(km.client, context=km.context)
     await km.start_kernel(cwd=str(cwd))
     kc = km.client()
     try:
@@ -48,10 +53,12 @@ async def _start(kernel_name: str, cwd: Path, warm_up: str) -> AsyncKernelManage
 
 
 def _close(kc) -> None:
-    """Stop a client's channels and close the ZeroMQ context it made for itself now, rather
-    than whenever the garbage collector gets to it (its sockets are file descriptors)."""
+    """Stop a client's channels, and close a ZeroMQ context it made for itself now rather than
+    whenever the garbage collector gets to it (its sockets are file descriptors); the manager's
+    context, shared by its clients, goes at the kernel's shut-down."""
     kc.stop_channels()
-    kc.context.destroy(linger=0)
+    if kc._created_context:
+        kc.context.destroy(linger=0)
 
 
 class KernelPool:
@@ -138,4 +145,7 @@ async def _release_and_shutdown(km: AsyncKernelManager) -> None:
                 _close(kc)
     except Exception:
         pass  # a kernel that cannot release its session still has to go
-    await km.shutdown_kernel(now=True)  # also removes its IPC socket files
+    try:
+        await km.shutdown_kernel(now=True)  # also removes its IPC socket files
+    finally:
+        km.context.destroy(linger=0)  # its clients' sockets too
