@@ -10,7 +10,6 @@ runner owns the pool (``runners.run.lease``); ``runners.execute`` only runs in w
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +19,16 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 
 WARM_UP = "import pandas, pyspark.sql.connect.session, shared_lib.notebook, shared_lib.ingest"
+
+
+class SharedContextKernelManager(AsyncKernelManager):
+    """Every client of the kernel (the warm-up's, papermill's, the release's) uses the manager's
+    ZeroMQ context, destroyed once at shut-down: a context of a client's own was left to the
+    garbage collector, which often could not destroy it (12 fds and 3 threads kept per notebook)."""
+
+    def client(self, **kwargs):
+        kwargs.setdefault("context", self.context)
+        return super().client(**kwargs)
 
 
 def start_kernel(kernel_name: str, cwd: Path, warm_up: str = WARM_UP) -> AsyncKernelManager:
@@ -34,12 +43,8 @@ async def _start(kernel_name: str, cwd: Path, warm_up: str) -> AsyncKernelManage
     # must be absolute: kernel and client run in different working directories.
     runtime = Path(jupyter_runtime_dir())
     runtime.mkdir(parents=True, exist_ok=True)
-    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
-                            ip=str(runtime / f"dp-{uuid.uuid4().hex[:12]}"))
-    # Every client of the kernel (the warm-up's, papermill's, the release's) uses the manager's
-    # ZeroMQ context, destroyed once at shut-down: a context of a client's own was left to the
-    # garbage collector, which often could not destroy it (12 fds and 3 threads kept per notebook).
-    km.client = functools.partial(km.client, context=km.context)
+    km = SharedContextKernelManager(kernel_name=kernel_name, transport="ipc",
+                                    ip=str(runtime / f"dp-{uuid.uuid4().hex[:12]}"))
     await km.start_kernel(cwd=str(cwd))
     kc = km.client()
     try:
