@@ -114,11 +114,11 @@ def cmd_schedule(args) -> int:
     from runners import schedule, services
     services.require_running(_params(args))
     if args.once:
-        results = schedule.run_due(args.env)
+        results = schedule.run_due(args.env, overrides=args.param or ())
         if not results:
             print("schedule: nothing is due")
         return 0 if all(ok for _, ok in results) else 1
-    schedule.loop(args.env)
+    schedule.loop(args.env, overrides=args.param or ())
     return 0
 
 
@@ -378,8 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     direction.add_argument("--upstream", action="store_true", help="only what it comes from")
     direction.add_argument("--downstream", action="store_true", help="only what comes from it")
     p.add_argument("--json", action="store_true", help="nodes and edges as JSON")
-    p = add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)")
-    p.add_argument("--env", help="parameter environment (default DP_ENV or dev)")
+    p = with_env(add("schedule", cmd_schedule, "run the DAG on the intervals of platform.schedules (Ctrl-C stops)"))
     p.add_argument("--once", action="store_true", help="run what is due now, then exit (for cron)")
     p = add("catalog", cmd_catalog, "every table: location, columns, personal-data tags, owner, retention, version")
     p.add_argument("--json", action="store_true")

@@ -93,6 +93,20 @@ def read_jsonl(path: Path):
                 yield line
 
 
+def message_key(line: bytes, key_field: str | None) -> bytes | None:
+    """The Kafka key of a line: its ``key_field`` when it is a JSON object that has one, else None
+    (any other line, however malformed, deeply nested or not UTF-8, is still sent, without a key)."""
+    if not key_field:
+        return None
+    try:
+        obj = json.loads(line)
+        if isinstance(obj, dict) and obj.get(key_field) is not None:
+            return str(obj[key_field]).encode("utf-8", errors="surrogatepass")
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than json recurses
+        pass
+    return None
+
+
 def produce(params: dict, product: str, file: Path, log=logger.info, topic: str | None = None) -> int:
     products.get(product)
     topic = choose_topic(params, product, topic)
@@ -100,19 +114,8 @@ def produce(params: dict, product: str, file: Path, log=logger.info, topic: str 
         raise GenerateError(f"no such file: {file}")
     key_field = getattr(_maybe_generator(product), "KEY_FIELD", None)
 
-    def pairs():
-        for line in read_jsonl(file):
-            key = None
-            if key_field:
-                try:
-                    obj = json.loads(line)
-                    if isinstance(obj, dict) and obj.get(key_field) is not None:
-                        key = str(obj[key_field]).encode()
-                except ValueError:
-                    pass
-            yield key, line
-
-    sent = kafka_lib.produce(params, topic, pairs())
+    pairs = ((message_key(line, key_field), line) for line in read_jsonl(file))
+    sent = kafka_lib.produce(params, topic, pairs)
     log(f"sent {sent} events from {file} to {topic}")
     return sent
 

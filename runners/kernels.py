@@ -21,6 +21,16 @@ from jupyter_core.paths import jupyter_runtime_dir
 WARM_UP = "import pandas, pyspark.sql.connect.session, shared_lib.notebook, shared_lib.ingest"
 
 
+class SharedContextKernelManager(AsyncKernelManager):
+    """Every client of the kernel (the warm-up's, papermill's, the release's) uses the manager's
+    ZeroMQ context, destroyed once at shut-down: a context of a client's own was left to the
+    garbage collector, which often could not destroy it (12 fds and 3 threads kept per notebook)."""
+
+    def client(self, **kwargs):
+        kwargs.setdefault("context", self.context)
+        return super().client(**kwargs)
+
+
 def start_kernel(kernel_name: str, cwd: Path, warm_up: str = WARM_UP) -> AsyncKernelManager:
     """A started kernel in ``cwd`` with ``warm_up`` executed. Blocking: runs its own event loop,
     so it can be called from a worker thread. The manager is the async kind that nbclient
@@ -33,8 +43,8 @@ async def _start(kernel_name: str, cwd: Path, warm_up: str) -> AsyncKernelManage
     # must be absolute: kernel and client run in different working directories.
     runtime = Path(jupyter_runtime_dir())
     runtime.mkdir(parents=True, exist_ok=True)
-    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
-                            ip=str(runtime / f"dp-{uuid.uuid4().hex[:12]}"))
+    km = SharedContextKernelManager(kernel_name=kernel_name, transport="ipc",
+                                    ip=str(runtime / f"dp-{uuid.uuid4().hex[:12]}"))
     await km.start_kernel(cwd=str(cwd))
     kc = km.client()
     try:
@@ -48,10 +58,12 @@ async def _start(kernel_name: str, cwd: Path, warm_up: str) -> AsyncKernelManage
 
 
 def _close(kc) -> None:
-    """Stop a client's channels and close the ZeroMQ context it made for itself now, rather
-    than whenever the garbage collector gets to it (its sockets are file descriptors)."""
+    """Stop a client's channels, and close a ZeroMQ context it made for itself now rather than
+    whenever the garbage collector gets to it (its sockets are file descriptors); the manager's
+    context, shared by its clients, goes at the kernel's shut-down."""
     kc.stop_channels()
-    kc.context.destroy(linger=0)
+    if kc._created_context:
+        kc.context.destroy(linger=0)
 
 
 class KernelPool:
@@ -138,4 +150,7 @@ async def _release_and_shutdown(km: AsyncKernelManager) -> None:
                 _close(kc)
     except Exception:
         pass  # a kernel that cannot release its session still has to go
-    await km.shutdown_kernel(now=True)  # also removes its IPC socket files
+    try:
+        await km.shutdown_kernel(now=True)  # also removes its IPC socket files
+    finally:
+        km.context.destroy(linger=0)  # its clients' sockets too

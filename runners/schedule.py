@@ -2,6 +2,8 @@
 parameters' ``platform.schedules``. The last start of each schedule is kept in the workspace, so
 a restarted scheduler neither runs everything at once again nor forgets what is due.
 
+``dp schedule -p FILE.KEY=VALUE`` overrides parameters as ``dp run -p`` does, the schedules'
+included (``-p platform.schedules.all-hourly.every_minutes=1``); the overrides reach every run.
 ``dp schedule --once`` runs what is due and exits, for a system cron or CI; without it the
 scheduler keeps running until interrupted. Each run takes the workspace's run lock like
 ``dp run``: while another run holds it, the cycle waits for it (``runners.runlock``).
@@ -47,10 +49,10 @@ def seconds_until_next(schedules: dict, last_started: dict[str, float], now: flo
     return max(0.0, min(waits)) if waits else 60.0
 
 
-def run_due(env: str | None, log=logger.info, now: float | None = None) -> list[tuple[str, bool]]:
+def run_due(env: str | None, log=logger.info, now: float | None = None, overrides=()) -> list[tuple[str, bool]]:
     from runners import run
 
-    params = params_lib.load(env)
+    params = params_lib.load(env, overrides)
     schedules = params["platform"]["schedules"]
     state = read_state()
     now = time.time() if now is None else now
@@ -61,16 +63,16 @@ def run_due(env: str | None, log=logger.info, now: float | None = None) -> list[
         state[name] = now
         write_state(state)  # before the run: a crashed run is not retried in a tight loop
         summary = run.run(products=spec["products"] or None, layer=spec["layer"] or None,
-                          notebook=spec["notebook"] or None, env=env, log=log,
+                          notebook=spec["notebook"] or None, env=env, overrides=overrides, log=log,
                           wait=True)  # beside a dp run, the cycle waits for it
         results.append((name, summary.ok))
     return results
 
 
-def loop(env: str | None, log=logger.info) -> None:
+def loop(env: str | None, log=logger.info, overrides=()) -> None:
     while True:
-        run_due(env, log)
-        params = params_lib.load(env)
+        run_due(env, log, overrides=overrides)
+        params = params_lib.load(env, overrides)
         wait = seconds_until_next(params["platform"]["schedules"], read_state(), time.time())
         log(f"schedule: next check in {wait / 60:.1f} min")
         time.sleep(max(5.0, wait))

@@ -41,11 +41,13 @@ def kafka_source(spark, params: dict, topic: str, starting_offsets: str = "earli
 
 
 def to_bronze(kafka_df: DataFrame, run_id: str) -> DataFrame:
-    """The bronze row of each Kafka message: raw key and value as text, coordinates, ingestion time."""
+    """The bronze row of each Kafka message: raw key and value as text, coordinates, ingestion time.
+    Bytes that are not UTF-8 become U+FFFD: a cast alone keeps them, and every Arrow reader of the
+    table (delta-rs, the APIs, a DSAR) then fails on the string column; ``value_bytes`` keeps the size sent."""
     ingested_at = F.current_timestamp()
     return kafka_df.select(
-        F.col("key").cast("string").alias("key"),
-        F.col("value").cast("string").alias("value"),
+        F.make_valid_utf8(F.col("key").cast("string")).alias("key"),
+        F.make_valid_utf8(F.col("value").cast("string")).alias("value"),
         F.coalesce(F.octet_length(F.col("value")), F.lit(0)).cast("int").alias("value_bytes"),
         F.col("topic").cast("string").alias("topic"),
         F.col("partition").cast("int").alias("partition"),

@@ -38,6 +38,12 @@ def _needs_services(item) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    # The slow tests (the clusters, the soak) run only when -m names them: make test-slow.
+    if "slow" not in (config.option.markexpr or ""):
+        slow = [it for it in items if it.get_closest_marker("slow")]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [it for it in items if not it.get_closest_marker("slow")]
     # Unit tests first, then integration tests, then the notebooks: a broken library fails fast.
     # Among integration tests, the erasure goes last: it deletes rows that the others' accounting counts.
     def rank(it) -> int:

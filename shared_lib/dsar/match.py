@@ -98,7 +98,7 @@ def fields_naming(text: str | None, ids: set[str], fields: Iterable[str]) -> lis
     that is not a JSON object)."""
     try:
         message = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than json recurses (a hostile message)
         return []
     if not isinstance(message, dict):
         return []

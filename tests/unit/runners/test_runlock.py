@@ -187,7 +187,7 @@ def test_each_scheduled_run_waits_for_the_lock(monkeypatch):
     asked = []
     monkeypatch.setattr(run, "run", lambda **kwargs: asked.append(kwargs["wait"]) or run.RunSummary("x"))
     monkeypatch.setattr(schedule, "due", lambda *args: ["nightly"])
-    monkeypatch.setattr(schedule.params_lib, "load", lambda env: {"platform": {"schedules": {
+    monkeypatch.setattr(schedule.params_lib, "load", lambda env, overrides=(): {"platform": {"schedules": {
         "nightly": {"every_minutes": 60, "products": [], "layer": "", "notebook": ""}}}})
     assert schedule.run_due(None, log=lambda line: None, now=1000.0) == [("nightly", True)]
     assert asked == [True]
