@@ -75,7 +75,7 @@ test: setup browser lint
 test-unit: setup
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
-# The tests marked slow (pyproject's addopts leaves them out of every other run): the soak.
+# Only the tests marked slow: the Spark and Kafka clusters, the soak.
 # DP_SOAK_CYCLES=N runs fewer cycles than its 50.
 test-slow: setup
 	@$(PY) -m pytest -q -s -p no:cacheprovider -m slow tests
