@@ -325,6 +325,17 @@ def require_running(params: dict, names=SERVICES) -> None:
                                f"(workspace {paths.workspace()})")
 
 
+def down_services(params: dict) -> str:
+    """One line per service of this workspace that does not answer, with the fix; "" when all answer."""
+    lines = []
+    for st in status(params):
+        if st.state == "running":
+            continue
+        why = "it died (pid file left behind)" if st.state == "died" else st.state
+        lines.append(f"{st.name} is not running on {st.address}: {why}; see {st.log}; `dp up` starts it")
+    return "\n".join(lines)
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct ports free on 127.0.0.1 now (all sockets stay bound until every port is
     picked, so the ports differ)."""

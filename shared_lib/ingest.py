@@ -67,6 +67,7 @@ def ingest(ctx, table_name: str = "events_raw") -> int:
     own = ctx.params[ctx.product.name]
     # Several topics (a product whose ``topic`` is a mapping) are one subscription, one table.
     topics = ",".join(kafka_lib.topics_of(ctx.params, ctx.product.name).values())
+    kafka_lib.require_broker(ctx.params, topics)
     source = kafka_source(ctx.spark, ctx.params, topics, own["bronze"]["starting_offsets"],
                           own["bronze"]["max_offsets_per_trigger"])
     erased = requests.erased_hashes()

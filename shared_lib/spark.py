@@ -21,6 +21,11 @@ from shared_lib.errors import UserError
 
 _sessions: dict[tuple, Any] = {}
 
+# Spark Connect's client retries an unreachable server with a backoff from 50 ms, x4 per retry:
+# capped at 5 s, 8 retries wait about 25 s in all (CLIENT_RETRY_S).
+CLIENT_RETRIES, CLIENT_MAX_BACKOFF_MS = 8, 5000
+CLIENT_RETRY_S = 25
+
 
 class SparkUnavailable(UserError, RuntimeError):
     """No Spark to talk to; the message says how to get one."""
@@ -87,7 +92,13 @@ def _connect(params: dict):
             f"Start the services with `dp up` in a terminal, or set services.spark.mode to "
             f"'local' to run an in-process Spark (slower to start).")
     from pyspark.sql import SparkSession
-    return SparkSession.builder.remote(connect_url(params)).getOrCreate()
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    session = SparkSession.builder.remote(connect_url(params)).getOrCreate()
+    # The client's default retries a server that went away for 10 minutes; a notebook fails
+    # within CLIENT_RETRY_S instead, and the runner's retry (after the service is back) takes over.
+    session.client.set_retry_policies([DefaultPolicy(max_retries=CLIENT_RETRIES, max_backoff=CLIENT_MAX_BACKOFF_MS)])
+    return session
 
 
 def _classic(params: dict):

@@ -1,0 +1,128 @@
+"""Faults injected into web-user-analytics runs on the real broker and Spark Connect server: the
+broker stopped during bronze, the Spark server killed during silver and during gold, a notebook's
+kernel killed, the lake read-only. Each test runs in a workspace of its own on the same input (a
+topic of the module's own) and ends with the tables of an undisturbed run, row by row."""
+import datetime as dt
+import os
+import subprocess
+
+import pytest
+
+from products.web_user_analytics import generator
+from shared_lib import kafka as kafka_lib
+from shared_lib import paths, products
+from shared_lib import spark as spark_lib
+from tests.integration import faults
+from tests.integration.faults import PRODUCT, TOPIC
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)  # the generator's clock
+EVENTS = 300
+RUN_CELL = 4  # `result = <step>.run(ctx)`: title, parameters, open_context, run, finish
+
+
+@pytest.fixture(scope="module")
+def session_services():
+    return faults.SessionServices(os.environ["DP_HOME"], os.environ["DP_REPORTS"])
+
+
+@pytest.fixture(scope="module")
+def undisturbed(params, tmp_path_factory):
+    """The input (EVENTS events, 3 % of them malformed, in the module's topic) and the tables of an
+    undisturbed run on it, in a workspace of their own."""
+    kafka_lib.ensure_topics(params, [TOPIC])
+    events = generator.generate(EVENTS, seed=19, bad_share=0.03, now=NOW)
+    assert kafka_lib.produce(params, TOPIC, kafka_lib.encode_events(events, generator.KEY_FIELD)) == EVENTS
+    with pytest.MonkeyPatch.context() as mp:
+        faults.use_workspace(mp, tmp_path_factory.mktemp("undisturbed"))
+        summary = faults.run()
+        assert summary.ok, summary.records
+        tables = faults.snapshot()
+    assert len(tables["events_raw"]) == EVENTS and tables["daily_kpis"]
+    return tables
+
+
+@pytest.fixture
+def workspace(monkeypatch, tmp_path, undisturbed):
+    return faults.use_workspace(monkeypatch, tmp_path / "workspace")
+
+
+def test_broker_stopped_during_bronze_is_retried_once_it_is_back(workspace, session_services, monkeypatch, params,
+                                                                  undisturbed):
+    lines, log = faults.healing(lambda: session_services.start("kafka"))
+    with faults.at_cell(monkeypatch, "bronze", RUN_CELL, lambda: session_services.stop("kafka")) as fired:
+        summary = faults.run(log=log)
+    bronze = faults.record(summary, "bronze")
+    assert fired and summary.ok
+    assert (bronze["status"], bronze["attempts"]) == ("succeeded", 2)
+    assert bronze["retried_errors"].startswith(f"KafkaUnavailable: the Kafka broker at {kafka_lib.bootstrap(params)}"
+                                               f" does not answer, so {TOPIC} cannot be read: start it with `dp up`")
+    assert any("transient failure (KafkaUnavailable" in line and "retrying in 1 s" in line for line in lines)
+    assert faults.snapshot() == undisturbed
+
+
+def test_spark_killed_during_silver_is_retried_once_it_is_back(workspace, session_services, monkeypatch,
+                                                                undisturbed):
+    lines, log = faults.healing(lambda: (spark_lib.stop_all(), session_services.start("spark")))
+    with faults.at_cell(monkeypatch, "silver", RUN_CELL, session_services.kill_spark, delay_s=1) as fired:
+        summary = faults.run(log=log)
+    silver = faults.record(summary, "silver")
+    assert fired and summary.ok, summary.records
+    assert (silver["status"], silver["attempts"]) == ("succeeded", 2)
+    assert "StatusCode.UNAVAILABLE" in silver["retried_errors"]
+    assert faults.snapshot() == undisturbed
+
+
+def test_spark_killed_during_gold_fails_the_run_naming_it_and_a_repair_completes_it(
+        workspace, session_services, monkeypatch, undisturbed):
+    try:
+        with faults.at_cell(monkeypatch, "gold", RUN_CELL, session_services.kill_spark, delay_s=1) as fired:
+            failed = faults.run()  # the server stays down: both attempts fail
+    finally:
+        spark_lib.stop_all()
+        session_services.start("spark")
+    gold = faults.record(failed, "gold")
+    assert fired and not failed.ok
+    assert (gold["status"], gold["attempts"], gold["failing_cell"]) == ("failed", 2, 3)  # the retry stops at open_context
+    first, *rest = gold["error"].splitlines()
+    assert first.startswith("spark is not running on 127.0.0.1:") and "it died (pid file left behind)" in first
+    assert first.endswith("`dp up` starts it")
+    assert rest[0].startswith("SparkUnavailable: no Spark Connect server at sc://127.0.0.1:")
+    assert "StatusCode.UNAVAILABLE" in gold["retried_errors"]
+    repaired = faults.run(repair=failed.run_id)
+    assert repaired.ok and [(r["notebook"], r["repair_of"]) for r in repaired.records] == [("gold", failed.run_id)]
+    assert faults.snapshot() == undisturbed
+
+
+def test_a_killed_kernel_is_retried_in_a_new_kernel(workspace, monkeypatch, undisturbed):
+    with faults.at_cell(monkeypatch, "silver", RUN_CELL, faults.kill_running_kernel, delay_s=1) as fired:
+        summary = faults.run()
+    silver = faults.record(summary, "silver")
+    assert fired and summary.ok, summary.records
+    assert (silver["status"], silver["attempts"]) == ("succeeded", 2)
+    assert silver["retried_errors"].startswith("DeadKernelError")
+    assert faults.snapshot() == undisturbed
+
+
+def test_a_read_only_lake_fails_silver_naming_it_and_a_repair_completes_the_run(workspace, monkeypatch,
+                                                                                undisturbed):
+    faults.require_root_mounts()
+    product_lake = products.get(PRODUCT).table("events").path.parent.parent
+    assert product_lake.parent == paths.lake_dir()
+
+    def read_only() -> None:
+        subprocess.run(["mount", "--bind", str(product_lake), str(product_lake)], check=True)
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(product_lake)], check=True)
+    try:
+        with faults.at_cell(monkeypatch, "silver", RUN_CELL, read_only) as fired:
+            failed = faults.run()
+    finally:
+        subprocess.run(["umount", str(product_lake)], check=False)
+    silver, gold = faults.record(failed, "silver"), faults.record(failed, "gold")
+    assert fired and (silver["status"], silver["attempts"], silver["failing_cell"]) == ("failed", 1, RUN_CELL)
+    assert "Read-only file system" in silver["error"] and silver["retried_errors"] is None  # not transient
+    assert gold["status"] == "skipped"
+    repaired = faults.run(repair=failed.run_id)
+    assert repaired.ok and [r["notebook"] for r in repaired.records] == ["silver", "gold"]
+    assert faults.snapshot() == undisturbed
+
