@@ -4,6 +4,7 @@ kernel killed, the lake read-only. Each test runs in a workspace of its own on t
 topic of the module's own) and ends with the tables of an undisturbed run, row by row."""
 import datetime as dt
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -126,3 +127,24 @@ def test_a_read_only_lake_fails_silver_naming_it_and_a_repair_completes_the_run(
     assert repaired.ok and [r["notebook"] for r in repaired.records] == ["silver", "gold"]
     assert faults.snapshot() == undisturbed
 
+
+
+# Recovery from nothing: the README's "Disaster recovery".
+
+def test_deleted_checkpoints_resume_after_what_bronze_holds(workspace, undisturbed):
+    assert faults.run().ok
+    shutil.rmtree(paths.workspace() / "checkpoints")
+    again = faults.run()
+    assert again.ok and faults.record(again, "bronze")["rows_written"] == 0  # nothing ingested twice
+    assert faults.snapshot() == undisturbed
+
+
+def test_a_lost_lake_is_rebuilt_from_kafka_by_the_next_run(workspace, undisturbed):
+    """The product's tables deleted, its checkpoints left: the next run, skipping what is up to
+    date as a scheduled one does, rebuilds every table from the topic."""
+    assert faults.run().ok
+    shutil.rmtree(paths.lake_dir() / products.get(PRODUCT).table("events").path.parent.parent.name)
+    rebuilt = faults.run(overrides=[*faults.OVERRIDES, "platform.runner.skip_up_to_date=true"])
+    assert rebuilt.ok and [r["status"] for r in rebuilt.records] == ["succeeded"] * 3
+    assert faults.record(rebuilt, "bronze")["rows_written"] == EVENTS
+    assert faults.snapshot() == undisturbed
