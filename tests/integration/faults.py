@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ import pytest
 
 from runners import logs
 from runners import run as run_lib
+from runners.kernels import KernelPool
 from shared_lib import lake, paths, products
 
 PRODUCT = "web-user-analytics"
@@ -90,14 +92,23 @@ class SessionServices:
         return pid
 
 
-def kill_running_kernel() -> int:
-    """SIGKILL the kernel running the notebook: the oldest kernel this process started (the spare
-    for the next notebook was started after it)."""
-    kernels = [p for p in psutil.Process().children(recursive=True)
-               if any("ipykernel" in part for part in p.cmdline())]
-    oldest = min(kernels, key=lambda p: p.create_time())
-    oldest.kill()
-    return oldest.pid
+def leased_kernels(monkeypatch) -> list:
+    """The kernels the runner's pool hands out from now on, in order (the last runs the notebook)."""
+    taken: list = []
+    real = KernelPool.take
+
+    def take(self, cwd):
+        taken.append(real(self, cwd))
+        return taken[-1]
+    monkeypatch.setattr(KernelPool, "take", take)
+    return taken
+
+
+def kill_kernel(km) -> int:
+    """SIGKILL a kernel's process, as the OOM killer would."""
+    pid = km.provisioner.pid
+    os.kill(pid, signal.SIGKILL)
+    return pid
 
 
 @contextlib.contextmanager

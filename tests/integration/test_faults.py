@@ -96,7 +96,8 @@ def test_spark_killed_during_gold_fails_the_run_naming_it_and_a_repair_completes
 
 
 def test_a_killed_kernel_is_retried_in_a_new_kernel(workspace, monkeypatch, undisturbed):
-    with faults.at_cell(monkeypatch, "silver", RUN_CELL, faults.kill_running_kernel, delay_s=1) as fired:
+    leased = faults.leased_kernels(monkeypatch)
+    with faults.at_cell(monkeypatch, "silver", RUN_CELL, lambda: faults.kill_kernel(leased[-1]), delay_s=1) as fired:
         summary = faults.run()
     silver = faults.record(summary, "silver")
     assert fired and summary.ok, summary.records
@@ -127,6 +128,28 @@ def test_a_read_only_lake_fails_silver_naming_it_and_a_repair_completes_the_run(
     assert repaired.ok and [r["notebook"] for r in repaired.records] == ["silver", "gold"]
     assert faults.snapshot() == undisturbed
 
+
+
+def test_a_full_disk_fails_silver_naming_it_and_a_repair_completes_the_run_once_there_is_room(
+        workspace, monkeypatch, undisturbed):
+    faults.require_root_mounts()
+    silver_lake = products.get(PRODUCT).table("events").path.parent
+
+    def full_disk() -> None:  # silver's folder on a file system with 16 KiB: full at its first files
+        silver_lake.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(silver_lake)], check=True)
+    try:
+        with faults.at_cell(monkeypatch, "silver", RUN_CELL, full_disk) as fired:
+            failed = faults.run()
+        silver = faults.record(failed, "silver")
+        assert fired and (silver["status"], silver["attempts"], silver["failing_cell"]) == ("failed", 1, RUN_CELL)
+        assert "No space left on device" in silver["error"] and silver["retried_errors"] is None
+        subprocess.run(["mount", "-o", "remount,size=256m", str(silver_lake)], check=True)  # room again, files kept
+        repaired = faults.run(repair=failed.run_id)
+        assert repaired.ok and [r["notebook"] for r in repaired.records] == ["silver", "gold"]
+        assert faults.snapshot() == undisturbed
+    finally:
+        subprocess.run(["umount", str(silver_lake)], check=False)
 
 
 # Recovery from nothing: the README's "Disaster recovery".
