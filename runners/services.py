@@ -326,10 +326,11 @@ def require_running(params: dict, names=SERVICES) -> None:
 
 
 def down_services(params: dict) -> str:
-    """One line per service of this workspace that does not answer, with the fix; "" when all answer."""
+    """One line per service that does not answer on its port, with the fix; "" when all answer (also
+    services that another workspace's `dp up` started, as in the tests)."""
     lines = []
     for st in status(params):
-        if st.state == "running":
+        if _port_open(*address(params, st.name)):
             continue
         why = "it died (pid file left behind)" if st.state == "died" else st.state
         lines.append(f"{st.name} is not running on {st.address}: {why}; see {st.log}; `dp up` starts it")

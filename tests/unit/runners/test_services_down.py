@@ -9,13 +9,17 @@ def test_each_service_not_running_is_named_with_its_state_log_and_fix(monkeypatc
               services.Status("spark", "died", None, "127.0.0.1:2", Path("/w/logs/spark.log")),
               services.Status("spark", "stopped", None, "127.0.0.1:3", Path("/w/logs/spark.log"))]
     monkeypatch.setattr(services, "status", lambda params: states)
+    monkeypatch.setattr(services, "address", lambda params, name: ("127.0.0.1", 1 if name == "kafka" else 2))
+    monkeypatch.setattr(services, "_port_open", lambda host, port: port == 1)
     assert services.down_services({}).splitlines() == [
         "spark is not running on 127.0.0.1:2: it died (pid file left behind); see /w/logs/spark.log; `dp up` starts it",
         "spark is not running on 127.0.0.1:3: stopped; see /w/logs/spark.log; `dp up` starts it",
     ]
 
 
-def test_nothing_when_every_service_answers(monkeypatch):
+def test_nothing_when_every_service_answers_even_one_started_elsewhere(monkeypatch):
     monkeypatch.setattr(services, "status", lambda params: [
-        services.Status("kafka", "running", 10, "127.0.0.1:1", Path("k.log"))])
+        services.Status("kafka", "stopped", None, "127.0.0.1:1", Path("k.log"), "port 1 is in use by another process")])
+    monkeypatch.setattr(services, "address", lambda params, name: ("127.0.0.1", 1))
+    monkeypatch.setattr(services, "_port_open", lambda host, port: True)
     assert services.down_services({}) == ""
