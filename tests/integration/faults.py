@@ -75,21 +75,32 @@ class SessionServices:
         prelude = ("from runners import services; from shared_lib import params; "
                    "from tests.conftest import TEST_OVERRIDES; P = params.load('dev', TEST_OVERRIDES); ")
         subprocess.run([sys.executable, "-c", prelude + code], env=self.env, cwd=paths.PROJECT_ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, timeout=400)
 
     def start(self, name: str) -> None:
         self.call(f"services.up(P, [{name!r}])")
 
+    def _pid_file(self, name: str) -> Path:
+        return self.home / paths.pids_dir().relative_to(paths.workspace()) / f"{name}.pid"
+
     def stop(self, name: str) -> None:
-        self.call(f"services.stop({name!r})")
+        """Stop a service as `dp down` does (SIGTERM, SIGKILL after 60 s), from this process: the
+        session started the services, so only this process can reap them."""
+        proc = psutil.Process(int(self._pid_file(name).read_text()))
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            proc.wait(30)
+        self._pid_file(name).unlink()
 
     def kill_spark(self) -> int:
         """SIGKILL the Spark Connect server, no clean-up (its pid file stays: it died)."""
-        pid = int((self.home / paths.pids_dir().relative_to(paths.workspace()) / "spark.pid").read_text())
-        proc = psutil.Process(pid)
+        proc = psutil.Process(int(self._pid_file("spark").read_text()))
         proc.kill()
         proc.wait(30)
-        return pid
+        return proc.pid
 
 
 def leased_kernels(monkeypatch) -> list:
