@@ -56,6 +56,11 @@ def backoff_s(first_delay_s: float, failed_attempts: int) -> float:
     return first_delay_s * 2 ** (failed_attempts - 1)
 
 
+def one_line(error: str | None, limit: int = 300) -> str:
+    """An error on one line, whitespace collapsed: a gRPC error's first line says nothing, its status is on the next."""
+    return " ".join((error or "").split())[:limit]
+
+
 def first_line(error: str | None) -> str:
     return (error or "").strip().splitlines()[0] if (error or "").strip() else ""
 
@@ -171,7 +176,7 @@ def execute(source: Path, output: Path, parameters: dict, kernel: str = "python3
         if ename is None or not transient or attempts > retries:
             break
         delay = backoff_s(retry_delay_s, attempts)
-        retried.append(first_line(error))
+        retried.append(one_line(error))
         log(f"    transient failure ({first_line(error)[:200]}); retrying in {delay:g} s "
             f"(attempt {attempts + 1} of {retries + 1})")
         time.sleep(delay)

@@ -61,7 +61,7 @@ def test_transient_failures_are_retried_with_backoff_and_kept_as_retried_errors(
     outcome = execute.execute(tmp_path / "a.ipynb", tmp_path / "out" / "a.ipynb", {}, retries=2, retry_delay_s=1,
                               log=lambda _: None)
     assert (outcome.status, outcome.attempts, outcome.error) == ("succeeded", 3, None)
-    assert outcome.retried == ["KafkaUnavailable: broker down", "DeadKernelError: Kernel died"]
+    assert outcome.retried == ["KafkaUnavailable: broker down more", "DeadKernelError: Kernel died"]
     assert waits == [1, 2]
 
 
@@ -79,3 +79,10 @@ def test_the_last_transient_failure_is_the_error_once_the_retries_are_spent(monk
                               log=lambda _: None)
     assert (outcome.status, outcome.attempts, outcome.error) == ("failed", 2, "SparkUnavailable: second")
     assert outcome.transient and outcome.retried == ["SparkUnavailable: first"] and waits == [5]
+
+
+def test_a_retried_error_is_kept_on_one_line_with_its_grpc_status():
+    error = "SparkConnectGrpcException: <_MultiThreadedRendezvous of RPC that terminated with:\n\tstatus = " \
+            "StatusCode.UNAVAILABLE\n\tdetails = \"failed to connect\""
+    assert execute.one_line(error) == ("SparkConnectGrpcException: <_MultiThreadedRendezvous of RPC that terminated "
+                                       "with: status = StatusCode.UNAVAILABLE details = \"failed to connect\"")
