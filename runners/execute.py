@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 # Failures worth another attempt: the kernel died or a service was momentarily unreachable.
 # A failing assertion or a bug in a cell is never retried: it would fail the same way.
 TRANSIENT_ERRORS = {"DeadKernelError", "KernelStartError", "SparkUnavailable", "NoBrokersAvailable", "KafkaTimeoutError",
-                    "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError"}
+                    "KafkaUnavailable", "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError"}
 TRANSIENT_TEXT = re.compile(r"StatusCode\.UNAVAILABLE|Connection refused|Kernel died|Socket closed")
 
 
@@ -36,6 +36,7 @@ class Outcome:
     failing_cell: int | None = None  # i of the source notebook's cells, from 1
     error: str | None = None
     transient: bool = False
+    retried: list[str] = field(default_factory=list)  # the errors of the attempts that were retried
     records: dict = field(default_factory=dict)
 
     @property
@@ -48,6 +49,20 @@ def is_transient(ename: str | None, evalue: str | None) -> bool:
         return True
     return ename in ("SparkConnectGrpcException", "RuntimeError", None) and bool(
         TRANSIENT_TEXT.search(evalue or ""))
+
+
+def backoff_s(first_delay_s: float, failed_attempts: int) -> float:
+    """The wait before the next attempt: ``first_delay_s`` after the first failure, doubled after each further one."""
+    return first_delay_s * 2 ** (failed_attempts - 1)
+
+
+def one_line(error: str | None, limit: int = 300) -> str:
+    """An error on one line, whitespace collapsed: a gRPC error's first line says nothing, its status is on the next."""
+    return " ".join((error or "").split())[:limit]
+
+
+def first_line(error: str | None) -> str:
+    return (error or "").strip().splitlines()[0] if (error or "").strip() else ""
 
 
 # Cells that papermill adds to the executed notebook; "cell N" counts the source notebook's cells.
@@ -147,24 +162,27 @@ def execute(source: Path, output: Path, parameters: dict, kernel: str = "python3
             lease: KernelLease | None = None, on_cell: Callable[[int, int], None] | None = None) -> Outcome:
     """Run ``source`` into ``output``. Each attempt runs in a kernel from ``lease`` (the runner's
     pool: see ``runners.run``), by default a fresh one; ``on_cell(i, n)`` as cell i of the source's
-    n cells starts."""
+    n cells starts. A transient failure is retried up to ``retries`` times after ``retry_delay_s``,
+    doubled at each further attempt (a service restarting gets more time each round)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     log = log or logger.info
     lease = lease or (lambda: fresh_kernel(kernel, source.parent))
     started = time.time()
-    attempts = 0
+    attempts, retried = 0, []
     while True:
         attempts += 1
         ename, error, cell = _attempt(source, output, parameters, kernel, timeout_s, lease, on_cell)
         transient = ename is not None and is_transient(ename, error)
         if ename is None or not transient or attempts > retries:
             break
-        log(f"    transient failure ({(error or '').splitlines()[0][:200]}); retrying in {retry_delay_s:g} s "
+        delay = backoff_s(retry_delay_s, attempts)
+        retried.append(one_line(error))
+        log(f"    transient failure ({first_line(error)[:200]}); retrying in {delay:g} s "
             f"(attempt {attempts + 1} of {retries + 1})")
-        time.sleep(retry_delay_s)
+        time.sleep(delay)
     outcome = Outcome(status="succeeded" if ename is None else "failed", attempts=attempts,
                       started_at=started, ended_at=time.time(), output=output, failing_cell=cell,
-                      error=error, transient=transient)
+                      error=error, transient=transient, retried=retried)
     if output.exists():
         try:
             outcome.records = recorder.read_records(output)

@@ -162,7 +162,11 @@ def decide(last: Mapping | None, now_fingerprint: dict, now_offsets: dict[str, d
     written = json.loads(last.get("tables_written") or "{}")
     expected = {n: max(v, written.get(n, -1)) for n, v in read.items() if not n.startswith(f"{paths.PLATFORM}.")}
     absent = [n for n in before.get("absent", []) if not n.startswith(f"{paths.PLATFORM}.")]
-    current = versions(list(expected) + absent)
+    lost = [n for n in written if not n.startswith(f"{paths.PLATFORM}.") and n not in expected]
+    current = versions(list(expected) + absent + lost)
+    for name in lost:  # deleted or re-created since (a disaster recovery): it must be written again
+        if current.get(name) is None or current[name] < written[name]:
+            return Decision(False, f"{name} is gone or older than written (version {written[name]} -> {current.get(name)})")
     for name, version in expected.items():
         if current.get(name) != version:
             return Decision(False, f"{name} changed (version {version} -> {current.get(name)})")

@@ -282,9 +282,13 @@ def _run_node(run: _Run, i: int) -> dict:
     finally:
         progress.close()
     recorded = outcome.records.get("dp.lineage", {})
+    error = outcome.error
+    if outcome.status == "failed" and outcome.transient:  # name the service that is down, and the fix
+        error = "\n".join(filter(None, [services.down_services(plan.params), error]))
     record.update(status=outcome.status, attempts=outcome.attempts, started_at=outcome.started_at,
                   ended_at=outcome.ended_at, duration_s=round(outcome.duration_s, 3),
-                  failing_cell=outcome.failing_cell, error=outcome.error,
+                  failing_cell=outcome.failing_cell, error=error,
+                  retried_errors="\n".join(outcome.retried) or None,
                   rows_written=recorded.get("rows_written"),
                   tables_read=json.dumps(recorded.get("tables_read", {})),
                   tables_written=json.dumps(recorded.get("tables_written", {})),
@@ -297,8 +301,7 @@ def _run_node(run: _Run, i: int) -> dict:
         rows = recorded.get("rows_written")
         log(f"{prefix}: succeeded in {outcome.duration_s:.1f} s" + (f", {rows} rows written" if rows is not None else ""))
     else:
-        first_line = (outcome.error or "").splitlines()[0][:300]
         where = f" in cell {outcome.failing_cell}" if outcome.failing_cell else ""
         log(f"{prefix}: FAILED{where} after {outcome.duration_s:.1f} s ({outcome.attempts} attempt(s)): "
-            f"{first_line}\n    output notebook: {output}")
+            f"{execute.first_line(error)[:300]}\n    output notebook: {output}")
     return record

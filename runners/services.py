@@ -301,6 +301,19 @@ def require_running(params: dict, names=SERVICES) -> None:
                                f"(workspace {paths.workspace()})")
 
 
+def down_services(params: dict) -> str:
+    """One line per service that does not answer on its port, with the fix; "" when all answer (also
+    services that another workspace's `dp up` started, as in the tests)."""
+    lines = []
+    for st in status(params):
+        host, _, port = st.address.rpartition(":")  # host:port of a process; a URL or text otherwise
+        if st.state == "running" or (port.isdigit() and port_open(host, int(port))):
+            continue
+        why = "it died (pid file left behind)" if st.state == "died" else st.state
+        lines.append(f"{st.name} is not running on {st.address}: {why}; see {st.log}; `dp up` starts it")
+    return "\n".join(lines)
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct ports free on 127.0.0.1 now (all sockets stay bound until every port is
     picked, so the ports differ)."""

@@ -7,11 +7,18 @@ a parser fix can reprocess all of history.
 """
 from __future__ import annotations
 
+import json
+import logging
+import shutil
+from pathlib import Path
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from shared_lib import kafka as kafka_lib
 from shared_lib import paths
+
+logger = logging.getLogger(__name__)
 
 # The Kafka source's columns (Spark docs, "Structured Streaming + Kafka Integration").
 KAFKA_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp", "timestampType")
@@ -70,10 +77,46 @@ def ingest(ctx, table_name: str = "events_raw") -> int:
     own = ctx.params[ctx.product.name]
     # Several topics (a product whose ``topic`` is a mapping) are one subscription, one table.
     topics = ",".join(kafka_lib.topics_of(ctx.params, ctx.product.name).values())
-    source = kafka_source(ctx.spark, ctx.params, topics, own["bronze"]["starting_offsets"],
-                          own["bronze"]["max_offsets_per_trigger"])
+    kafka_lib.require_broker(ctx.params, topics)
+    checkpoint = paths.checkpoint_path(ctx.product.name, table.name)
+    starting = resume_point(ctx, table, checkpoint, topics.split(","), own["bronze"]["starting_offsets"])
+    source = kafka_source(ctx.spark, ctx.params, topics, starting, own["bronze"]["max_offsets_per_trigger"])
     erased = requests.erased_hashes()
     bronze = replay.without_erased(to_bronze(source, ctx.run_id), erased,
                                    subject_hash.workspace_key() if erased else b"")
-    return ctx.writer.append_stream(bronze, table,
-                                    paths.checkpoint_path(ctx.product.name, table.name))
+    return ctx.writer.append_stream(bronze, table, checkpoint)
+
+
+def _has_checkpoint(checkpoint: Path) -> bool:
+    return (checkpoint / "offsets").is_dir() and any((checkpoint / "offsets").iterdir())
+
+
+def resume_point(ctx, table, checkpoint: Path, topics: list[str], starting_offsets: str) -> str:
+    """Where bronze's stream starts when its checkpoint and its table disagree (disaster recovery):
+    a checkpoint without its table (the lake was lost) is removed and the table rebuilt from the
+    topics' start; a table without its checkpoint (the checkpoints were lost) resumes after the
+    newest offset the table holds per partition, so nothing is ingested twice. Otherwise
+    ``starting_offsets``, which only a first run uses (then the checkpoint knows)."""
+    from shared_lib import tables
+
+    has_table = tables.exists(table)
+    if _has_checkpoint(checkpoint) and not has_table:
+        logger.warning("%s is missing but its checkpoint %s exists: removing the checkpoint, rebuilding "
+                       "the table from the start of %s", table.qualified_name, checkpoint, ", ".join(topics))
+        shutil.rmtree(checkpoint)
+        return starting_offsets
+    if has_table and not _has_checkpoint(checkpoint):
+        held = {(r["topic"], r["partition"]): r["last"] for r in ctx.writer.read(table).groupBy("topic", "partition")
+                .agg(F.max("offset").alias("last")).collect()}
+        if held:
+            logger.warning("%s has no checkpoint: resuming after the offsets the table holds", table.qualified_name)
+            return json.dumps(resume_offsets(held, {t: kafka_lib.end_offsets(ctx.params, t) for t in topics}))
+    return starting_offsets
+
+
+def resume_offsets(held: dict[tuple[str, int], int], partitions: dict[str, dict[int, int]]) -> dict:
+    """Spark's ``startingOffsets`` JSON for every partition of ``partitions`` ({topic: {partition: end}}):
+    the offset after the newest one ``held`` ({(topic, partition): offset}), -2 (earliest) for a
+    partition the table holds nothing of."""
+    return {topic: {str(p): held[(topic, p)] + 1 if (topic, p) in held else -2 for p in sorted(ends)}
+            for topic, ends in partitions.items()}

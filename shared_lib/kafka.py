@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import time
 from typing import Iterable, Iterator
 
@@ -77,6 +78,23 @@ def topic_settings(params: dict, topic: str) -> dict[str, int]:
                         f"{settings['min_insync_replicas']} exceeds replication_factor "
                         f"{settings['replication_factor']}: lower it or add replicas")
     return settings
+
+
+class KafkaUnavailable(RuntimeError):
+    """The broker does not answer; the message names its address and the fix (a transient failure:
+    the runner retries)."""
+
+
+def require_broker(params: dict, topics: str) -> None:
+    """Raise ``KafkaUnavailable`` at once when nothing answers on the broker's port: Spark's Kafka
+    source would otherwise retry its offset requests for minutes before failing."""
+    kafka = params["platform"]["services"]["kafka"]
+    with socket.socket() as sock:
+        sock.settimeout(2.0)
+        if sock.connect_ex((kafka["host"], kafka["port"])) == 0:
+            return
+    raise KafkaUnavailable(f"the Kafka broker at {bootstrap(params)} does not answer, so {topics} cannot be read: "
+                           f"start it with `dp up` (nothing was ingested; the next run resumes where the last stopped)")
 
 
 def topic_of(params: dict, product: str) -> str:

@@ -26,6 +26,11 @@ from shared_lib.errors import UserError
 
 _sessions: dict[tuple, Any] = {}
 
+# Spark Connect's client retries an unreachable server with a backoff from 50 ms, x4 per retry:
+# capped at 5 s, 8 retries wait about 25 s in all (CLIENT_RETRY_S).
+CLIENT_RETRIES, CLIENT_MAX_BACKOFF_MS = 8, 5000
+CLIENT_RETRY_S = 25
+
 
 class SparkUnavailable(UserError, RuntimeError):
     """No Spark to talk to; the message says how to get one."""
@@ -118,10 +123,16 @@ def _connect(params: dict):
             f"Start the services with `dp up` in a terminal, or set services.spark.mode to "
             f"'local' to run an in-process Spark (slower to start).")
     from pyspark.sql import SparkSession
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
     url = connect_url(params)
     if s["mode"] == "remote" and s["remote"]["token_env"]:
         url = with_token(url, os.environ.get(s["remote"]["token_env"]))
-    return SparkSession.builder.remote(url).getOrCreate()
+    session = SparkSession.builder.remote(url).getOrCreate()
+    # The client's default retries a server that went away for 10 minutes; a notebook fails
+    # within CLIENT_RETRY_S instead, and the runner's retry (after the service is back) takes over.
+    session.client.set_retry_policies([DefaultPolicy(max_retries=CLIENT_RETRIES, max_backoff=CLIENT_MAX_BACKOFF_MS)])
+    return session
 
 
 def _classic(params: dict):

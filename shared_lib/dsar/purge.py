@@ -13,8 +13,8 @@ touches the log. So ``purge_table`` runs, with delta-rs:
    Parquet file, which readers and writers start from. It also keeps the tombstones (``remove``
    actions) of the last week with the statistics Spark wrote into them, the subject's among
    them: their ``stats`` are cleared (the files they name are gone; a tombstone needs only its
-   path and time), and the checkpoint is written without Parquet's column statistics (cut
-   prefixes of the ``stats`` text);
+   path and time), and the checkpoint is written uncompressed and without Parquet's column
+   statistics (either can cut another id to a prefix that spells the subject's);
 3. every log file of an earlier version is deleted (JSON commits, older checkpoints, Spark's
    ``.crc`` files): Delta's own log clean-up does the same once ``delta.logRetentionDuration``
    has passed; an erasure cannot wait 30 days.
@@ -86,7 +86,9 @@ def scrub_checkpoint(checkpoint: Path) -> None:
             actions = actions.set_column(actions.schema.get_field_index("remove"), actions.schema.field("remove"),
                                          cleared)
     tmp = checkpoint.with_name(checkpoint.name + ".tmp")
-    pq.write_table(actions, tmp, write_statistics=False)
+    # Uncompressed: a compressed page can cut another id after the subject's prefix (as the cut
+    # statistics do), and a scan of the file's bytes would rightly take it for the subject.
+    pq.write_table(actions, tmp, write_statistics=False, compression="none")
     tmp.replace(checkpoint)
     pointer = checkpoint.parent / "_last_checkpoint"  # says how big the checkpoint is: keep it true
     if pointer.exists():

@@ -125,3 +125,21 @@ def test_the_last_success_per_notebook_and_records_older_than_the_fingerprint():
     # a record written before the fingerprint existed reads as None, and such a notebook runs
     assert last["p:a"]["fingerprint"] is None
     assert freshness.decide(last["p:a"], FINGERPRINT, {}, versions(), own={}).reason == "its notebook changed"
+
+
+def test_a_written_table_that_is_gone_runs_again():
+    # bronze reads no table: its lost output is what says it must run (disaster recovery)
+    last = success(written={"p.bronze.events_raw": 7})
+    assert freshness.decide(last, FINGERPRINT, {}, versions(), own={}).reason == \
+        "p.bronze.events_raw is gone or older than written (version 7 -> None)"
+
+
+def test_a_written_table_re_created_below_the_version_written_runs_again():
+    last = success(written={"p.bronze.events_raw": 7})
+    assert not freshness.decide(last, FINGERPRINT, {}, versions(p_bronze_events_raw=2), own={}).up_to_date
+
+
+def test_a_written_table_written_again_since_is_still_up_to_date():
+    # retention or an erasure commits to it later: no reason to run the notebook
+    last = success(written={"p.bronze.events_raw": 7})
+    assert freshness.decide(last, FINGERPRINT, {}, versions(p_bronze_events_raw=9), own={}).up_to_date

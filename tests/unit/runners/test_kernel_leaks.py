@@ -40,4 +40,6 @@ def test_four_notebooks_through_the_pool_keep_no_fd_or_thread(tmp_path):
             figures.append((me.num_fds(), me.num_threads()))
     finally:
         pool.close()
-    assert figures[1:] == [figures[0]] * 3
+    # No growth after the first notebook (a leak adds ~12 files and 3 threads each); fewer is fine:
+    # a kernel's background shutdown may still hold a thread at the first sample.
+    assert all(fds <= figures[0][0] and threads <= figures[0][1] for fds, threads in figures[1:]), figures
