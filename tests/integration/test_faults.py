@@ -20,7 +20,9 @@ from shared_lib import spark as spark_lib
 from tests.integration import faults
 from tests.integration.faults import PRODUCT, TOPIC
 
-pytestmark = pytest.mark.integration
+# Slow, and apart from make test: restarting the session's Spark server ends the test process's own
+# Connect session, which the in-process Spark tests that follow still hold (they then all fail).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)  # the generator's clock
 EVENTS = 300
 SKIPPING = [*faults.OVERRIDES, "platform.runner.skip_up_to_date=true"]  # what is up to date is not run
