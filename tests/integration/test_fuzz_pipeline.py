@@ -107,15 +107,14 @@ def test_bronze_is_silver_plus_quarantine_duplicates_and_consent_excluded(fuzzed
     assert_accounting_balances(product)
 
 
-# Known open defect: in the full suite (after the compliance and late-withdrawal tests wrote to the
-# same tables) the whole-table count is off by one: bronze 745, audit 154 + consent 15 + quarantine
-# 558 + duplicates 19 = 746. Passes alone. Left visible, not hidden: see the session-9 note.
-@pytest.mark.xfail(strict=False, reason="compliance accounting off by one after the other compliance tests")
 def test_compliance_bronze_is_audit_consent_quarantine_and_duplicates(fuzzed):
     batches = table(COMPLIANCE, "batches")
     assert (batches["bronze_rows"] == batches["clean_rows"] + batches["quarantined_rows"]
             + batches["duplicate_rows"] + batches["consent_excluded_rows"]).all()
-    assert len(table(COMPLIANCE, "events_raw")) == (len(table(COMPLIANCE, "audit_trail"))
-                                                    + len(table(COMPLIANCE, "consent_events"))
-                                                    + len(table(COMPLIANCE, "quarantine"))
-                                                    + batches["duplicate_rows"].sum())
+    # Over the whole tables, counting the rows that came from the product's topics: the retention
+    # test writes an audit row straight into the append-only trail, which no bronze row matches.
+    topics = set(TOPICS) & set(table(COMPLIANCE, "events_raw")["topic"])
+    from_kafka = {name: int(table(COMPLIANCE, name)["topic"].isin(topics).sum())
+                  for name in ("events_raw", "audit_trail", "consent_events", "quarantine")}
+    assert from_kafka["events_raw"] == (from_kafka["audit_trail"] + from_kafka["consent_events"]
+                                        + from_kafka["quarantine"] + batches["duplicate_rows"].sum())
