@@ -24,11 +24,21 @@ WARM_UP = "import pandas, pyspark.sql.connect.session, shared_lib.notebook, shar
 class SharedContextKernelManager(AsyncKernelManager):
     """Every client of the kernel (the warm-up's, papermill's, the release's) uses the manager's
     ZeroMQ context, destroyed once at shut-down: a context of a client's own was left to the
-    garbage collector, which often could not destroy it (12 fds and 3 threads kept per notebook)."""
+    garbage collector, which often could not destroy it (12 fds and 3 threads kept per notebook).
+    It keeps its clients so that shut-down stops their channels first: papermill leaves its own
+    client's heartbeat thread running on a kernel it did not start, and that thread died with a
+    traceback on the destroyed context."""
 
     def client(self, **kwargs):
         kwargs.setdefault("context", self.context)
-        return super().client(**kwargs)
+        kc = super().client(**kwargs)
+        self.__dict__.setdefault("opened_clients", []).append(kc)
+        return kc
+
+    def stop_clients(self) -> None:
+        for kc in self.__dict__.pop("opened_clients", []):
+            if kc.channels_running:
+                kc.stop_channels()
 
 
 def start_kernel(kernel_name: str, cwd: Path, warm_up: str = WARM_UP) -> AsyncKernelManager:
@@ -150,6 +160,8 @@ async def _release_and_shutdown(km: AsyncKernelManager) -> None:
                 _close(kc)
     except Exception:
         pass  # a kernel that cannot release its session still has to go
+    if isinstance(km, SharedContextKernelManager):
+        km.stop_clients()  # before the shut-down, which destroys the context under their threads
     try:
         await km.shutdown_kernel(now=True)  # also removes its IPC socket files
     finally:

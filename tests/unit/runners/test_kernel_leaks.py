@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 
 import psutil
@@ -19,7 +20,9 @@ NOTEBOOK = {"cells": [{"cell_type": "code", "id": "p", "metadata": {"tags": ["pa
             "nbformat": 4, "nbformat_minor": 5}
 
 
-def test_four_notebooks_through_the_pool_keep_no_fd_or_thread(tmp_path):
+def test_four_notebooks_through_the_pool_keep_no_fd_or_thread_and_end_no_thread_with_an_error(tmp_path, monkeypatch):
+    died = []  # papermill's heartbeat thread used to die on the destroyed context, with a traceback
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(repr(args.exc_value)))
     source = tmp_path / "n.ipynb"
     source.write_text(json.dumps(NOTEBOOK))
     pool = kernels.KernelPool(warm_up="")
@@ -43,3 +46,4 @@ def test_four_notebooks_through_the_pool_keep_no_fd_or_thread(tmp_path):
     # No growth after the first notebook (a leak adds ~12 files and 3 threads each); fewer is fine:
     # a kernel's background shutdown may still hold a thread at the first sample.
     assert all(fds <= figures[0][0] and threads <= figures[0][1] for fds, threads in figures[1:]), figures
+    assert died == []
