@@ -105,7 +105,9 @@ def get_spark(params: dict):
                                f"expected one of {', '.join(MODES)}")
     key = (mode, *remote_address(params), s["master"], str(paths.workspace()))
     if key in _sessions:
-        return _sessions[key]
+        if mode == "local" or _still_served(_sessions[key], *remote_address(params)):
+            return _sessions[key]
+        _forget(_sessions.pop(key))
     session = _classic(params) if mode == "local" else _connect(params)
     _sessions[key] = session
     return session
@@ -133,6 +135,25 @@ def _connect(params: dict):
     # within CLIENT_RETRY_S instead, and the runner's retry (after the service is back) takes over.
     session.client.set_retry_policies([DefaultPolicy(max_retries=CLIENT_RETRIES, max_backoff=CLIENT_MAX_BACKOFF_MS)])
     return session
+
+
+def _still_served(session, host: str, port: int) -> bool:
+    """Whether the server still holds ``session``: a restarted server has forgotten it, and every
+    call on it fails (the cached session would outlive its server, e.g. in a long test process)."""
+    if not _answers(host, port):
+        return False  # down: _connect says so at once, not after the client's retries
+    try:
+        session.conf.get("spark.sql.session.timeZone")  # one round trip to the server
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: open a new session
+        return False
+
+
+def _forget(session) -> None:
+    """Drop a dead Connect session so that the builder creates a new one (no release call: the
+    server that held it is gone)."""
+    session.release_session_on_close = False
+    session.stop()
 
 
 def _classic(params: dict):

@@ -83,7 +83,8 @@ def params():
     return params_lib.load("dev", TEST_OVERRIDES)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark(params):
+    # Asked for each module: get_spark replaces a session whose server was restarted (the fault tests).
     from shared_lib.spark import get_spark
     return get_spark(params)
