@@ -13,6 +13,7 @@ import json
 import logging
 from pathlib import Path
 
+from runners import logs
 from shared_lib import kafka as kafka_lib
 from shared_lib import paths, products
 from shared_lib.errors import UserError
@@ -49,8 +50,7 @@ def generate(params: dict, product: str, events: int | None = None, seed: int | 
         return _generate_routed(params, product, module, stream, topics, log)
     topic = kafka_lib.topic_of(params, product)
     log(f"generating {events} {product} events (seed {seed}) into topic {topic} ...")
-    sent = kafka_lib.produce(params, topic, kafka_lib.encode_events(stream, module.KEY_FIELD),
-                             progress=lambda n: log(f"  {n}/{events} sent") if n % 50000 == 0 else None)
+    sent = _produce(params, topic, kafka_lib.encode_events(stream, module.KEY_FIELD), events)
     log(f"sent {sent} events to {topic}")
     return sent
 
@@ -62,10 +62,19 @@ def _generate_routed(params: dict, product: str, module, stream, topics: dict[st
         by_role[module.topic_role(event)].append(event)
     sent = 0
     for role, events in by_role.items():
-        n = kafka_lib.produce(params, topics[role], kafka_lib.encode_events(iter(events), module.KEY_FIELD))
+        n = _produce(params, topics[role], kafka_lib.encode_events(iter(events), module.KEY_FIELD), len(events))
         log(f"sent {n} {product} events to {topics[role]}")
         sent += n
     return sent
+
+
+def _produce(params: dict, topic: str, pairs, total: int | None) -> int:
+    """``kafka_lib.produce`` with progress: a bar on a terminal, a line per 100,000 elsewhere."""
+    progress = logs.count_progress(f"sent to {topic}", total, logger)
+    try:
+        return kafka_lib.produce(params, topic, pairs, progress=progress.update)
+    finally:
+        progress.close()
 
 
 def choose_topic(params: dict, product: str, topic: str | None) -> str:
@@ -115,7 +124,7 @@ def produce(params: dict, product: str, file: Path, log=logger.info, topic: str 
     key_field = getattr(_maybe_generator(product), "KEY_FIELD", None)
 
     pairs = ((message_key(line, key_field), line) for line in read_jsonl(file))
-    sent = kafka_lib.produce(params, topic, pairs)
+    sent = _produce(params, topic, pairs, None)
     log(f"sent {sent} events from {file} to {topic}")
     return sent
 

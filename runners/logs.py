@@ -127,3 +127,42 @@ def notebook_progress(label: str, logger: logging.Logger, stream: TextIO | None 
     if on_terminal(stream) and logger.isEnabledFor(logging.INFO):
         return _Bar(label, stream)
     return _Lines(label, logger)
+
+
+class _CountLines:
+    """A count's progress without a terminal: an INFO line each time another ``every`` are done."""
+
+    def __init__(self, label: str, total: int | None, logger: logging.Logger, every: int = 100_000):
+        self.label, self.total, self.logger, self.every, self.shown = label, total, logger, every, 0
+
+    def update(self, done: int) -> None:
+        if done // self.every > self.shown // self.every:
+            self.shown = done
+            self.logger.info("  %s: %s%s", self.label, f"{done:,}", f" of {self.total:,}" if self.total else "")
+
+    def close(self) -> None:
+        pass
+
+
+class _CountBar:
+    """A count's progress on a terminal: a tqdm bar with the rate (a counter when the total is unknown)."""
+
+    def __init__(self, label: str, total: int | None, stream: TextIO):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=label, file=stream, leave=False, unit=" msg", unit_scale=True,
+                        mininterval=0.5)
+
+    def update(self, done: int) -> None:
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def count_progress(label: str, total: int | None, logger: logging.Logger, stream: TextIO | None = None):
+    """Progress of a count (messages sent): ``.update(done)`` as it grows, ``.close()`` at the end."""
+    stream = stream or sys.stderr
+    if on_terminal(stream) and logger.isEnabledFor(logging.INFO):
+        return _CountBar(label, total, stream)
+    return _CountLines(label, total, logger)

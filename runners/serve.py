@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import psutil
@@ -71,9 +72,10 @@ def python_module_cmd(module: str, *args: str) -> list[str]:
     return [sys.executable, "-c", _MODULE_STUB, services.marker(), module, *args]
 
 
-def voila_cmd(host: str, port: int) -> list[str]:
+def voila_cmd(host: str, port: int, folder: Path = paths.DASHBOARDS_DIR) -> list[str]:
+    """Voila serving ``folder`` (the dashboards; the bench's floor serves a folder of its own)."""
     return python_module_cmd(
-        "voila", str(paths.DASHBOARDS_DIR), "--no-browser", f"--Voila.ip={host}", f"--port={port}",
+        "voila", str(folder), "--no-browser", f"--Voila.ip={host}", f"--port={port}",
         # Fail on a taken port instead of silently moving to the next one.
         "--Voila.port_retries=0",
         # Dashboards show results only: never a cell's code, never a traceback (both are

@@ -27,6 +27,8 @@ JAR_SETS: dict[str, list[tuple[str, str, str]]] = {
         ("org.apache.logging.log4j", "log4j-core", "2.24.3"),
         ("org.apache.logging.log4j", "log4j-slf4j2-impl", "2.24.3"),
     ],
+    # Kafka's own producer benchmark (ProducerPerformance), the floor of `dp bench`'s Kafka loading.
+    "kafka-tools": [("org.apache.kafka", "kafka-tools", KAFKA_VERSION)],
 }
 
 
@@ -50,7 +52,7 @@ def jar_dir(name: str) -> Path:
 
 
 def jars(name: str) -> list[Path]:
-    """The jar files of set ``name`` (``spark`` or ``kafka``)."""
+    """The jar files of set ``name`` (``spark``, ``kafka`` or ``kafka-tools``)."""
     return sorted(jar_dir(name).glob("*.jar"))
 
 

@@ -196,32 +196,16 @@ def producer(params: dict, **options):
 
 def produce(params: dict, topic: str, messages: Iterable[tuple[bytes | None, bytes]],
             progress=None) -> int:
-    """Send ``(key, value)`` byte pairs; waits for every acknowledgement. Returns the count sent.
-    The topic is created first if missing (with the platform's partitions and message size): the
-    broker does not create topics on first use, and a send would wait a minute, then fail."""
+    """Send ``(key, value)`` byte pairs; waits for every acknowledgement. Returns the count sent;
+    ``progress(n)`` as acknowledgements come in. A large load is sent by several producer
+    processes (``services.kafka.producer_processes``; ``shared_lib.kafka_produce``). The topic is
+    created first if missing (with the platform's partitions and message size): the broker does
+    not create topics on first use, and a send would wait a minute, then fail."""
+    from shared_lib import kafka_produce
+
     ensure_topics(params, [topic])
-    prod = producer(params)
-    sent = 0
-    try:
-        futures = []
-        for key, value in messages:
-            futures.append(prod.send(topic, key=key, value=value))
-            sent += 1
-            if len(futures) >= 5000:
-                prod.flush()
-                for f in futures:
-                    f.get(timeout=60)  # raises on a refused message instead of losing it
-                futures.clear()
-                if progress:
-                    progress(sent)
-        prod.flush()
-        for f in futures:
-            f.get(timeout=60)
-        if progress:
-            progress(sent)
-    finally:
-        prod.close()
-    return sent
+    processes = params["platform"]["services"]["kafka"]["producer_processes"]
+    return kafka_produce.in_processes(params, topic, messages, processes, progress)
 
 
 def encode_events(events: Iterable[dict | str | bytes], key_field: str | None = None

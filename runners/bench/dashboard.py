@@ -1,7 +1,12 @@
-"""Dashboard time to first render: the web dashboard in headless Chromium, cold and warm."""
+"""Dashboard time to first render: the web dashboard in headless Chromium, cold and warm, against
+Voila's own floor measured in the same run: a one-cell notebook served by a Voila started with
+the same options and template, timed the same way."""
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +17,13 @@ from runners.bench.report import figure, spread
 from runners.bench.workspace import BenchError, Setup
 
 TARGET_S = 4.0
+FLOOR_RATIO, CHARTS_RATIO = 1.5, 2.5  # issue 21: cards within 1.5x Voila's floor, last chart 2.5x
+# Voila's floor: its kernel start, one cell, the lab template; the cell shows what RENDERED waits for.
+FLOOR_NOTEBOOK = {
+    "cells": [{"cell_type": "code", "id": "floor", "metadata": {}, "execution_count": None, "outputs": [],
+               "source": "from IPython.display import HTML\nHTML('<div class=\"dp-kpi\">floor</div>')"}],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5}
 WARM_RENDERS = 3
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps calling home on a closed network.
@@ -45,8 +57,9 @@ class Render:
     with_data: bool  # the KPI cards (False: the empty state)
 
 
-def _first_render(browser, url: str) -> Render:
-    """A new page at ``url``: when it showed the KPI cards, and when its charts were all drawn."""
+def _first_render(browser, url: str, charts: bool = True) -> Render:
+    """A new page at ``url``: when it showed the KPI cards, and when its charts were all drawn
+    (``charts`` False: a page without any)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.add_init_script(PAINT_MARKS)
@@ -54,7 +67,7 @@ def _first_render(browser, url: str) -> Render:
         page.wait_for_function("window.__dp && window.__dp.painted", timeout=RENDER_TIMEOUT_MS)
         with_data = page.locator(".dp-kpi").count() > 0
         charts_ms = None
-        if with_data:  # the charts come after the cards; done when their count stops growing
+        if with_data and charts:  # the charts come after the cards; done when their count stops growing
             page.wait_for_function(f"document.querySelectorAll({CHARTS!r}).length > 0 && "
                                    "performance.now() - window.__dp.lastChart > 1000", timeout=RENDER_TIMEOUT_MS,
                                    polling=250)
@@ -65,44 +78,91 @@ def _first_render(browser, url: str) -> Render:
         page.close()
 
 
+def _renders(browser, url: str, setup: Setup, label: str, charts: bool = True) -> tuple[Render, list[Render]]:
+    """A cold page, then WARM_RENDERS warm ones."""
+    cold = _first_render(browser, url, charts)
+    setup.log(f"  {label} cold: {cold.first_render_s:.2f} s" + ("" if cold.with_data else " (empty state)"))
+    warm = []
+    for i in range(WARM_RENDERS):
+        warm.append(_first_render(browser, url, charts))
+        setup.log(f"  {label} warm {i + 1}/{WARM_RENDERS}: {warm[-1].first_render_s:.2f} s")
+    return cold, warm
+
+
+def _voila_floor(setup: Setup, browser) -> tuple[Render, list[Render]]:
+    """Voila's own floor: the one-cell notebook, served by a Voila of its own started as dp serve
+    starts the dashboards' (same options and template), on a free port."""
+    from runners import serve, services
+
+    folder = setup.workspace / "bench" / "voila-floor"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "floor.ipynb").write_text(json.dumps(FLOOR_NOTEBOOK))
+    [port] = services.free_ports(1)
+    log = (folder / "voila.log").open("wb")
+    proc = subprocess.Popen(serve.voila_cmd("127.0.0.1", port, folder), stdout=log, stderr=subprocess.STDOUT,
+                            cwd=folder, start_new_session=True)
+    try:
+        deadline = time.time() + serve.START_TIMEOUT_S
+        while not services.port_open("127.0.0.1", port):
+            if proc.poll() is not None or time.time() > deadline:
+                raise BenchError(f"Voila's floor did not start on port {port}: see {folder / 'voila.log'}")
+            time.sleep(0.2)
+        return _renders(browser, f"http://127.0.0.1:{port}/voila/render/floor.ipynb", setup, "Voila floor",
+                        charts=False)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 def bench(setup: Setup) -> list[dict]:
     """The web dashboard in headless Chromium, served as `dp serve` serves it, on the gold tables
-    the web benchmark left (its empty state if there are none). Cold: the first page after the
-    server started; warm: the next ones. Times from the page's navigation start (as the browser's
-    own paint timings are), until the first frame painted with the KPI cards; the charts follow.
-    Where a page's time goes: docs/performance.md."""
+    the web benchmark left (its empty state if there are none), then Voila's floor. Cold: the
+    first page after the server started; warm: the next ones. Times from the page's navigation
+    start (as the browser's own paint timings are), until the first frame painted with the KPI
+    cards; the charts follow. Where a page's time goes: docs/performance.md."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
         raise BenchError(f"{CHROMIUM} is missing: install Debian's chromium with `make browser`")
-    setup.log("  starting the dashboards server (as dp serve does) ...")
-    start_s, _ = timed(lambda: steps.start_dashboards(setup))
-    try:
-        url = steps.dashboard_address(setup, WEB.product)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            setup.log("  starting the dashboards server (as dp serve does) ...")
+            start_s, _ = timed(lambda: steps.start_dashboards(setup))
             try:
-                cold = _first_render(browser, url)
-                setup.log(f"  cold: {cold.first_render_s:.2f} s" + ("" if cold.with_data else " (empty state)"))
-                warm = []
-                for i in range(WARM_RENDERS):
-                    warm.append(_first_render(browser, url))
-                    setup.log(f"  warm {i + 1}/{WARM_RENDERS}: {warm[-1].first_render_s:.2f} s")
+                cold, warm = _renders(browser, steps.dashboard_address(setup, WEB.product), setup, "dashboard")
             finally:
-                browser.close()
-    finally:
-        steps.stop_dashboards()
+                steps.stop_dashboards()
+            floor_cold, floor_warm = _voila_floor(setup, browser)
+        finally:
+            browser.close()
     shown = "KPI cards painted" if cold.with_data else "empty state painted (gold had no rows)"
     warm_s = [r.first_render_s for r in warm]
+    floor_s = [r.first_render_s for r in floor_warm]
+    warm_median, floor_median = statistics.median(warm_s), statistics.median(floor_s)
     figures = [
         figure("dashboard first render, cold", cold.first_render_s, "s", at_most=TARGET_S,
                notes=f"first page after the server started ({start_s:.1f} s to start); until the {shown}"),
-        figure("dashboard first render, warm (median)", statistics.median(warm_s), "s",
+        figure("dashboard first render, warm (median)", warm_median, "s",
                at_most=TARGET_S, notes=f"new page each time; {spread(warm_s)}", samples=warm_s),
+        figure("Voila floor first render, warm (median)", floor_median, "s",
+               notes=f"a one-cell notebook, same Voila options and template; cold {floor_cold.first_render_s:.2f} s; "
+                     f"{spread(floor_s)}", samples=floor_s),
+        figure("dashboard first render / Voila floor (warm medians)", warm_median / floor_median, "x",
+               at_most=FLOOR_RATIO, notes="issue 21: the KPI cards within 1.5x of Voila's own floor"),
     ]
     charts = [r.charts_s for r in [cold, *warm] if r.charts_s is not None]
     if charts:
         figures.append(figure("dashboard charts drawn (median)", statistics.median(charts), "s",
                               notes="until the last chart is drawn; the charts follow the cards: "
                                     + spread(charts), samples=charts))
+        warm_charts = [r.charts_s for r in warm if r.charts_s is not None]
+        if warm_charts:
+            figures.append(figure("dashboard last chart / Voila floor (warm medians)",
+                                  statistics.median(warm_charts) / floor_median, "x", at_most=CHARTS_RATIO,
+                                  notes="issue 21: the last chart within 2.5x of Voila's own floor"))
     return figures

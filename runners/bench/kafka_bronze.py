@@ -1,8 +1,11 @@
 """Kafka -> bronze throughput: web events produced into the topic, then the bronze step timed
-over them, cold (first stream since the server started) and warm."""
+over them, cold (first stream since the server started) and warm; and `dp produce`'s loading
+against Kafka's own producer benchmark (``ProducerPerformance``) on the same broker and payloads."""
 from __future__ import annotations
 
 import functools
+import re
+import subprocess
 
 from runners.bench import reads, steps
 from runners.bench.measure import Message, spark_server, timed
@@ -11,6 +14,8 @@ from runners.bench.workspace import BenchError, Setup
 from shared_lib import kafka as kafka_lib
 
 TARGET_EPS = 25_000
+PRODUCE_EPS, OF_PERF_TEST = 50_000, 1 / 3  # issue 21: loading at 50k events/s and 1/3 of Kafka's own
+PERF_PAYLOADS = 20_000  # distinct payloads Kafka's benchmark draws from
 PRODUCT = "web-user-analytics"
 SEED = 42
 
@@ -66,11 +71,48 @@ def bench(setup: Setup) -> list[dict]:
                    notes=f"{ingest_s:.2f} s, of which {create_s:.2f} s checking/creating the table; "
                          f"Spark server CPU {server.cpu_s:.1f} s; bronze row count verified"
                          + ("; first stream since the server started" if label == "cold" else "")),
-            figure(f"Kafka production, {label} pass", n / produce_s, "events/s",
-                   notes=f"{produce_s:.2f} s, kafka-python, acks=all"),
+            figure(f"Kafka production, {label} pass", n / produce_s, "events/s", at_least=PRODUCE_EPS,
+                   notes=f"{produce_s:.2f} s, kafka-python, acks=all, "
+                         f"{setup.params['platform']['services']['kafka']['producer_processes']} producer process(es)"),
         ]
+    log(f"  Kafka's own producer benchmark, {n} events of the same payloads ...")
+    perf_eps = perf_test(setup, produced, n)
+    own_eps = n / produce_s  # the warm pass
+    log(f"  ProducerPerformance: {perf_eps:,.0f} events/s; dp produce {own_eps:,.0f} ({own_eps / perf_eps:.2f} of it)")
+    figures += [
+        figure("Kafka ProducerPerformance", perf_eps, "events/s",
+               notes="Kafka's own producer benchmark (kafka-tools), same broker, acks=all, linger 20 ms, "
+                     "256 KiB batches, no compression, payloads drawn from the same events, no keys"),
+        figure("dp produce / Kafka ProducerPerformance", own_eps / perf_eps, "x", at_least=OF_PERF_TEST,
+               notes="warm pass against Kafka's own benchmark in the same run (issue 21: at least 1/3)"),
+    ]
     figures += [
         figure("event generation", n / generate_s, "events/s", notes=f"{generate_s:.2f} s, web generator"),
         server_rss_figure("Spark server peak RSS during ingest", server.peak_bytes),
     ]
     return figures
+
+
+def perf_test(setup: Setup, produced: list[Message], n: int) -> float:
+    """Events per second of Kafka's ``ProducerPerformance`` sending ``n`` records drawn from the
+    payloads of ``produced``, into a topic of its own with the platform's settings."""
+    from shared_lib import jars
+
+    folder = setup.workspace / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    payloads = folder / "perf-payloads.txt"
+    payloads.write_bytes(b"\n".join(v for _, v in produced[:PERF_PAYLOADS] if b"\n" not in v))
+    topic = "bench.perf-test"
+    kafka_lib.ensure_topics(setup.params, [topic])
+    kafka = setup.params["platform"]["services"]["kafka"]
+    cmd = ["java", "-Xmx512m", "-cp", ":".join(str(j) for j in jars.jars("kafka-tools")),
+           "org.apache.kafka.tools.ProducerPerformance", "--topic", topic, "--num-records", str(n),
+           "--payload-file", str(payloads), "--throughput", "-1", "--producer-props",
+           f"bootstrap.servers={kafka_lib.bootstrap(setup.params)}", "acks=all", "linger.ms=20",
+           "batch.size=262144", "compression.type=none", f"max.request.size={kafka['max_message_bytes']}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    found = re.findall(r"(\d+) records sent, ([\d.]+) records/sec", done.stdout)
+    if done.returncode != 0 or not found:
+        raise BenchError(f"Kafka's ProducerPerformance failed (exit {done.returncode}): "
+                         f"{(done.stderr or done.stdout).strip()[-500:]}")
+    return float(found[-1][1])

@@ -33,3 +33,17 @@ def test_without_a_terminal_a_notebook_shows_no_bar_and_its_cells_only_with_debu
     logs.notebook_progress("[1/1] demo:ok", logger, stream=out).cell(2, 3)
     assert out.getvalue().splitlines()[-1].split(" ", 1)[1].startswith("DEBUG [1/1] demo:ok: cell 2 of 3 (")
     logging.getLogger().removeHandler(logging.getLogger().handlers[-1])
+
+
+def test_without_a_terminal_a_count_is_a_line_each_time_it_passes_another_100_000():
+    out = io.StringIO()
+    logger = logging.getLogger("runners.test_logs")
+    logs.setup(debug=False, stream=out)
+    logger.setLevel(logging.INFO)
+    progress = logs.count_progress("sent to web.events", 250_000, logger, stream=out)
+    for done in (5_000, 99_999, 100_000, 195_000, 205_000, 250_000):  # acknowledgements come in chunks
+        progress.update(done)
+    progress.close()
+    lines = [line.split(" ", 2)[2] for line in out.getvalue().splitlines()]
+    assert lines == ["  sent to web.events: 100,000 of 250,000", "  sent to web.events: 205,000 of 250,000"]
+    logging.getLogger().removeHandler(logging.getLogger().handlers[-1])
