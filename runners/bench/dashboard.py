@@ -29,8 +29,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps calling home on a closed network.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# What "rendered" means: the KPI cards, or the empty state when gold has no rows.
-RENDERED = ".dp-kpi, .dp-empty"
+# What "rendered" means: the KPI cards, or the empty state when gold has no rows; on the
+# platform console, its product cards (or its notice that the gateway is down).
+RENDERED = ".dp-kpi, .dp-empty, .pc-product, .pc-gateway-down"
+CONSOLE = "platform-console"
 CHARTS = ".js-plotly-plot"
 RENDER_TIMEOUT_MS = 120_000
 # Marks, in the page, the first frame painted after the KPI cards (or the empty state) entered
@@ -65,7 +67,7 @@ def _first_render(browser, url: str, charts: bool = True) -> Render:
         page.add_init_script(PAINT_MARKS)
         page.goto(url, timeout=RENDER_TIMEOUT_MS)
         page.wait_for_function("window.__dp && window.__dp.painted", timeout=RENDER_TIMEOUT_MS)
-        with_data = page.locator(".dp-kpi").count() > 0
+        with_data = page.locator(".dp-kpi, .pc-product").count() > 0
         charts_ms = None
         if with_data and charts:  # the charts come after the cards; done when their count stops growing
             page.wait_for_function(f"document.querySelectorAll({CHARTS!r}).length > 0 && "
@@ -87,6 +89,13 @@ def _renders(browser, url: str, setup: Setup, label: str, charts: bool = True) -
         warm.append(_first_render(browser, url, charts))
         setup.log(f"  {label} warm {i + 1}/{WARM_RENDERS}: {warm[-1].first_render_s:.2f} s")
     return cold, warm
+
+
+def _other_pages() -> list[str]:
+    """The pages besides web's, by product (the console among them), as `dp serve` lists them."""
+    from runners import serve
+
+    return [name.removesuffix(".ipynb") for name in serve.dashboards() if name != f"{WEB.product}.ipynb"]
 
 
 def _voila_floor(setup: Setup, browser) -> tuple[Render, list[Render]]:
@@ -120,7 +129,8 @@ def _voila_floor(setup: Setup, browser) -> tuple[Render, list[Render]]:
 
 def bench(setup: Setup) -> list[dict]:
     """The web dashboard in headless Chromium, served as `dp serve` serves it, on the gold tables
-    the web benchmark left (its empty state if there are none), then Voila's floor. Cold: the
+    the web benchmark left (its empty state if there are none), every other page (the platform
+    console among them), then Voila's floor. Cold: the
     first page after the server started; warm: the next ones. Times from the page's navigation
     start (as the browser's own paint timings are), until the first frame painted with the KPI
     cards; the charts follow. Where a page's time goes: docs/performance.md."""
@@ -135,6 +145,8 @@ def bench(setup: Setup) -> list[dict]:
             start_s, _ = timed(lambda: steps.start_dashboards(setup))
             try:
                 cold, warm = _renders(browser, steps.dashboard_address(setup, WEB.product), setup, "dashboard")
+                others = {name: _renders(browser, steps.dashboard_address(setup, name), setup, name, charts=False)[1]
+                          for name in _other_pages()}
             finally:
                 steps.stop_dashboards()
             floor_cold, floor_warm = _voila_floor(setup, browser)
@@ -155,6 +167,12 @@ def bench(setup: Setup) -> list[dict]:
         figure("dashboard first render / Voila floor (warm medians)", warm_median / floor_median, "x",
                at_most=FLOOR_RATIO, notes="issue 21: the KPI cards within 1.5x of Voila's own floor"),
     ]
+    for name, renders in others.items():
+        seconds = [r.first_render_s for r in renders]
+        what = "product cards" if name == CONSOLE else "KPI cards" if renders[0].with_data else "empty state"
+        figures.append(figure(f"{name} first render, warm (median)", statistics.median(seconds), "s",
+                              at_most=TARGET_S, notes=f"until its {what} painted; {spread(seconds)}",
+                              samples=seconds))
     charts = [r.charts_s for r in [cold, *warm] if r.charts_s is not None]
     if charts:
         figures.append(figure("dashboard charts drawn (median)", statistics.median(charts), "s",
