@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -479,6 +480,9 @@ def main(argv: list[str] | None = None) -> int:
     from runners import logs
     from shared_lib.errors import UserError
     logs.setup(debug=args.debug)
+    # A plain `kill` stops a command as Ctrl-C does: its cleanup runs (a bench's services, a run's
+    # lock and kernels) instead of being left behind.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return args.func(args)
     except UserError as exc:
@@ -493,6 +497,10 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print(f"dp {args.command}: {BUG_HINT}", file=sys.stderr)
         return 1
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _complete(parser: argparse.ArgumentParser) -> None:

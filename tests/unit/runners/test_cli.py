@@ -1,4 +1,7 @@
 """The command line: its version, one line for a user's mistake, a traceback for a bug."""
+import os
+import signal
+import time
 import tomllib
 from importlib import metadata
 
@@ -63,6 +66,24 @@ def test_interrupted(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_catalog", failing(KeyboardInterrupt()))
     assert cli.main(["catalog"]) == 130
     assert capsys.readouterr().err == "dp catalog: interrupted\n"
+
+
+def test_a_plain_kill_interrupts_as_ctrl_c_so_the_commands_cleanup_runs(monkeypatch, capsys):
+    cleaned = []
+
+    def killed_while_working(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises before this ends
+        finally:
+            cleaned.append(True)  # e.g. a bench stopping its services
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "cmd_catalog", killed_while_working)
+    try:
+        assert cli.main(["catalog"]) == 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert cleaned == [True] and capsys.readouterr().err == "dp catalog: interrupted\n"
 
 
 def test_hold_add_needs_exactly_one_of_subject_or_table(monkeypatch, capsys, tmp_path):
