@@ -3,6 +3,7 @@ JSON-lines file as ``lines(line, value)``, the contract as SQL, tables written a
 the gold tables read back as row dicts for the cross-check."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -59,6 +60,18 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, tables: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for table in tables:
         con.execute(f"COPY {table} TO '{out / (table + '.parquet')}' (FORMAT parquet)")
+
+
+def finish(con: duckdb.DuckDBPyConnection, out: Path, gold: dict[str, str], made: list[str],
+           checked: Iterable[str] | None = None) -> dict[str, list[dict]]:
+    """Every floor's ending: each ``gold`` table created from its SQL, in order (a later one may
+    read an earlier one); the ``made`` tables (silver, tables made apart) and the gold ones
+    written as ``out/<table>.parquet``; the rows of the ``checked`` tables (by default the gold
+    ones) returned for the cross-check."""
+    for name, sql in gold.items():
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+    write(con, out, [*made, *gold])
+    return {name: rows(con, name) for name in (gold if checked is None else checked)}
 
 
 def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[dict]:

@@ -79,8 +79,6 @@ def run(path: Path, out: Path, params: dict, personal: dict[str, list[str]] | No
                    coalesce({hashed}, subject_hash) AS subject_hash
             FROM validated WHERE reason IS NULL
             QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line) = 1""")
-        con.execute(f"CREATE TABLE daily_compliance_kpis AS {_kpis_sql(personal)}")
-        common.write(con, out, [*SILVER, "daily_compliance_kpis"])
-        return {"daily_compliance_kpis": common.rows(con, "daily_compliance_kpis")}
+        return common.finish(con, out, {"daily_compliance_kpis": _kpis_sql(personal)}, SILVER)
     finally:
         con.close()

@@ -147,9 +147,6 @@ def run(path: Path, out: Path, params: dict) -> dict[str, list[dict]]:
                     f"FROM ({summary_sql('assigned', 'device_id', _SESSION_EXTRA)})")
         gold = {"device_activity": _DEVICE_ACTIVITY, "devices": _DEVICES, "daily_kpis": _DAILY_KPIS,
                 "daily_by_version": _BY_VERSION, "retention": _retention_sql(days)}
-        for name, sql in gold.items():
-            con.execute(f"CREATE TABLE {name} AS {sql}")
-        common.write(con, out, [*SILVER, *gold])
-        return {name: common.rows(con, name) for name in gold}
+        return common.finish(con, out, gold, SILVER)
     finally:
         con.close()

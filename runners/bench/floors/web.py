@@ -285,9 +285,6 @@ def run(path: Path, out: Path, params: dict) -> dict[str, list[dict]]:
                 "element_clicks": _ELEMENT_CLICKS, "form_completion": _FORM_COMPLETION,
                 "user_journeys": f"SELECT * FROM ({_journeys_sql('anonymous_id')}) UNION ALL "
                                  f"SELECT * FROM ({_journeys_sql('user_id')})"}
-        for name, sql in gold.items():
-            con.execute(f"CREATE TABLE {name} AS {sql}")
-        common.write(con, out, [*SILVER, *gold])
-        return {name: common.rows(con, name) for name in gold}
+        return common.finish(con, out, gold, SILVER)
     finally:
         con.close()
