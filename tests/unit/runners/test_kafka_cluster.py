@@ -1,19 +1,10 @@
 """The server.properties of a local Kafka cluster: every broker a voter of one quorum, internal
 topics replicated like the products' topics, and a workspace that keeps its broker count."""
-import copy
 
 import pytest
 
 from runners import kafka_cluster, services
 from shared_lib import kafka as kafka_lib
-
-
-@pytest.fixture
-def kafka_params(params, tmp_path, monkeypatch):
-    monkeypatch.setenv("DP_HOME", str(tmp_path))
-    loaded = copy.deepcopy(params)
-    loaded["platform"]["services"]["kafka"].update(port=19092, controller_port=19093)
-    return loaded
 
 
 def props(text: str) -> dict[str, str]:
