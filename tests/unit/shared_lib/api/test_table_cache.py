@@ -3,8 +3,11 @@ reads and encoded answers kept per version in small LRUs."""
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
 
 from shared_lib import products
+from shared_lib.api import app as api_app
 from shared_lib.api import gold
 from tests.api_data import D1, D2, D3, web_kpi
 from tests.browser import write_table
@@ -71,3 +74,16 @@ def test_an_answer_is_computed_once_per_query_and_version_and_kept_as_json(cache
     write_table(WEB, "daily_kpis", [web_kpi(D3, 30)])
     cache.answer(("/a",), [kpis()], compute("a at version 1"))
     assert computed == ["a", "b", "a after b", "a at version 1"]
+
+
+def test_an_answer_from_one_table_s_frame_follows_that_table_s_version(cache):
+    app = FastAPI()
+
+    @app.get("/total")
+    def total(request: Request):
+        return api_app.cached_frame(request, cache, kpis(), lambda frame: (int(frame["sessions"].sum()), None))
+
+    client = TestClient(app)
+    assert [client.get("/total").json()["data"] for _ in range(2)] == [30, 30] and cache.reads == 1
+    write_table(WEB, "daily_kpis", [web_kpi(D3, 31)])
+    assert client.get("/total").json()["data"] == 31 and cache.reads == 2
