@@ -13,7 +13,7 @@ import psutil
 from runners import apis
 from runners.bench import load
 from runners.bench.report import figure
-from runners.bench.servers import cpu_s, wait_until_answers
+from runners.bench.servers import cpu_s, stop, wait_until_answers
 from runners.bench.workspace import Setup
 from shared_lib import lake, paths, products
 
@@ -113,11 +113,7 @@ def bench(setup: Setup) -> list[dict]:
         setup.log(f"  then {total // 2:,} requests from {CLIENTS} clients without pause (the server's capacity) ...")
         saturated = load.run(urls, headers, clients=CLIENTS, total=total // 2)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout_s=30)
     notes = (f"{CLIENTS} concurrent clients (each its own httpx client, on the same machine), each sending its next request "
              f"{THINK_S:g} s after its answer, on {len(urls)} gold queries of the web API, direct (no gateway); "
              f"{result.requests:,} requests at {result.per_second:.0f} per second")

@@ -27,7 +27,7 @@ from runners import services
 from runners.bench import load as load_lib
 from runners.bench.load import Load
 from runners.bench.report import figure
-from runners.bench.servers import cpu_s, wait_until_answers
+from runners.bench.servers import cpu_s, stop, wait_until_answers
 from runners.bench.workspace import Setup
 from runners.gateway.app import KEEP_ALIVE_S, skip_sniffio_lookups
 from shared_lib import paths
@@ -77,12 +77,7 @@ def _server(name: str, cmd: list[str], ready_url: str, env: dict[str, str]) -> I
         wait_until_answers(ready_url, proc, f"the bench's {name} server", log_path)
         yield psutil.Process(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout_s=10)
 
 
 def _child_env(upstream: str) -> dict[str, str]:

@@ -1,5 +1,5 @@
-"""What the HTTP benchmarks do alike with the servers they start: wait until one answers, and
-count the CPU seconds a process used."""
+"""What the HTTP benchmarks do alike with the servers they start: wait until one answers, stop
+it, and count the CPU seconds a process used."""
 from __future__ import annotations
 
 import subprocess
@@ -30,6 +30,16 @@ def wait_until_answers(url: str, proc: subprocess.Popen, what: str, log_path: Pa
             pass
         time.sleep(0.2)
     raise BenchError(f"{what} did not answer {url} within {timeout_s:.0f} s{see}")
+
+
+def stop(proc: subprocess.Popen, timeout_s: float) -> None:
+    """Ends ``proc``: asked to stop, killed when still running after ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def cpu_s(process: psutil.Process) -> float:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from runners import services
-from runners.bench.servers import cpu_s, wait_until_answers
+from runners.bench.servers import cpu_s, stop, wait_until_answers
 from runners.bench.workspace import BenchError
 
 
@@ -44,6 +44,17 @@ def test_a_server_that_never_answers_is_given_up_after_the_timeout(port):
         proc.kill()
         proc.wait()
     assert str(error.value) == f"the product APIs did not answer http://127.0.0.1:{port}/health within 1 s"
+
+
+def test_a_server_is_stopped_politely_and_killed_when_it_ignores_the_request():
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(30)"],
+                                stdout=subprocess.PIPE)
+    assert stubborn.stdout.readline() == b"ready\n"  # SIGTERM is ignored from here on
+    stop(polite, timeout_s=10)
+    stop(stubborn, timeout_s=0.5)
+    assert (polite.returncode, stubborn.returncode) == (-15, -9)
 
 
 def test_cpu_seconds_are_user_plus_system():
