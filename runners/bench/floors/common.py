@@ -55,6 +55,15 @@ def quarantine_sql(contract: Contract, max_chars: int, validated: str = "validat
         FROM {validated} WHERE reason IS NOT NULL"""
 
 
+def ingest(con: duckdb.DuckDBPyConnection, path: Path, event_contract: Contract, max_chars: int,
+           value: str = "value") -> None:
+    """Every floor's beginning: the tables ``lines`` (the messages of ``path``), ``validated`` and
+    ``quarantine`` (``value``: SQL of what a quarantined message keeps, see ``quarantine_sql``)."""
+    load_lines(con, path)
+    validate(con, event_contract)
+    con.execute(f"CREATE TABLE quarantine AS {quarantine_sql(event_contract, max_chars, value=value)}")
+
+
 def write(con: duckdb.DuckDBPyConnection, out: Path, tables: list[str]) -> None:
     """Each of ``tables`` as ``out/<table>.parquet``."""
     out.mkdir(parents=True, exist_ok=True)

@@ -68,10 +68,7 @@ def run(path: Path, out: Path, params: dict, personal: dict[str, list[str]] | No
         personal = products.personal_columns_of(products.all_products().values())
     con = common.connect()
     try:
-        common.load_lines(con, path)
-        common.validate(con, AUDIT_CONTRACT)
-        con.execute(f"CREATE TABLE quarantine AS "
-                    f"{common.quarantine_sql(AUDIT_CONTRACT, own['silver']['quarantine_value_max_chars'])}")
+        common.ingest(con, path, AUDIT_CONTRACT, own["silver"]["quarantine_value_max_chars"])
         fields = ", ".join(f.name for f in AUDIT_CONTRACT.fields if f.name not in ("subject_id", "subject_hash"))
         hashed = _hmac_sql("subject_id", subject_hash.workspace_key())
         con.execute(f"""CREATE TABLE audit_trail AS
