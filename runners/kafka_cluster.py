@@ -207,7 +207,9 @@ def statuses(params: dict) -> list[services.Status]:
     k = params["platform"]["services"]["kafka"]
     if kafka_lib.external(params):
         up = _cluster_ready(params, 1)
+        host, port = kafka_lib.bootstrap_addresses(params)[0]  # the first broker a client asks
         return [services.Status("kafka", "running" if up else "stopped", None, kafka_lib.bootstrap(params),
-                                services.log_file("kafka"), "external cluster (not started by dp up)")]
+                                services.log_file("kafka"), "external cluster (not started by dp up)",
+                                host=host, port=port)]
     nodes = kafka_lib.local_brokers(params, _recorded_count() or 1)
     return [services.process_status(process_name(i), k["host"], port) for i, port, _ in nodes]

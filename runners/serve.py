@@ -257,11 +257,11 @@ def status(params: dict) -> list[services.Status]:
             up, warming = answers(url), server.warming(url)
             note = ("process up, not answering yet" if not up else
                     f"warming up (slower first page): {', '.join(warming)}" if warming else "")
-            rows.append(services.Status(server.name, "running" if up else "starting", proc.pid, f"{host}:{port}",
-                                        services.log_file(server.name), note))
+            rows.append(services.Status.on_port(server.name, "running" if up else "starting", proc.pid, host, port,
+                                                services.log_file(server.name), note))
         else:
-            rows.append(services.Status(server.name, "stopped", None, f"{host}:{port}", services.log_file(server.name),
-                                        "start with: dp serve --background"))
+            rows.append(services.Status.on_port(server.name, "stopped", None, host, port,
+                                                services.log_file(server.name), "start with: dp serve --background"))
     return rows
 
 

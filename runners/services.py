@@ -41,9 +41,18 @@ class Status:
     name: str
     state: str  # running | stopped | died
     pid: int | None
-    address: str
+    address: str  # as `dp status` shows it: host:port, a URL, or what the service is
     log: Path
     detail: str = ""
+    # Where the service answers, for a port check; None when it has no port of its own (in-process, a worker).
+    host: str | None = None
+    port: int | None = None
+
+    @classmethod
+    def on_port(cls, name: str, state: str, pid: int | None, host: str, port: int, log: Path,
+                detail: str = "") -> Status:
+        """A service listening on ``host:port``, shown as that address."""
+        return cls(name, state, pid, f"{host}:{port}", log, detail, host=host, port=port)
 
 
 def marker() -> str:
@@ -86,13 +95,13 @@ def process_status(name: str, host: str, port: int) -> Status:
     proc = our_process(name)
     if proc:
         ready = port_open(host, port)
-        return Status(name, "running" if ready else "starting", proc.pid, f"{host}:{port}",
-                      log_file(name), "" if ready else "process up, port not answering yet")
+        return Status.on_port(name, "running" if ready else "starting", proc.pid, host, port,
+                              log_file(name), "" if ready else "process up, port not answering yet")
     if pid_file(name).exists():
-        return Status(name, "died", None, f"{host}:{port}", log_file(name),
-                      f"pid file left behind; last log lines:\n{_tail(log_file(name))}")
+        return Status.on_port(name, "died", None, host, port, log_file(name),
+                              f"pid file left behind; last log lines:\n{_tail(log_file(name))}")
     detail = f"port {port} is in use by another process" if port_open(host, port) else ""
-    return Status(name, "stopped", None, f"{host}:{port}", log_file(name), detail)
+    return Status.on_port(name, "stopped", None, host, port, log_file(name), detail)
 
 
 def status(params: dict) -> list[Status]:
@@ -116,7 +125,7 @@ def _spark_elsewhere(params: dict) -> Status:
     url = spark_session.connect_url(params)
     answers = port_open(host, port, timeout=2)
     return Status("spark", "running" if answers else "stopped", None, url,
-                  log_file("spark"), "" if answers else f"remote endpoint {url} does not answer")
+                  log_file("spark"), "" if answers else f"remote endpoint {url} does not answer", host=host, port=port)
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -306,8 +315,8 @@ def down_services(params: dict) -> str:
     services that another workspace's `dp up` started, as in the tests)."""
     lines = []
     for st in status(params):
-        host, _, port = st.address.rpartition(":")  # host:port of a process; a URL or text otherwise
-        if st.state == "running" or (port.isdigit() and port_open(host, int(port))):
+        answers = st.host is not None and st.port is not None and port_open(st.host, st.port)
+        if st.state == "running" or answers:
             continue
         why = "it died (pid file left behind)" if st.state == "died" else st.state
         lines.append(f"{st.name} is not running on {st.address}: {why}; see {st.log}; `dp up` starts it")

@@ -157,9 +157,11 @@ def status(params: dict) -> list[services.Status]:
     for name in ([MASTER] if services.pid_file(MASTER).exists() else []) + running_workers():
         proc = services.our_process(name)
         where = master_url(params) if name == MASTER else f"{s['host']} -> {master_url(params)}"
+        # A master started here answers on its port; a worker has none of its own to check.
+        host, port = (s["host"], settings(params)["master_port"]) if name == MASTER else (None, None)
         if proc:
-            rows.append(services.Status(name, "running", proc.pid, where, services.log_file(name)))
+            rows.append(services.Status(name, "running", proc.pid, where, services.log_file(name), host=host, port=port))
         else:
             rows.append(services.Status(name, "died", None, where, services.log_file(name),
-                                        "pid file left behind; see the log"))
+                                        "pid file left behind; see the log", host=host, port=port))
     return rows

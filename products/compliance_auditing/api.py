@@ -104,13 +104,13 @@ def router(cache: gold.TableCache, dsar_command: dsar_jobs.DsarCommand = dsar_jo
     async def kpis(request: Request, start: query.Start = None, end: query.End = None,
                    kpi: Annotated[str | None, Query(max_length=64, description="Only this KPI, e.g. denied_accesses")] = None
                    ) -> Response:
-        def compute() -> tuple[list[dict], None]:
-            frame = query.date_range(cache.frame(_table("daily_compliance_kpis")), "date", start, end)
+        def compute(frame) -> tuple[list[dict], None]:
+            frame = query.date_range(frame, "date", start, end)
             if kpi is not None:
                 frame = frame[frame["kpi"] == kpi]
             return gold.records(frame.sort_values(["date", "kpi", "dimension", "dimension_value"])), None
 
-        return api_app.cached(request, cache, [_table("daily_compliance_kpis")], compute)
+        return api_app.cached_frame(request, cache, _table("daily_compliance_kpis"), compute)
 
     @api.get("/retention", summary="Retention status of every declared table (the latest check of dp retention)",
              **auth.secured("operator", auditor=True), response_model=Envelope[list[RetentionStatus]])

@@ -31,8 +31,8 @@ def _model(table: str, columns=None, name=None):
 def router(cache: gold.TableCache) -> APIRouter:
     api = APIRouter(tags=["mobile"])
 
-    def by_version(start, end, platform, app_version, sort) -> Any:
-        frame = query.date_range(cache.frame(_table("daily_by_version")), "date", start, end)
+    def by_version(frame, start, end, platform, app_version, sort) -> Any:
+        frame = query.date_range(frame, "date", start, end)
         if platform is not None:
             frame = frame[frame["platform"] == platform]
         if app_version is not None:
@@ -42,52 +42,52 @@ def router(cache: gold.TableCache) -> APIRouter:
     @api.get("/active-users", summary="Daily, weekly and monthly active devices", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis", ACTIVE_COLUMNS, "ActiveUsers")]])  # type: ignore[misc]
     async def active_users(request: Request, start: query.Start = None, end: query.End = None) -> Response:
-        def compute() -> tuple[list[dict], None]:
-            frame = query.date_range(cache.frame(_table("daily_kpis")), "date", start, end)
+        def compute(frame) -> tuple[list[dict], None]:
+            frame = query.date_range(frame, "date", start, end)
             return gold.records(frame.sort_values("date"), ACTIVE_COLUMNS), None
 
-        return api_app.cached(request, cache, [_table("daily_kpis")], compute)
+        return api_app.cached_frame(request, cache, _table("daily_kpis"), compute)
 
     @api.get("/kpis/daily", summary="Every daily mobile KPI", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis")]])  # type: ignore[misc]
     async def daily(request: Request, start: query.Start = None, end: query.End = None) -> Response:
-        def compute() -> tuple[list[dict], None]:
-            frame = query.date_range(cache.frame(_table("daily_kpis")), "date", start, end)
+        def compute(frame) -> tuple[list[dict], None]:
+            frame = query.date_range(frame, "date", start, end)
             return gold.records(frame.sort_values("date")), None
 
-        return api_app.cached(request, cache, [_table("daily_kpis")], compute)
+        return api_app.cached_frame(request, cache, _table("daily_kpis"), compute)
 
     @api.get("/retention", summary="Retention of the cohorts that started in a date range", **auth.secured("viewer"),
              response_model=Envelope[list[_model("retention")]])  # type: ignore[misc]
     async def retention(request: Request, start: query.Start = None, end: query.End = None,
                         day_n: Annotated[int | None, Query(ge=0, le=3650, description="Only day N")] = None) -> Response:
-        def compute() -> tuple[list[dict], None]:
-            frame = query.date_range(cache.frame(_table("retention")), "cohort_date", start, end)
+        def compute(frame) -> tuple[list[dict], None]:
+            frame = query.date_range(frame, "cohort_date", start, end)
             if day_n is not None:
                 frame = frame[frame["day_n"] == day_n]
             return gold.records(frame.sort_values(["cohort_date", "day_n"])), None
 
-        return api_app.cached(request, cache, [_table("retention")], compute)
+        return api_app.cached_frame(request, cache, _table("retention"), compute)
 
     @api.get("/crash-free", summary="Crash-free users and sessions per date and app version",
              **auth.secured("viewer"), response_model=Envelope[list[_model("daily_by_version", CRASH_COLUMNS, "CrashFree")]])  # type: ignore[misc]
     async def crash_free(request: Request, start: query.Start = None, end: query.End = None,
                          platform: Platform | None = None, app_version: AppVersion = None) -> Response:
-        def compute() -> tuple[list[dict], None]:
-            frame = by_version(start, end, platform, app_version, (["date", "platform", "app_version"], True))
+        def compute(frame) -> tuple[list[dict], None]:
+            frame = by_version(frame, start, end, platform, app_version, (["date", "platform", "app_version"], True))
             return gold.records(frame, CRASH_COLUMNS), None
 
-        return api_app.cached(request, cache, [_table("daily_by_version")], compute)
+        return api_app.cached_frame(request, cache, _table("daily_by_version"), compute)
 
     @api.get("/versions/adoption", summary="Share of each day's active devices per app version",
              **auth.secured("viewer"), response_model=Envelope[list[_model("daily_by_version", ADOPTION_COLUMNS, "Adoption")]])  # type: ignore[misc]
     async def adoption(request: Request, start: query.Start = None, end: query.End = None,
                        platform: Platform | None = None) -> Response:
-        def compute() -> tuple[list[dict], None]:
+        def compute(frame) -> tuple[list[dict], None]:
             order = (["date", "version_adoption", "app_version"], [True, False, True])
-            return gold.records(by_version(start, end, platform, None, order), ADOPTION_COLUMNS), None
+            return gold.records(by_version(frame, start, end, platform, None, order), ADOPTION_COLUMNS), None
 
-        return api_app.cached(request, cache, [_table("daily_by_version")], compute)
+        return api_app.cached_frame(request, cache, _table("daily_by_version"), compute)
 
     return api
 

@@ -51,15 +51,15 @@ def router(cache: gold.TableCache) -> APIRouter:
 
     def newest_first(request: Request, table: str, time_column: str, date_column: str, start, end, page,
                      **equal) -> Response:
-        def compute() -> tuple[list[dict], dict]:
-            frame = query.date_range(cache.frame(_table(table)), date_column, start, end)
+        def compute(frame) -> tuple[list[dict], dict]:
+            frame = query.date_range(frame, date_column, start, end)
             frame = _where(frame, **equal).sort_values(time_column, ascending=False)
             return page.slice(gold.records(frame))
 
-        return api_app.cached(request, cache, [_table(table)], compute)
+        return api_app.cached_frame(request, cache, _table(table), compute)
 
     def answer(request: Request, table: str, compute) -> Response:
-        return api_app.cached(request, cache, [_table(table)], lambda: (compute(cache.frame(_table(table))), None))
+        return api_app.cached_frame(request, cache, _table(table), lambda frame: (compute(frame), None))
 
     @api.get("/sla", summary="Each product's SLA state at its latest evaluation", **auth.secured("viewer"),
              response_model=Envelope[list[_model("sla_status")]])  # type: ignore[misc]
@@ -88,13 +88,13 @@ def router(cache: gold.TableCache) -> APIRouter:
     async def runs(request: Request, page: PageParam, product: ProductName = None,
                    status: Literal["succeeded", "failed", "skipped"] | None = None,
                    run_id: Annotated[str | None, Query(max_length=128)] = None) -> Response:
-        def compute() -> tuple[list[dict], dict]:
-            frame = _where(cache.frame(_table("pipeline_runs")), product=product, status=status, run_id=run_id)
+        def compute(frame) -> tuple[list[dict], dict]:
+            frame = _where(frame, product=product, status=status, run_id=run_id)
             frame = frame.sort_values(["started_at", "product", "notebook"], ascending=[False, True, True],
                                       na_position="last")
             return page.slice(gold.records(frame, RUN_COLUMNS))
 
-        return api_app.cached(request, cache, [_table("pipeline_runs")], compute)
+        return api_app.cached_frame(request, cache, _table("pipeline_runs"), compute)
 
     @api.get("/freshness", summary="Each table's freshness at the latest health check", **auth.secured("viewer"),
              response_model=Envelope[list[_model("table_freshness")]])  # type: ignore[misc]

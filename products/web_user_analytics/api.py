@@ -53,8 +53,8 @@ JourneyModel = create_model(
 def router(cache: gold.TableCache) -> APIRouter:
     api = APIRouter(tags=["web"])
 
-    def funnel_totals(start, end) -> list[dict]:
-        frame = query.date_range(cache.frame(_table("funnel")), "date", start, end)
+    def funnel_totals(frame, start, end) -> list[dict]:
+        frame = query.date_range(frame, "date", start, end)
         # A session counts on its start date only, so the range's totals are the daily sums.
         totals = (frame.groupby(["step", "step_name"], as_index=False)["sessions_reached"].sum()
                   .sort_values("step"))
@@ -68,65 +68,66 @@ def router(cache: gold.TableCache) -> APIRouter:
             previous = reached
         return steps
 
-    def kpis(name: str, start, end, column: str | None = None, value: Any = None) -> list[dict]:
-        frame = query.date_range(cache.frame(_table(name)), "date", start, end)
-        if column and value is not None:
-            frame = frame[frame[column] == value]
-        sort = ["date"] + ([column] if column else [])
-        return gold.records(frame.sort_values(sort, na_position="last"))
+    def kpis(request: Request, name: str, start, end, column: str | None = None, value: Any = None) -> Response:
+        """The KPIs of table ``name`` in the date range (of one ``column`` ``value``, when given)."""
+        def compute(frame) -> tuple[list[dict], None]:
+            frame = query.date_range(frame, "date", start, end)
+            if column and value is not None:
+                frame = frame[frame[column] == value]
+            sort = ["date"] + ([column] if column else [])
+            return gold.records(frame.sort_values(sort, na_position="last")), None
+
+        return api_app.cached_frame(request, cache, _table(name), compute)
 
     @api.get("/kpis/daily", summary="Daily KPIs for a date range", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis")]])  # type: ignore[misc]
     async def daily(request: Request, start: query.Start = None, end: query.End = None) -> Response:
-        return api_app.cached(request, cache, [_table("daily_kpis")], lambda: (kpis("daily_kpis", start, end), None))
+        return kpis(request, "daily_kpis", start, end)
 
     @api.get("/kpis/daily/by-channel", summary="Daily KPIs by channel", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis_by_channel")]])  # type: ignore[misc]
     async def by_channel(request: Request, start: query.Start = None, end: query.End = None,
                          channel: CHANNELS | None = None) -> Response:
-        return api_app.cached(request, cache, [_table("daily_kpis_by_channel")],
-                              lambda: (kpis("daily_kpis_by_channel", start, end, "channel", channel), None))
+        return kpis(request, "daily_kpis_by_channel", start, end, "channel", channel)
 
     @api.get("/kpis/daily/by-device", summary="Daily KPIs by device type", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis_by_device")]])  # type: ignore[misc]
     async def by_device(request: Request, start: query.Start = None, end: query.End = None,
                         device_type: DEVICES | None = None) -> Response:
-        return api_app.cached(request, cache, [_table("daily_kpis_by_device")],
-                              lambda: (kpis("daily_kpis_by_device", start, end, "device_type", device_type), None))
+        return kpis(request, "daily_kpis_by_device", start, end, "device_type", device_type)
 
     @api.get("/kpis/daily/by-country", summary="Daily KPIs by country", **auth.secured("viewer"),
              response_model=Envelope[list[_model("daily_kpis_by_country")]])  # type: ignore[misc]
     async def by_country(request: Request, start: query.Start = None, end: query.End = None,
                          country: Country = None) -> Response:
-        return api_app.cached(request, cache, [_table("daily_kpis_by_country")],
-                              lambda: (kpis("daily_kpis_by_country", start, end, "country", country), None))
+        return kpis(request, "daily_kpis_by_country", start, end, "country", country)
 
     @api.get("/pages", summary="Page metrics per date and page, most viewed first", **auth.secured("viewer"),
              response_model=Envelope[list[_model("page_metrics")]])  # type: ignore[misc]
     async def pages(request: Request, page: PageParam, start: query.Start = None, end: query.End = None,
                     page_path: Annotated[str | None, Query(max_length=2048, description="Only this path")] = None) -> Response:
-        def compute() -> tuple[list[dict], dict]:
-            frame = query.date_range(cache.frame(_table("page_metrics")), "date", start, end)
+        def compute(frame) -> tuple[list[dict], dict]:
+            frame = query.date_range(frame, "date", start, end)
             if page_path is not None:
                 frame = frame[frame["page_path"] == page_path]
             frame = frame.sort_values(["date", "page_views", "page_path"], ascending=[False, False, True])
             return page.slice(gold.records(frame))
 
-        return api_app.cached(request, cache, [_table("page_metrics")], compute)
+        return api_app.cached_frame(request, cache, _table("page_metrics"), compute)
 
     @api.get("/funnel", summary="The funnel over a date range: sessions reaching each step",
              **auth.secured("viewer"), response_model=Envelope[list[FunnelStep]])
     async def funnel(request: Request, start: query.Start = None, end: query.End = None) -> Response:
-        return api_app.cached(request, cache, [_table("funnel")], lambda: (funnel_totals(start, end), None))
+        return api_app.cached_frame(request, cache, _table("funnel"), lambda frame: (funnel_totals(frame, start, end), None))
 
     @api.get("/funnel/daily", summary="The funnel per date and step", **auth.secured("viewer"),
              response_model=Envelope[list[_model("funnel")]])  # type: ignore[misc]
     async def funnel_daily(request: Request, start: query.Start = None, end: query.End = None) -> Response:
-        def compute() -> tuple[list[dict], None]:
-            frame = query.date_range(cache.frame(_table("funnel")), "date", start, end)
+        def compute(frame) -> tuple[list[dict], None]:
+            frame = query.date_range(frame, "date", start, end)
             return gold.records(frame.sort_values(["date", "step"])), None
 
-        return api_app.cached(request, cache, [_table("funnel")], compute)
+        return api_app.cached_frame(request, cache, _table("funnel"), compute)
 
     @api.get("/visitors/{subject_id}/journey", summary="One visitor's sessions and events (personal data)",
              **auth.secured("analyst", auditor=True), response_model=Envelope[JourneyModel])  # type: ignore[valid-type]

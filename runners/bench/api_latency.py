@@ -13,7 +13,8 @@ import psutil
 from runners import apis
 from runners.bench import load
 from runners.bench.report import figure
-from runners.bench.workspace import BenchError, Setup
+from runners.bench.servers import cpu_s, stop, wait_until_answers
+from runners.bench.workspace import Setup
 from shared_lib import lake, paths, products
 
 CLIENTS = 50
@@ -27,7 +28,6 @@ DAYS = 365
 CHANNELS = ("paid", "email", "social", "organic", "direct", "referral")
 COUNTRIES = ("DE", "FR", "US", "GB", "ES", "IT", "NL", "PL", "SE", "BR")
 PAGES = 40
-START_TIMEOUT_S = 60.0
 
 
 def _kpis(day: dt.date, i: int) -> dict:
@@ -85,27 +85,6 @@ def queries(last: dt.date) -> list[str]:
             f"/funnel?start={month}&end={end}"]
 
 
-def _cpu_s(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
-def _wait_healthy(proc: subprocess.Popen, url: str) -> None:
-    import httpx
-
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"the product APIs stopped at start-up (exit code {proc.returncode})")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise BenchError(f"the product APIs did not answer {url} within {START_TIMEOUT_S:.0f} s")
-
-
 def bench(setup: Setup) -> list[dict]:
     from shared_lib.api.keys import KeyStore
 
@@ -121,24 +100,20 @@ def bench(setup: Setup) -> list[dict]:
     proc = subprocess.Popen([sys.executable, "-m", "runners.apis", f"--host={host}", f"--port={first}"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_healthy(proc, f"{base}/health")
+        wait_until_answers(f"{base}/health", proc, "the product APIs")
         urls = [base + q for q in queries(last)]
         headers = {"X-API-Key": key}
         load.run(urls, headers, clients=CLIENTS, total=10 * len(urls))  # fills each query's cache
         total = setup.sizes.api_requests
         setup.log(f"  {total:,} requests from {CLIENTS} concurrent clients over {len(urls)} gold queries ...")
         server, client = psutil.Process(proc.pid), psutil.Process()
-        cpu_before = _cpu_s(server), _cpu_s(client)
+        cpu_before = cpu_s(server), cpu_s(client)
         result = load.run(urls, headers, clients=CLIENTS, total=total, think_s=THINK_S)
-        server_ms, client_ms = ((_cpu_s(p) - before) * 1000 / total for p, before in zip((server, client), cpu_before))
+        server_ms, client_ms = ((cpu_s(p) - before) * 1000 / total for p, before in zip((server, client), cpu_before))
         setup.log(f"  then {total // 2:,} requests from {CLIENTS} clients without pause (the server's capacity) ...")
         saturated = load.run(urls, headers, clients=CLIENTS, total=total // 2)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout_s=30)
     notes = (f"{CLIENTS} concurrent clients (each its own httpx client, on the same machine), each sending its next request "
              f"{THINK_S:g} s after its answer, on {len(urls)} gold queries of the web API, direct (no gateway); "
              f"{result.requests:,} requests at {result.per_second:.0f} per second")

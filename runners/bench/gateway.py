@@ -16,12 +16,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
 import psutil
 from fastapi import FastAPI
 
@@ -29,14 +27,14 @@ from runners import services
 from runners.bench import load as load_lib
 from runners.bench.load import Load
 from runners.bench.report import figure
-from runners.bench.workspace import BenchError, Setup
+from runners.bench.servers import cpu_s, stop, wait_until_answers
+from runners.bench.workspace import Setup
 from runners.gateway.app import KEEP_ALIVE_S, skip_sniffio_lookups
 from shared_lib import paths
 
 CLIENTS = 50
 WARM_UP_REQUESTS = 200
 MAX_REQUESTS = 5_000  # of each side: `--api-requests` is sized for the product APIs' benchmark
-START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
 SERVICE = "bench"
 PATH = "/kpis/daily?start=2024-05-01&end=2024-05-07"
@@ -68,25 +66,6 @@ def percentiles_ms(result: Load) -> dict[str, float]:
     return {f"p{p}": result.percentile(p) for p in (50, 95, 99)}
 
 
-def _wait_until_answers(url: str, proc: subprocess.Popen, log_path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"{url}: the server exited ({proc.returncode}); see {log_path}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise BenchError(f"{url} did not answer within {START_TIMEOUT_S:.0f} s; see {log_path}")
-
-
-def cpu_s(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return times.user + times.system
-
-
 @contextmanager
 def _server(name: str, cmd: list[str], ready_url: str, env: dict[str, str]) -> Iterator[psutil.Process]:
     paths.logs_dir().mkdir(parents=True, exist_ok=True)
@@ -95,15 +74,10 @@ def _server(name: str, cmd: list[str], ready_url: str, env: dict[str, str]) -> I
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 cwd=paths.PROJECT_ROOT)
     try:
-        _wait_until_answers(ready_url, proc, log_path)
+        wait_until_answers(ready_url, proc, f"the bench's {name} server", log_path)
         yield psutil.Process(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout_s=10)
 
 
 def _child_env(upstream: str) -> dict[str, str]:

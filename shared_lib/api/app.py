@@ -3,7 +3,7 @@ keys, ``/health``, ``/openapi.json`` and ``/docs``."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Sequence
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
@@ -16,6 +16,9 @@ from shared_lib.api.keys import KeyStore
 from shared_lib.api.middleware import RequestContext
 from shared_lib.api.sinks import Sinks, request_event
 from shared_lib.products import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def ok(request: Request, data: Any, page: dict | None = None) -> dict:
@@ -40,6 +43,13 @@ def cached(request: Request, cache: TableCache, tables: Sequence[Table],
             repeats.Answer(route, frozenset(admitted), tuple(gold.log_folder(t) for t in tables), versions, data, page))
     answer = repeats.Answer(route, frozenset(), (), versions, data, page)
     return Response(repeats.body(answer, errors.request_id(request)), media_type="application/json")
+
+
+def cached_frame(request: Request, cache: TableCache, table: Table,
+                 compute: Callable[[pd.DataFrame], tuple[Any, dict | None]]) -> Response:
+    """``cached`` for an answer computed from one table's whole frame (``compute(frame)``): the
+    table is named once, so the answer is kept by the version of the table it was read from."""
+    return cached(request, cache, [table], lambda: compute(cache.frame(table)))
 
 
 def create_app(product: str, title: str, description: str, routers: Iterable[APIRouter],

@@ -73,69 +73,75 @@ class TableCache:
         with self._lock:
             return self._table_locks.setdefault(name, threading.Lock())
 
-    def frame(self, table: Table) -> pd.DataFrame:
-        """The whole table as of its current version (callers must not modify it)."""
-        current = version(table)
-        cached = self._whole.get(table.qualified_name)
+    def _as_of(self, key: str, current: int | None, read: Callable[[], Any]) -> Any:
+        """What ``read`` gives for ``key`` while its table stays at version ``current``."""
+        cached = self._whole.get(key)
         if cached is not None and cached[0] == current:
             return cached[1]
-        with self._table_lock(table.qualified_name):  # one reader per table; the others wait for it
-            cached = self._whole.get(table.qualified_name)
+        with self._table_lock(key):  # one reader per key; the others wait for it
+            cached = self._whole.get(key)
             if cached is not None and cached[0] == current:
                 return cached[1]
+            value = read()
+            self._whole[key] = (current, value)
+            return value
+
+    def frame(self, table: Table) -> pd.DataFrame:
+        """The whole table as of its current version (callers must not modify it)."""
+        def read() -> pd.DataFrame:
             frame = lake.read(table)
             self.reads += 1
-            self._whole[table.qualified_name] = (current, frame)
             return frame
+
+        return self._as_of(table.qualified_name, version(table), read)
 
     def dates(self, table: Table, column: str) -> list[dt.date]:
         """The values of ``table``'s date partition ``column``, ascending (none before its
         first commit), from the log alone."""
         current = version(table)
-        key = (table.qualified_name, "dates", column)
-        cached = self._whole.get(str(key))
-        if cached is not None and cached[0] == current:
-            return cached[1]
-        found: list[dt.date] = []
-        if current is not None:
-            found = sorted({dt.date.fromisoformat(p[column]) for p in lake.delta_table(table).partitions()
-                            if p.get(column)})
-        self._whole[str(key)] = (current, found)
-        return found
+
+        def listed() -> list[dt.date]:
+            if current is None:
+                return []
+            return sorted({dt.date.fromisoformat(p[column]) for p in lake.delta_table(table).partitions()
+                           if p.get(column)})
+
+        return self._as_of(str((table.qualified_name, "dates", column)), current, listed)
+
+    def _remembered(self, store: OrderedDict, size: int, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``store[key]``, made by ``compute`` (outside the lock: other keys are served meanwhile)
+        when missing; ``store`` keeps the ``size`` most recently used."""
+        with self._lock:
+            if key in store:
+                store.move_to_end(key)
+                return store[key]
+        value = compute()
+        with self._lock:
+            store[key] = value
+            while len(store) > size:
+                store.popitem(last=False)
+        return value
 
     def filtered(self, table: Table, filters: list[tuple]) -> pd.DataFrame:
         """The rows matching delta-rs ``filters`` (e.g. ``[("user_id", "=", "u1")]``)."""
-        key = (table.qualified_name, version(table), tuple(filters))
-        with self._lock:
-            if key in self._filtered:
-                self._filtered.move_to_end(key)
-                return self._filtered[key]
-        frame = lake.read(table, filters=list(filters))
-        self.reads += 1
-        with self._lock:
-            self._filtered[key] = frame
-            while len(self._filtered) > FILTERED_CACHE_SIZE:
-                self._filtered.popitem(last=False)
-        return frame
+        def read() -> pd.DataFrame:
+            frame = lake.read(table, filters=list(filters))
+            self.reads += 1
+            return frame
 
+        key = (table.qualified_name, version(table), tuple(filters))
+        return self._remembered(self._filtered, FILTERED_CACHE_SIZE, key, read)
 
     def answer(self, key: tuple, tables: Iterable[Table], compute: Callable[[], tuple[Any, dict | None]]
                ) -> tuple[bytes, dict | None]:
         """The JSON of an answer's ``data`` and its page, computed by ``compute`` once per
         ``key`` (the route and its query) and version of each of ``tables``."""
+        def encoded() -> tuple[bytes, dict | None]:
+            data, page = compute()
+            return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(), page
+
         full_key = (key, tuple(version(t) for t in tables))
-        with self._lock:
-            hit = self._answers.get(full_key)
-            if hit is not None:
-                self._answers.move_to_end(full_key)
-                return hit
-        data, page = compute()
-        hit = (json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(), page)
-        with self._lock:
-            self._answers[full_key] = hit
-            while len(self._answers) > ANSWER_CACHE_SIZE:
-                self._answers.popitem(last=False)
-        return hit
+        return self._remembered(self._answers, ANSWER_CACHE_SIZE, full_key, encoded)
 
 
 def _plain(value: Any) -> Any:

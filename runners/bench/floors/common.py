@@ -3,6 +3,7 @@ JSON-lines file as ``lines(line, value)``, the contract as SQL, tables written a
 the gold tables read back as row dicts for the cross-check."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -54,11 +55,32 @@ def quarantine_sql(contract: Contract, max_chars: int, validated: str = "validat
         FROM {validated} WHERE reason IS NOT NULL"""
 
 
+def ingest(con: duckdb.DuckDBPyConnection, path: Path, event_contract: Contract, max_chars: int,
+           value: str = "value") -> None:
+    """Every floor's beginning: the tables ``lines`` (the messages of ``path``), ``validated`` and
+    ``quarantine`` (``value``: SQL of what a quarantined message keeps, see ``quarantine_sql``)."""
+    load_lines(con, path)
+    validate(con, event_contract)
+    con.execute(f"CREATE TABLE quarantine AS {quarantine_sql(event_contract, max_chars, value=value)}")
+
+
 def write(con: duckdb.DuckDBPyConnection, out: Path, tables: list[str]) -> None:
     """Each of ``tables`` as ``out/<table>.parquet``."""
     out.mkdir(parents=True, exist_ok=True)
     for table in tables:
         con.execute(f"COPY {table} TO '{out / (table + '.parquet')}' (FORMAT parquet)")
+
+
+def finish(con: duckdb.DuckDBPyConnection, out: Path, gold: dict[str, str], made: list[str],
+           checked: Iterable[str] | None = None) -> dict[str, list[dict]]:
+    """Every floor's ending: each ``gold`` table created from its SQL, in order (a later one may
+    read an earlier one); the ``made`` tables (silver, tables made apart) and the gold ones
+    written as ``out/<table>.parquet``; the rows of the ``checked`` tables (by default the gold
+    ones) returned for the cross-check."""
+    for name, sql in gold.items():
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+    write(con, out, [*made, *gold])
+    return {name: rows(con, name) for name in (gold if checked is None else checked)}
 
 
 def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[dict]:

@@ -68,10 +68,7 @@ def run(path: Path, out: Path, params: dict, personal: dict[str, list[str]] | No
         personal = products.personal_columns_of(products.all_products().values())
     con = common.connect()
     try:
-        common.load_lines(con, path)
-        common.validate(con, AUDIT_CONTRACT)
-        con.execute(f"CREATE TABLE quarantine AS "
-                    f"{common.quarantine_sql(AUDIT_CONTRACT, own['silver']['quarantine_value_max_chars'])}")
+        common.ingest(con, path, AUDIT_CONTRACT, own["silver"]["quarantine_value_max_chars"])
         fields = ", ".join(f.name for f in AUDIT_CONTRACT.fields if f.name not in ("subject_id", "subject_hash"))
         hashed = _hmac_sql("subject_id", subject_hash.workspace_key())
         con.execute(f"""CREATE TABLE audit_trail AS
@@ -79,8 +76,6 @@ def run(path: Path, out: Path, params: dict, personal: dict[str, list[str]] | No
                    coalesce({hashed}, subject_hash) AS subject_hash
             FROM validated WHERE reason IS NULL
             QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY line) = 1""")
-        con.execute(f"CREATE TABLE daily_compliance_kpis AS {_kpis_sql(personal)}")
-        common.write(con, out, [*SILVER, "daily_compliance_kpis"])
-        return {"daily_compliance_kpis": common.rows(con, "daily_compliance_kpis")}
+        return common.finish(con, out, {"daily_compliance_kpis": _kpis_sql(personal)}, SILVER)
     finally:
         con.close()

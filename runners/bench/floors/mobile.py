@@ -132,10 +132,7 @@ def run(path: Path, out: Path, params: dict) -> dict[str, list[dict]]:
     days = mobile_gold.retention_days_of(own)
     con = common.connect()
     try:
-        common.load_lines(con, path)
-        common.validate(con, MOBILE_CONTRACT)
-        con.execute(f"CREATE TABLE quarantine AS "
-                    f"{common.quarantine_sql(MOBILE_CONTRACT, own['silver']['quarantine_value_max_chars'])}")
+        common.ingest(con, path, MOBILE_CONTRACT, own["silver"]["quarantine_value_max_chars"])
         fields = ", ".join(f.name for f in MOBILE_CONTRACT.fields)
         con.execute(f"""CREATE TABLE events AS
             SELECT line, {fields}, CAST(event_ts AS DATE) AS event_date, false AS is_bot FROM validated
@@ -147,9 +144,6 @@ def run(path: Path, out: Path, params: dict) -> dict[str, list[dict]]:
                     f"FROM ({summary_sql('assigned', 'device_id', _SESSION_EXTRA)})")
         gold = {"device_activity": _DEVICE_ACTIVITY, "devices": _DEVICES, "daily_kpis": _DAILY_KPIS,
                 "daily_by_version": _BY_VERSION, "retention": _retention_sql(days)}
-        for name, sql in gold.items():
-            con.execute(f"CREATE TABLE {name} AS {sql}")
-        common.write(con, out, [*SILVER, *gold])
-        return {name: common.rows(con, name) for name in gold}
+        return common.finish(con, out, gold, SILVER)
     finally:
         con.close()

@@ -165,14 +165,11 @@ def run(out: Path, params: dict, snapshot: dt.date) -> dict[str, list[dict]]:
             _source(con, f"{source}_sessions", product, "sessions", features.SESSION_COLUMNS)
         con.execute(f"CREATE TABLE orders AS {_ORDERS}")
         con.execute(f"CREATE TABLE customer_features AS {_features_sql(snapshot, features.active_days(own))}")
-        con.execute(f"CREATE TABLE customer_segments AS SELECT *, concat(r, f, m) AS rfm, {_segment_case()} AS segment "
-                    f"FROM ({_SCORES})")
-        con.execute(f"CREATE TABLE segment_profiles AS {_profiles_sql(actions)}")
-        con.execute(f"CREATE TABLE rfm_grid AS {_grid_sql()}")
         settings = own["clusters"]
-        _kmeans(con, settings["k"], settings["seed"], settings["max_iter"])
-        common.write(con, out, ["orders", *GOLD_KEYS, "customer_clusters"])
-        return {name: common.rows(con, name) for name in GOLD_KEYS}
+        _kmeans(con, settings["k"], settings["seed"], settings["max_iter"])  # reads customer_features only
+        gold = {"customer_segments": f"SELECT *, concat(r, f, m) AS rfm, {_segment_case()} AS segment FROM ({_SCORES})",
+                "segment_profiles": _profiles_sql(actions), "rfm_grid": _grid_sql()}
+        return common.finish(con, out, gold, ["orders", "customer_features", "customer_clusters"], checked=GOLD_KEYS)
     finally:
         con.close()
 

@@ -260,13 +260,10 @@ def run(path: Path, out: Path, params: dict) -> dict[str, list[dict]]:
     steps = funnel.steps_from_params(own["gold"]["funnel_steps"])
     con = common.connect()
     try:
-        common.load_lines(con, path)
-        common.validate(con, WEB_CONTRACT)
         # Quarantined messages keep no full address (``geoip.redact``).
         redacted = (f"regexp_replace(regexp_replace(value, {lit(geoip._JSON_IP)}, '\\1\"[removed]\"', 'g'), "
                     f"{lit(geoip._IPV4)}, '\\1.0/24', 'g')")
-        con.execute(f"CREATE TABLE quarantine AS "
-                    f"{common.quarantine_sql(WEB_CONTRACT, own['silver']['quarantine_value_max_chars'], value=redacted)}")
+        common.ingest(con, path, WEB_CONTRACT, own["silver"]["quarantine_value_max_chars"], value=redacted)
         addresses = [r[0] for r in con.execute(
             "SELECT DISTINCT ip FROM validated WHERE reason IS NULL AND ip IS NOT NULL").fetchall()]
         con.execute("CREATE TABLE geo (ip VARCHAR, ip_network VARCHAR, ip_country VARCHAR)")
@@ -285,9 +282,6 @@ def run(path: Path, out: Path, params: dict) -> dict[str, list[dict]]:
                 "element_clicks": _ELEMENT_CLICKS, "form_completion": _FORM_COMPLETION,
                 "user_journeys": f"SELECT * FROM ({_journeys_sql('anonymous_id')}) UNION ALL "
                                  f"SELECT * FROM ({_journeys_sql('user_id')})"}
-        for name, sql in gold.items():
-            con.execute(f"CREATE TABLE {name} AS {sql}")
-        common.write(con, out, [*SILVER, *gold])
-        return {name: common.rows(con, name) for name in gold}
+        return common.finish(con, out, gold, SILVER)
     finally:
         con.close()

@@ -45,6 +45,31 @@ def test_the_contract_in_sql_gives_the_pipeline_s_first_failing_reason(tmp_path)
            "bad_type:properties"]
 
 
+def test_a_floor_s_ingest_loads_validates_and_quarantines_the_bad_lines_cut_to_the_maximum(tmp_path):
+    good, broken = web_line("a", "2026-04-01T12:00:00Z"), web_line("b", "2026-04-01T12:00:00Z")[:-3]
+    path = tmp_path / "lines.jsonl"
+    path.write_text(f"{good}\n{broken}\n")
+    con = common.connect()
+    common.ingest(con, path, WEB_CONTRACT, 10)
+    assert con.execute("SELECT line, reason FROM validated ORDER BY line").fetchall() == [(1, None), (2, "malformed_json")]
+    assert common.rows(con, "quarantine") == [{"line": 2, "reason": "malformed_json", "event_id": None,
+                                               "value": '{"event_id', "value_bytes": len(broken)}]
+
+
+def test_a_floor_s_finish_creates_gold_in_order_writes_every_table_and_returns_the_checked_rows(tmp_path):
+    con = common.connect()
+    con.execute("CREATE TABLE events AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'a')) t(line, page)")
+    gold = {"pages": "SELECT page, count(*) AS views FROM events GROUP BY page ORDER BY page",
+            "top": "SELECT page FROM pages ORDER BY views DESC LIMIT 1"}  # reads the gold table before it
+
+    checked = common.finish(con, tmp_path / "out", gold, ["events"])
+    only_top = common.finish(common.connect(), tmp_path / "other", {"top": "SELECT 'b' AS page"}, [], checked=[])
+
+    assert checked == {"pages": [{"page": "a", "views": 2}, {"page": "b", "views": 1}], "top": [{"page": "a"}]}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["events.parquet", "pages.parquet", "top.parquet"]
+    assert only_top == {} and [p.name for p in (tmp_path / "other").iterdir()] == ["top.parquet"]
+
+
 def test_the_web_floor_splits_sessions_after_the_timeout_and_counts_each_day(tmp_path):
     path = tmp_path / "web.jsonl"
     path.write_text("\n".join([

@@ -1,19 +1,10 @@
 """The server.properties of a local Kafka cluster: every broker a voter of one quorum, internal
 topics replicated like the products' topics, and a workspace that keeps its broker count."""
-import copy
 
 import pytest
 
 from runners import kafka_cluster, services
 from shared_lib import kafka as kafka_lib
-
-
-@pytest.fixture
-def kafka_params(params, tmp_path, monkeypatch):
-    monkeypatch.setenv("DP_HOME", str(tmp_path))
-    loaded = copy.deepcopy(params)
-    loaded["platform"]["services"]["kafka"].update(port=19092, controller_port=19093)
-    return loaded
 
 
 def props(text: str) -> dict[str, str]:
@@ -45,3 +36,11 @@ def test_a_workspace_started_with_one_broker_refuses_three(kafka_params):
         kafka_cluster.start(kafka_params, brokers=3)
     kafka_lib.brokers_file().write_text("3\n")
     assert kafka_cluster.names(kafka_params) == ["kafka", "kafka-2", "kafka-3"]
+
+
+def test_an_external_cluster_is_shown_as_its_bootstrap_list_and_checked_on_its_first_broker(kafka_params, monkeypatch):
+    kafka_params["platform"]["services"]["kafka"]["bootstrap"] = "b1.example.com:9092, b2.example.com:9094"
+    monkeypatch.setattr(kafka_cluster, "_cluster_ready", lambda params, count: False)
+    [row] = kafka_cluster.statuses(kafka_params)
+    assert (row.state, row.address, row.host, row.port) == (
+        "stopped", "b1.example.com:9092, b2.example.com:9094", "b1.example.com", 9092)

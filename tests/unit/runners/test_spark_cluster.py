@@ -53,3 +53,16 @@ def test_the_bench_report_says_how_spark_ran():
     p = _params(master="local[2]", **{"cluster.worker_cores": 1, "cluster.worker_memory": "1g"})
     assert registry.spark_setting(p, None) == "mode server, master local[2]"
     assert registry.spark_setting(p, 2) == "mode cluster, 2 workers x 1 core(s), 1g"
+
+
+def test_a_master_that_died_is_checked_on_its_port_and_a_worker_on_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    from shared_lib import paths
+    paths.pids_dir().mkdir(parents=True)
+    for name in (spark_cluster.MASTER, spark_cluster.worker_name(1)):
+        services.pid_file(name).write_text("1")  # pid 1 has no workspace marker: the process died
+    p = _params(mode="cluster", host="127.0.0.1", **{"cluster.master_port": 17077})
+    rows = spark_cluster.status(p)
+    assert [(r.name, r.state, r.address, r.host, r.port) for r in rows] == [
+        ("spark-master", "died", "spark://127.0.0.1:17077", "127.0.0.1", 17077),
+        ("spark-worker-1", "died", "127.0.0.1 -> spark://127.0.0.1:17077", None, None)]

@@ -1,20 +1,10 @@
 """Kafka's addresses and topic settings from the parameters: the bootstrap list of a local
 cluster or an external one, replication and min.insync.replicas per topic."""
-import copy
 
 import pytest
 
 from shared_lib import kafka as kafka_lib
 from shared_lib.errors import UserError
-
-
-@pytest.fixture
-def kafka_params(params, tmp_path, monkeypatch):
-    """The parameters in a new workspace (no cluster recorded yet); ports 19092/19093."""
-    monkeypatch.setenv("DP_HOME", str(tmp_path))
-    loaded = copy.deepcopy(params)
-    loaded["platform"]["services"]["kafka"].update(port=19092, controller_port=19093)
-    return loaded
 
 
 def kafka(p):
