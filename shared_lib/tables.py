@@ -8,6 +8,7 @@ with delta-rs, which needs no JVM.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import threading
 import uuid
@@ -111,6 +112,10 @@ def clear_failed_creation(table: Table) -> bool:
                         f"wrote; move that folder away (or remove it), then run again to create the table")
     if not log.exists():
         return False
+    left = sorted(str(p.relative_to(log)) for p in log.rglob("*"))
+    logging.getLogger(__name__).warning("table %s at %s was half-created (its _delta_log held %s, no commit): "
+                                        "cleared, creating it again", table.qualified_name, table.path,
+                                        ", ".join(left) or "nothing")
     shutil.rmtree(log)
     return True
 
@@ -193,7 +198,6 @@ class Writer:
         try:
             maintenance.compact_if_needed(table, self.compaction or maintenance.DEFAULT)
         except Exception as exc:  # the write stands; the scheduled maintenance step reports the table
-            import logging
             logging.getLogger(__name__).warning("compaction of %s after a write failed: %s: %s",
                                                 table.qualified_name, type(exc).__name__, exc)
 

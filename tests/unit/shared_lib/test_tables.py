@@ -137,7 +137,7 @@ def _half_created(table) -> Path:
     return log
 
 
-def test_a_half_created_table_is_cleared_and_created_again(monkeypatch, tmp_path):
+def test_a_half_created_table_is_cleared_and_created_again(monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("DP_HOME", str(tmp_path))
     table = _declared(tmp_path, Column("id", "string"))
     log = _half_created(table)
@@ -146,6 +146,9 @@ def test_a_half_created_table_is_cleared_and_created_again(monkeypatch, tmp_path
     assert not log.exists() and table.path.is_dir()
     # Delta's CREATE TABLE IF NOT EXISTS would have taken the non-empty folder for a table
     assert spark.statements == [tables.create_ddl(table)]
+    assert caplog.messages == [f"table web-shop.silver.events at {table.path} was half-created (its _delta_log held "
+                               "..00000000000000000000.json.0b9f4c2e.tmp.crc, .00000000000000000000.json.0b9f4c2e.tmp, "
+                               "no commit): cleared, creating it again"]
 
 
 def test_a_table_with_a_commit_is_never_cleared(monkeypatch, tmp_path):
