@@ -128,10 +128,11 @@ def test_migration_refuses_a_table_holding_a_column_no_longer_declared(monkeypat
 
 
 def _half_created(table) -> Path:
-    """A table folder as a creation cut short by a full disk leaves it: a ``_delta_log`` holding
-    only the commit's temporary file (and Hadoop's checksum of it), no commit."""
+    """A table folder as a creation cut short by a full disk left it (seen in test_faults): a
+    ``_delta_log`` holding the commit's temporary file, Hadoop's checksum of it and an empty
+    ``_staged_commits``, no commit."""
     log = table.path / "_delta_log"
-    log.mkdir(parents=True)
+    (log / "_staged_commits").mkdir(parents=True)
     (log / ".00000000000000000000.json.0b9f4c2e.tmp").write_text('{"commitInfo":')
     (log / "..00000000000000000000.json.0b9f4c2e.tmp.crc").write_bytes(b"crc")
     return log
@@ -148,7 +149,7 @@ def test_a_half_created_table_is_cleared_and_created_again(monkeypatch, tmp_path
     assert spark.statements == [tables.create_ddl(table)]
     assert caplog.messages == [f"table web-shop.silver.events at {table.path} was half-created (its _delta_log held "
                                "..00000000000000000000.json.0b9f4c2e.tmp.crc, .00000000000000000000.json.0b9f4c2e.tmp, "
-                               "no commit): cleared, creating it again"]
+                               "_staged_commits, no commit): cleared, creating it again"]
 
 
 def test_a_table_with_a_commit_is_never_cleared(monkeypatch, tmp_path):
@@ -159,7 +160,7 @@ def test_a_table_with_a_commit_is_never_cleared(monkeypatch, tmp_path):
     assert tables.clear_failed_creation(table) is False
     assert sorted(p.name for p in log.iterdir()) == ["..00000000000000000000.json.0b9f4c2e.tmp.crc",
                                                      ".00000000000000000000.json.0b9f4c2e.tmp",
-                                                     "00000000000000000000.json"]
+                                                     "00000000000000000000.json", "_staged_commits"]
 
 
 def test_a_folder_without_a_table_is_left_alone(monkeypatch, tmp_path):
