@@ -8,6 +8,7 @@ A table *exists* once it has its first commit: a table whose creation was cut sh
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared_lib import products
@@ -29,9 +30,15 @@ _as_of: dt.datetime | None = None
 
 def exists(table: Table) -> bool:
     """True once ``table`` has its first commit (before the as-of moment, when one is set)."""
-    if not any((table.path / "_delta_log").glob("*.json")):
+    if not has_commit(table.path):
         return False
     return _as_of is None or _first_commit(table) <= _as_of
+
+
+def has_commit(path: Path) -> bool:
+    """Whether the Delta log under ``path`` holds a commit (a version's JSON, or a checkpoint)."""
+    log = path / "_delta_log"
+    return any(log.glob("*.json")) or (log / "_last_checkpoint").exists() or any(log.glob("*.checkpoint*.parquet"))
 
 
 def _first_commit(table: Table) -> dt.datetime:

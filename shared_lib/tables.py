@@ -8,6 +8,8 @@ with delta-rs, which needs no JVM.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +78,7 @@ def ensure(spark, table: Table) -> None:
     columns, CHECK constraints and statistics columns up to the declaration (added since it was
     created; a column added later must be nullable: the rows before it have none)."""
     if not exists(table):
+        clear_failed_creation(table)
         table.path.parent.mkdir(parents=True, exist_ok=True)
         spark.sql(create_ddl(table))
         return
@@ -92,6 +95,29 @@ def ensure(spark, table: Table) -> None:
     if changed:
         spark.sql(f"ALTER TABLE {ident(table.path)} SET TBLPROPERTIES ("
                   + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in changed.items()) + ")")
+
+
+def clear_failed_creation(table: Table) -> bool:
+    """Remove the ``_delta_log`` that a creation cut short (a full disk, a crash) left without a
+    commit; returns whether there was one. Delta's ``CREATE TABLE IF NOT EXISTS`` on a path takes
+    any non-empty folder for a table and does nothing, so the table would never be created. Only a
+    log without a commit goes: anything else in the folder is refused, never deleted."""
+    log = table.path / "_delta_log"
+    if lake.has_commit(table.path) or not table.path.is_dir():
+        return False
+    others = sorted(p.name for p in table.path.iterdir() if p.name != "_delta_log")
+    if others:
+        raise UserError(f"table {table.qualified_name} at {table.path} has no Delta commit but holds "
+                        f"{', '.join(others[:5])}{' ...' if len(others) > 5 else ''}: not a table the platform "
+                        f"wrote; move that folder away (or remove it), then run again to create the table")
+    if not log.exists():
+        return False
+    left = sorted(str(p.relative_to(log)) for p in log.rglob("*"))
+    logging.getLogger(__name__).warning("table %s at %s was half-created (its _delta_log held %s, no commit): "
+                                        "cleared, creating it again", table.qualified_name, table.path,
+                                        ", ".join(left) or "nothing")
+    shutil.rmtree(log)
+    return True
 
 
 def _migrate_columns(spark, table: Table, existing: list[str]) -> None:
@@ -172,7 +198,6 @@ class Writer:
         try:
             maintenance.compact_if_needed(table, self.compaction or maintenance.DEFAULT)
         except Exception as exc:  # the write stands; the scheduled maintenance step reports the table
-            import logging
             logging.getLogger(__name__).warning("compaction of %s after a write failed: %s: %s",
                                                 table.qualified_name, type(exc).__name__, exc)
 

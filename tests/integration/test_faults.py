@@ -20,9 +20,9 @@ from shared_lib import spark as spark_lib
 from tests.integration import faults
 from tests.integration.faults import PRODUCT, TOPIC
 
-# Slow, and apart from make test: restarting the session's Spark server ends the test process's own
-# Connect session, which the in-process Spark tests that follow still hold (they then all fail).
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# In make test: the Spark server these tests restart forgets the test process's Connect session, and
+# get_spark (which the `spark` fixture asks in each module) replaces it, so the modules after these run.
+pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)  # the generator's clock
 EVENTS = 300
 SKIPPING = [*faults.OVERRIDES, "platform.runner.skip_up_to_date=true"]  # what is up to date is not run
@@ -157,9 +157,6 @@ def test_a_read_only_lake_fails_silver_naming_it_and_a_repair_completes_the_run(
 
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: a disk full while silver creates its tables leaves the quarantine "
-                   "table half-created, and the repair fails with MissingFile 'web-user-analytics.silver.quarantine "
-                   "does not exist yet' (found by this test, not fixed yet)")
 def test_a_full_disk_fails_silver_naming_it_and_a_repair_completes_the_run_once_there_is_room(
         bronze_done, monkeypatch, undisturbed):
     faults.require_root_mounts()

@@ -125,3 +125,58 @@ def test_migration_refuses_a_table_holding_a_column_no_longer_declared(monkeypat
         tables._migrate_columns(RecordingSpark(), table, ["id", "ip"])
     with pytest.raises(tables.UserError, match=r"lacks NOT NULL column\(s\) id"):
         tables._migrate_columns(RecordingSpark(), _declared(tmp_path, Column("id", "string", nullable=False)), [])
+
+
+def _half_created(table) -> Path:
+    """A table folder as a creation cut short by a full disk left it (seen in test_faults): a
+    ``_delta_log`` holding the commit's temporary file, Hadoop's checksum of it and an empty
+    ``_staged_commits``, no commit."""
+    log = table.path / "_delta_log"
+    (log / "_staged_commits").mkdir(parents=True)
+    (log / ".00000000000000000000.json.0b9f4c2e.tmp").write_text('{"commitInfo":')
+    (log / "..00000000000000000000.json.0b9f4c2e.tmp.crc").write_bytes(b"crc")
+    return log
+
+
+def test_a_half_created_table_is_cleared_and_created_again(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = _declared(tmp_path, Column("id", "string"))
+    log = _half_created(table)
+    spark = RecordingSpark()
+    tables.ensure(spark, table)
+    assert not log.exists() and table.path.is_dir()
+    # Delta's CREATE TABLE IF NOT EXISTS would have taken the non-empty folder for a table
+    assert spark.statements == [tables.create_ddl(table)]
+    assert caplog.messages == [f"table web-shop.silver.events at {table.path} was half-created (its _delta_log held "
+                               "..00000000000000000000.json.0b9f4c2e.tmp.crc, .00000000000000000000.json.0b9f4c2e.tmp, "
+                               "_staged_commits, no commit): cleared, creating it again"]
+
+
+def test_a_table_with_a_commit_is_never_cleared(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = _declared(tmp_path, Column("id", "string"))
+    log = _half_created(table)
+    (log / "00000000000000000000.json").write_text("{}\n")
+    assert tables.clear_failed_creation(table) is False
+    assert sorted(p.name for p in log.iterdir()) == ["..00000000000000000000.json.0b9f4c2e.tmp.crc",
+                                                     ".00000000000000000000.json.0b9f4c2e.tmp",
+                                                     "00000000000000000000.json", "_staged_commits"]
+
+
+def test_a_folder_without_a_table_is_left_alone(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = _declared(tmp_path, Column("id", "string"))
+    assert tables.clear_failed_creation(table) is False and not table.path.exists()
+    table.path.mkdir(parents=True)
+    assert tables.clear_failed_creation(table) is False and table.path.is_dir()
+
+
+def test_a_folder_holding_files_but_no_commit_is_refused_not_deleted(monkeypatch, tmp_path):
+    monkeypatch.setenv("DP_HOME", str(tmp_path))
+    table = _declared(tmp_path, Column("id", "string"))
+    log = _half_created(table)
+    (table.path / "part-00000.parquet").write_bytes(b"PAR1")
+    with pytest.raises(tables.UserError, match=rf"table web-shop.silver.events at {table.path} has no Delta commit but "
+                                               r"holds part-00000.parquet: .*move that folder away"):
+        tables.ensure(RecordingSpark(), table)
+    assert (table.path / "part-00000.parquet").exists() and log.is_dir()
