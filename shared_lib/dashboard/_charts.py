@@ -6,6 +6,7 @@ import html
 import json
 import math
 import time
+from typing import Callable
 
 import ipywidgets as widgets
 import pandas as pd
@@ -152,17 +153,28 @@ def chart(fig: go.Figure) -> widgets.Output:
     # The mime bundle that plotly's own renderer would send, without fig.show(): its renderer
     # machinery imports nbformat and jsonschema, seconds of start-up on every page.
     bundle = {PLOTLY_MIMETYPE: {**json.loads(fig.to_json()), "config": PLOTLY_CONFIG}}
-    out = widgets.Output(layout=widgets.Layout(min_height=f"{fig.layout.height or 360}px"))
+    return _when_the_browser_has_the_page(lambda: display(bundle, raw=True), f"{fig.layout.height or 360}px")
+
+
+def later(build: Callable[[], widgets.Widget], min_height: str = "120px") -> widgets.Output:
+    """A part of a page built and sent only once the browser has the rest (as the charts are): a
+    heavy section (a catalog, a graph) then holds back neither the server's first answer nor the
+    browser's first paint. ``build()`` returns the section's widget."""
+    return _when_the_browser_has_the_page(lambda: display(build()), min_height)
+
+
+def _when_the_browser_has_the_page(draw: Callable[[], None], min_height: str) -> widgets.Output:
+    out = widgets.Output(layout=widgets.Layout(min_height=min_height))
     if _browser.has_the_page():
-        _draw(out, bundle)
+        _draw(out, draw)
     else:
-        _browser.waiting.append((out, bundle))
+        _browser.waiting.append((out, draw))
     return out
 
 
-def _draw(out: widgets.Output, bundle: dict) -> None:
+def _draw(out: widgets.Output, draw: Callable[[], None]) -> None:
     with out:
-        display(bundle, raw=True)
+        draw()
 
 
 class _Browser:
@@ -175,7 +187,7 @@ class _Browser:
     loads the widgets (nbval, papermill), the charts stay unsent."""
 
     def __init__(self):
-        self.waiting: list[tuple[widgets.Output, dict]] = []
+        self.waiting: list[tuple[widgets.Output, Callable[[], None]]] = []
         self._target = None
         self._kept: tuple = ()
 
@@ -192,9 +204,9 @@ class _Browser:
         # only the outputs of a request the browser still waits for, which ends when this returns.
         time.sleep(PAINT_GRACE_S)
         while self.waiting:
-            out, bundle = self.waiting.pop(0)
+            out, draw = self.waiting.pop(0)
             if out.comm is not None:  # not closed by a redraw meanwhile
-                _draw(out, bundle)
+                _draw(out, draw)
 
 
 # How long the charts wait for the cards to be painted (docs/performance.md, Dashboards).

@@ -12,6 +12,7 @@ tests), then the page.
 from __future__ import annotations
 
 import html
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
@@ -96,14 +97,17 @@ def read_gateway(url: str, transport: httpx.BaseTransport | None = None) -> Gate
 def load(params: dict | None = None, transport: httpx.BaseTransport | None = None) -> Data:
     params = params or params_lib.load()
     declared = products.all_products()
-    tables = catalog.entries(rows=True)
-    return Data(product_names=sorted(n for n in declared if n != paths.PLATFORM),
-                status=lake.read_latest(OPS, "sla_status", "evaluated_at"),
-                freshness=lake.read_latest(OPS, "table_freshness", "evaluated_at"),
-                runs=lake.read_table(paths.PLATFORM, "pipeline_runs"),
-                tables=tables, gateway=read_gateway(gateway_url(params), transport),
-                dashboards=sorted(p.name for p in paths.DASHBOARDS_DIR.glob("*.ipynb")),
-                lineage=lineage_graph.build())
+    # The gateway's answer and the catalog's table openings are waits, not work: side by side.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="console-load") as pool:
+        gateway = pool.submit(read_gateway, gateway_url(params), transport)
+        tables = pool.submit(catalog.entries, rows=True)
+        return Data(product_names=sorted(n for n in declared if n != paths.PLATFORM),
+                    status=lake.read_latest(OPS, "sla_status", "evaluated_at"),
+                    freshness=lake.read_latest(OPS, "table_freshness", "evaluated_at"),
+                    runs=lake.read_table(paths.PLATFORM, "pipeline_runs"),
+                    tables=tables.result(), gateway=gateway.result(),
+                    dashboards=sorted(p.name for p in paths.DASHBOARDS_DIR.glob("*.ipynb")),
+                    lineage=lineage_graph.build())
 
 
 # --- numbers (pure) ------------------------------------------------------------------------
@@ -342,7 +346,10 @@ def _links(data: Data):
 
 
 def render(data: Data, _values: dict) -> list:
-    return [_products(data), _registry(data), _timeline(data), _lineage(data), _catalog(data), _links(data)]
+    # The product cards and services first; the timeline, lineage and catalog (most of the page's
+    # widgets and building) follow once the browser has those.
+    return [_products(data), _registry(data), ui.later(lambda: _timeline(data)), ui.later(lambda: _lineage(data)),
+            ui.later(lambda: _catalog(data)), _links(data)]
 
 
 def page():
