@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from shared_lib import params as params_lib
-from shared_lib import paths
+from shared_lib import paths, storage
 from shared_lib.api import roles
 
 EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
@@ -22,7 +22,9 @@ DP_GATEWAY_PORT; DP_LINEAGE_URL (an OpenLineage HTTP endpoint, e.g. Marquez), DP
 
 
 def _params(args) -> dict:
-    return params_lib.load(getattr(args, "env", None), getattr(args, "param", None) or ())
+    params = params_lib.load(getattr(args, "env", None), getattr(args, "param", None) or ())
+    storage.configure(params)  # every command reads and writes the lake of these parameters
+    return params
 
 
 def cmd_up(args) -> int:

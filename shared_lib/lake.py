@@ -8,9 +8,10 @@ A table *exists* once it has its first commit: a table whose creation was cut sh
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shared_lib import products
+from shared_lib import products, storage
 from shared_lib.products import Table
 
 if TYPE_CHECKING:
@@ -27,17 +28,39 @@ if TYPE_CHECKING:
 _as_of: dt.datetime | None = None
 
 
+def open_uri(uri: str, version: int | None = None) -> DeltaTable:
+    """The Delta table at ``uri`` (a local path or ``s3a://``), with the lake's storage options."""
+    from deltalake import DeltaTable
+    return DeltaTable(storage.delta_rs_uri(uri), version=version, storage_options=storage.delta_rs_options())
+
+
+def has_commit(uri: str) -> bool:
+    """Whether the Delta table at ``uri`` has its first commit: a local listing, or on S3 an
+    attempt to open it (delta-rs lists the log)."""
+    if storage.current().on_s3:
+        from deltalake import DeltaTable
+        return DeltaTable.is_deltatable(storage.delta_rs_uri(uri), storage.delta_rs_options())
+    return any((Path(uri) / "_delta_log").glob("*.json"))
+
+
+def write(table: Table, data, **options) -> None:
+    """``write_deltalake`` of ``data`` to ``table``'s address (``options``: its keyword arguments)."""
+    from deltalake import write_deltalake
+
+    if not storage.current().on_s3:
+        Path(table.uri).parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(storage.delta_rs_uri(table.uri), data, storage_options=storage.delta_rs_options(), **options)
+
+
 def exists(table: Table) -> bool:
     """True once ``table`` has its first commit (before the as-of moment, when one is set)."""
-    if not any((table.path / "_delta_log").glob("*.json")):
+    if not has_commit(table.uri):
         return False
     return _as_of is None or _first_commit(table) <= _as_of
 
 
 def _first_commit(table: Table) -> dt.datetime:
-    from deltalake import DeltaTable
-
-    history = DeltaTable(str(table.path)).history()
+    history = open_uri(table.uri).history()
     first = min(history, key=lambda c: c.get("version", 0))
     return dt.datetime.fromtimestamp(first["timestamp"] / 1000, tz=dt.timezone.utc)
 
@@ -45,8 +68,7 @@ def _first_commit(table: Table) -> dt.datetime:
 def delta_table(table: Table) -> DeltaTable:
     """``table`` opened with delta-rs (it must exist: see ``exists``), as of the as-of moment
     when one is set (Delta time travel by timestamp)."""
-    from deltalake import DeltaTable
-    opened = DeltaTable(str(table.path))
+    opened = open_uri(table.uri)
     if _as_of is not None:
         opened.load_as_version(_as_of)
     return opened
@@ -96,13 +118,11 @@ def append_rows(table: Table, rows: list[dict]) -> int:
     """Append ``rows`` (dicts keyed by column; missing columns null) to a declared table with
     delta-rs: no Spark, for the platform's own small tables. Returns the version written."""
     import pyarrow as pa
-    from deltalake import write_deltalake
 
     schema = arrow_schema(table)
     data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
-    table.path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(table.path), data, mode="append", partition_by=list(table.partitioned_by) or None,
-                    description=table.description, name=table.name)
+    write(table, data, mode="append", partition_by=list(table.partitioned_by) or None,
+          description=table.description, name=table.name)
     return delta_table(table).version()
 
 
