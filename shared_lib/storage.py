@@ -65,7 +65,11 @@ def from_params(params: dict) -> Storage:
     st = params.get("platform", {}).get("storage")
     if st is None:  # a parameter set without platform.yaml (tests): the workspace's lake folder
         return Storage()
-    result = Storage(st["lake_uri"].strip(), dict(st["s3"]))
+    s3 = dict(st["s3"])
+    proxy = params["platform"]["services"].get("s3proxy") or {}
+    if not s3["endpoint"] and proxy.get("enabled"):  # the S3Proxy of `dp up`
+        s3["endpoint"] = f"http://{proxy['host']}:{proxy['port']}"
+    result = Storage(st["lake_uri"].strip(), s3)
     if result.on_s3 and not result.bucket():
         raise StorageError(f"parameters platform.yaml: {PARAM} {st['lake_uri']!r} names no bucket: "
                            f"use s3a://bucket/prefix")

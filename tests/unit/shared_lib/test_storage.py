@@ -102,6 +102,13 @@ def test_the_lake_uri_can_come_from_the_environment():
     assert storage.from_params(params).root() == "s3a://from-env/x"
 
 
+def test_an_enabled_s3proxy_is_the_endpoint_when_none_is_given():
+    params = params_lib.load("dev", {"platform.services.s3proxy.enabled": True,
+                                     "platform.storage.lake_uri": "s3a://b"}, environ={"DP_S3PROXY_PORT": "19555"})
+    assert storage.from_params(params).s3["endpoint"] == "http://127.0.0.1:19555"
+    assert s3proxy.check_lake(params).bucket() == "b"
+
+
 def test_s3proxy_refuses_an_endpoint_that_is_not_its_own():
     params = params_lib.load("dev", {"platform.services.s3proxy.enabled": True,
                                      "platform.storage.lake_uri": "s3a://b",
