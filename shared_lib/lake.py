@@ -28,16 +28,18 @@ if TYPE_CHECKING:
 _as_of: dt.datetime | None = None
 
 
-def open_uri(uri: str, version: int | None = None) -> DeltaTable:
-    """The Delta table at ``uri`` (a local path or ``s3a://``), with the lake's storage options."""
+def open_uri(uri: str, version: int | None = None, without_files: bool = False) -> DeltaTable:
+    """The Delta table at ``uri`` (a local path or ``s3a://``), with the lake's storage options
+    (``without_files``: its log only, for its version or history)."""
     from deltalake import DeltaTable
-    return DeltaTable(storage.delta_rs_uri(uri), version=version, storage_options=storage.delta_rs_options())
+    return DeltaTable(storage.delta_rs_uri(uri), version=version, storage_options=storage.delta_rs_options(),
+                      without_files=without_files)
 
 
 def has_commit(uri: str) -> bool:
     """Whether the Delta table at ``uri`` has its first commit: a local listing, or on S3 an
     attempt to open it (delta-rs lists the log)."""
-    if storage.current().on_s3:
+    if uri.startswith(storage.S3_SCHEMES):
         from deltalake import DeltaTable
         return DeltaTable.is_deltatable(storage.delta_rs_uri(uri), storage.delta_rs_options())
     return any((Path(uri) / "_delta_log").glob("*.json"))
@@ -47,7 +49,7 @@ def write(table: Table, data, **options) -> None:
     """``write_deltalake`` of ``data`` to ``table``'s address (``options``: its keyword arguments)."""
     from deltalake import write_deltalake
 
-    if not storage.current().on_s3:
+    if not table.uri.startswith(storage.S3_SCHEMES):
         Path(table.uri).parent.mkdir(parents=True, exist_ok=True)
     write_deltalake(storage.delta_rs_uri(table.uri), data, storage_options=storage.delta_rs_options(), **options)
 
@@ -93,7 +95,9 @@ def as_of_run(run_id: str | None) -> dt.datetime | None:
 
 def version(table: Table) -> int | None:
     """The table's current version; None before its first commit."""
-    return delta_table(table).version() if exists(table) else None
+    if not exists(table):
+        return None
+    return delta_table(table).version() if _as_of is not None else open_uri(table.uri, without_files=True).version()
 
 
 def count_rows(table: Table) -> int:

@@ -45,7 +45,7 @@ def log_version(log: str) -> int | None:
     """``version`` of the table whose ``_delta_log`` folder is ``log``."""
     if log.startswith(storage.S3_SCHEMES):  # no folder time to watch: delta-rs lists the log
         uri = log.removesuffix("/_delta_log")
-        return lake.open_uri(uri).version() if lake.has_commit(uri) else None
+        return lake.open_uri(uri, without_files=True).version() if lake.has_commit(uri) else None
     try:
         stamp = os.stat(log).st_mtime_ns
     except FileNotFoundError:
