@@ -133,3 +133,29 @@ def test_web_gold_on_s3proxy_equals_a_local_lakes_and_the_reader_and_the_api_rea
     served = [(r["date"], r["sessions"], r["page_views"]) for r in answer.json()["data"]]
     assert served == [(d.isoformat(), s, p) for d, s, p in
                       kpis.sort_values("date")[["date", "sessions", "page_views"]].itertuples(index=False)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_in_mode_cluster_the_executors_write_the_lake_on_s3(s3_lake, tmp_path, monkeypatch):
+    # The executors run in the workers' processes: they need the s3 jars and the credentials too.
+    for var, port in zip(("DP_SPARK_PORT", "DP_SPARK_UI_PORT", "DP_SPARK_MASTER_PORT", "DP_SPARK_MASTER_UI_PORT"),
+                         services.free_ports(4)):
+        monkeypatch.setenv(var, str(port))
+    cluster = params_lib.load("dev", {"platform.services.s3proxy.enabled": True,
+                                      "platform.services.spark.mode": "cluster",
+                                      "platform.services.spark.driver_memory": "1g",
+                                      "platform.services.spark.cluster.worker_memory": "768m"})
+    uri = f"{storage.current().root()}/scratch/numbers"
+    try:
+        services.up(cluster, ["spark"], progress=print, workers=1)
+        spark = spark_lib.get_spark(cluster)
+        spark.range(0, 1000, 1, 4).selectExpr("id", "id % 7 AS bucket").write.format("delta").save(uri)
+        executors = list((tmp_path / "services").glob("spark-worker-*/work/app-*/*"))
+    finally:
+        spark_lib.stop_all()
+        services.down(["spark"])
+    assert len(executors) == 1
+    numbers = lake.open_uri(uri).to_pandas()
+    assert (len(numbers), int(numbers["id"].sum()), int((numbers["bucket"] == 0).sum())) == (1000, 499500, 143)
+    assert (tmp_path / "services" / "s3proxy" / "data" / BUCKET / PREFIX / "scratch" / "numbers" / "_delta_log").is_dir()
