@@ -138,14 +138,21 @@ def test_web_gold_on_s3proxy_equals_a_local_lakes_and_the_reader_and_the_api_rea
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_in_mode_cluster_the_executors_write_the_lake_on_s3(s3_lake, tmp_path, monkeypatch):
-    # The executors run in the workers' processes: they need the s3 jars and the credentials too.
+    # The executors run in the workers' processes: they need the s3 jars and the credentials too,
+    # here in variables of other names (the AWS_* ones are gone), which `dp up` hands on as AWS_*.
     for var, port in zip(("DP_SPARK_PORT", "DP_SPARK_UI_PORT", "DP_SPARK_MASTER_PORT", "DP_SPARK_MASTER_UI_PORT"),
                          services.free_ports(4)):
         monkeypatch.setenv(var, str(port))
+    for var, value in CREDENTIALS.items():
+        monkeypatch.delenv(var)
+        monkeypatch.setenv(f"IT_{var}", value)
     cluster = params_lib.load("dev", {"platform.services.s3proxy.enabled": True,
+                                      "platform.storage.s3.access_key_env": "IT_AWS_ACCESS_KEY_ID",
+                                      "platform.storage.s3.secret_key_env": "IT_AWS_SECRET_ACCESS_KEY",
                                       "platform.services.spark.mode": "cluster",
                                       "platform.services.spark.driver_memory": "1g",
                                       "platform.services.spark.cluster.worker_memory": "768m"})
+    storage.configure(cluster)
     uri = f"{storage.current().root()}/scratch/numbers"
     try:
         services.up(cluster, ["spark"], progress=print, workers=1)
