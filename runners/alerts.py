@@ -32,7 +32,6 @@ def current() -> list[dict]:
 def ack(alert_id: str, by: str | None = None, now: dt.datetime | None = None) -> dict:
     """Record that ``by`` (default: the OS user) acknowledged the fired alert ``alert_id``;
     returns the row written."""
-    from deltalake import write_deltalake
 
     now = now or dt.datetime.now(dt.timezone.utc)
     try:
@@ -42,9 +41,8 @@ def ack(alert_id: str, by: str | None = None, now: dt.datetime | None = None) ->
         raise UserError(f"ack: {exc}") from None
     table = _table("alert_acks")
     schema = runlog.arrow_schema(table)
-    table.path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(table.path), pa.Table.from_pylist([row], schema=schema), mode="append",
-                    description=table.description, name=table.name)
+    lake.write(table, pa.Table.from_pylist([row], schema=schema), mode="append",
+               description=table.description, name=table.name)
     return row
 
 

@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from shared_lib import params as params_lib
-from shared_lib import paths
+from shared_lib import paths, storage
 from shared_lib.api import roles
 
 EPILOG = """environment: DP_ENV (default dev), DP_HOME (workspace, default <checkout>/.dp),
@@ -23,7 +23,9 @@ DP_GATEWAY_PORT; DP_LINEAGE_URL (an OpenLineage HTTP endpoint, e.g. Marquez), DP
 
 
 def _params(args) -> dict:
-    return params_lib.load(getattr(args, "env", None), getattr(args, "param", None) or ())
+    params = params_lib.load(getattr(args, "env", None), getattr(args, "param", None) or ())
+    storage.configure(params)  # every command reads and writes the lake of these parameters
+    return params
 
 
 def cmd_up(args) -> int:
@@ -330,10 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a parameter, e.g. web-user-analytics.bronze.max_offsets_per_trigger=1000")
         return p
 
-    for name, func, text in (("up", cmd_up, "start Kafka and Spark Connect (waits until ready)"),
+    for name, func, text in (("up", cmd_up, "start Kafka, Spark Connect and, when enabled, S3Proxy (waits until ready)"),
                              ("down", cmd_down, "stop the services that dp up started")):
         p = with_env(add(name, func, text)) if name == "up" else add(name, func, text)
-        p.add_argument("service", nargs="*", help="only these services: kafka, spark (default both)")
+        p.add_argument("service", nargs="*", help="only these services: s3proxy, kafka, spark (default all; "
+                       "s3proxy only when services.s3proxy.enabled)")
         if name == "up":
             p.add_argument("--workers", type=int, metavar="N",
                            help="run Spark in mode cluster: a standalone master and N workers here, the Connect "

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from shared_lib import paths
-from shared_lib.jars import DELTA, JAR_SETS, SetupError, set_dir, spark_home  # noqa: F401 (DELTA: bench)
+from shared_lib.jars import DELTA, JAR_SETS, SETUP_SETS, SetupError, set_dir, spark_home  # noqa: F401 (DELTA: bench)
 
 MIN_JAVA = 17
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def fetch(name: str, log=logger.info) -> Path:
                              f"Full log: {log_file}. Check that this machine reaches Maven "
                              f"Central (a proxy may need JAVA_TOOL_OPTIONS=-Dhttps.proxyHost=...), "
                              f"then run set-up again.")
-        if name == "spark":
+        if name in ("spark", "s3"):  # both go on Spark's classpath
             _drop_what_spark_ships(out)
         (out / ".complete").write_text("\n".join(sorted(p.name for p in out.glob("*.jar"))) + "\n")
         if target.exists():
@@ -113,7 +113,7 @@ def main() -> int:
     try:
         major = check_java()
         logger.info(f"set-up: Java {major} found")
-        for name in JAR_SETS:
+        for name in SETUP_SETS:
             fetch(name)
     except SetupError as exc:
         logger.error(f"set-up failed: {exc}")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from runners import execute, runlog
-from shared_lib import lake, paths, recorder
+from shared_lib import lake, paths, recorder, storage
 from shared_lib import params as params_lib
 from shared_lib import products as products_lib
 from shared_lib.errors import UserError
@@ -109,7 +109,7 @@ def scratch_workspace(scratch: Path, pinned: dict[str, int], declared: dict[str,
     lake_rel = paths.lake_dir().relative_to(live)
     for name, version in pinned.items():
         table = declared[name]
-        materialize(table.path, version, scratch / lake_rel / table.path.relative_to(paths.lake_dir()))
+        materialize(table.path, version, scratch / lake_rel / table.relative)
     return scratch
 
 
@@ -143,7 +143,7 @@ def compare(record: dict, output: Path, scratch: Path, declared: dict[str, produ
         cols = [c.name for c in table.columns if c.name != "run_id" and not c.type.startswith("timestamp")]
         then = _rows(DeltaTable(str(table.path), version=int(version)).to_pandas(), cols)
         now = _rows(DeltaTable(str(scratch / paths.lake_dir().relative_to(paths.workspace())
-                                   / table.path.relative_to(paths.lake_dir()))).to_pandas(), cols)
+                                   / table.relative)).to_pandas(), cols)
         if then != now:
             differences.append(f"table {name}: {len(then)} rows then, {len(now)} now, "
                                f"{len(set(then) ^ set(now))} row(s) differ")
@@ -166,6 +166,8 @@ def _rows(df, cols: list[str]) -> list[str]:
 def rerun(run_id: str, notebook: str | None = None, log: Callable[[str], None] = print) -> list[Rerun]:
     """Re-execute the gold notebooks of run ``run_id`` (or ``notebook``: NAME or PRODUCT:NAME)
     that ran or were up to date, as of the table versions of that run."""
+    # The pinned versions are copied into a scratch workspace's lake folder.
+    storage.require_local("dp rerun (it copies table versions into a local scratch lake)")
     records = [r for r in runlog.of_run(run_id) if r["status"] in ("succeeded", "up_to_date")]
     if notebook:
         chosen = [r for r in records if notebook in (r["notebook"], f"{r['product']}:{r['notebook']}")]

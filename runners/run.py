@@ -31,7 +31,7 @@ from runners import dag as dag_lib
 from runners import execute, freshness, lineage, logs, runlock, runlog, services
 from runners.kernels import KernelPool
 from shared_lib import params as params_lib
-from shared_lib import paths
+from shared_lib import paths, storage
 from shared_lib import products as products_lib
 from shared_lib.errors import UserError
 
@@ -126,6 +126,7 @@ def plan(products: list[str] | None = None, layer: str | None = None, notebook: 
     ``declared`` replaces the products' declarations (tests run made-up DAGs this way)."""
     overrides = dict(params_lib.parse_overrides(overrides))
     params = params_lib.load(env, overrides)
+    storage.configure(params)  # the run records go to the lake the notebooks write
     declared = products_lib.all_products() if declared is None else declared
     for p in products or []:
         if p not in declared:

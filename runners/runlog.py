@@ -27,17 +27,13 @@ def append(records: list[dict]) -> None:
     """Append run records (dicts keyed by column; epoch floats for the timestamps)."""
     if not records:
         return
-    from deltalake import write_deltalake
-
     table = runs_table()
     schema = arrow_schema(table)
     rows = [{**r, "started_at": _ts(r.get("started_at")), "ended_at": _ts(r.get("ended_at"))}
             for r in records]
     data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
-    table.path.parent.mkdir(parents=True, exist_ok=True)
     # merge: a table created before a column was declared gains it (older rows read null)
-    write_deltalake(str(table.path), data, mode="append", description=table.description,
-                    name=table.name, schema_mode="merge")
+    lake.write(table, data, mode="append", description=table.description, name=table.name, schema_mode="merge")
 
 
 def of_run(run_id: str) -> list[dict]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from runners import kafka_cluster
-from shared_lib import audit, jars, paths
+from shared_lib import audit, jars, paths, storage
 from shared_lib import kafka as kafka_lib
 from shared_lib import params as params_lib
 from shared_lib import spark as spark_session
@@ -29,7 +29,8 @@ from shared_lib.errors import UserError
 
 logger = logging.getLogger(__name__)
 
-SERVICES = ("kafka", "spark")
+# In start order: the lake's S3 server (when enabled) before the Spark that writes to it.
+SERVICES = ("s3proxy", "kafka", "spark")
 
 
 class ServiceError(UserError, RuntimeError):
@@ -111,6 +112,9 @@ def status(params: dict) -> list[Status]:
             result.append(_spark_elsewhere(params))
         elif name == "kafka":
             result += kafka_cluster.statuses(params)
+        elif name == "s3proxy":
+            from runners import s3proxy
+            result += s3proxy.status(params)
         else:
             result.append(process_status(name, *address(params, name)))
     from runners import spark_cluster
@@ -196,6 +200,12 @@ def start_spark(params: dict, progress=logger.info) -> str:
     check_port_free("spark", s["host"], s["port"], "DP_SPARK_PORT")
     home = jars.spark_home()
     confs = spark_session.spark_confs(params)
+    lake = storage.from_params(params)
+    spark_jars = jars.jars("spark")
+    if lake.on_s3:  # hadoop-aws and the AWS SDK, fetched on first use (large)
+        from runners import jars as jar_setup
+        jar_setup.fetch("s3", log=progress)
+        spark_jars += jars.jars("s3")
     master = s["master"]
     if s["mode"] == "cluster":  # executors on the standalone cluster's workers
         from runners import spark_cluster
@@ -206,14 +216,16 @@ def start_spark(params: dict, progress=logger.info) -> str:
            "org.apache.spark.sql.connect.service.SparkConnectServer", "--name", "dp-spark-connect",
            "--master", master,
            "--driver-java-options", f"{marker()} {confs.pop('spark.driver.extraJavaOptions')}",
-           "--jars", ",".join(str(j) for j in jars.jars("spark"))]
+           "--jars", ",".join(str(j) for j in spark_jars)]
     confs.update({"spark.connect.grpc.binding.address": s["host"],
                   "spark.connect.grpc.binding.port": str(s["port"]),
                   "spark.connect.grpc.maxInboundMessageSize": str(128 * 1024 * 1024)})
     for key, value in confs.items():
         cmd += ["--conf", f"{key}={value}"]
+    # The lake's credentials reach S3A by the environment, never by the command line or the log.
     proc = spawn("spark", cmd, env={"SPARK_HOME": str(home), "SPARK_LOCAL_IP": s["host"],
-                                     "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", "python3")})
+                                     "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", "python3"),
+                                     **storage.spark_environment(lake)})
     started_line = "Spark Connect server started"
 
     def ready() -> bool:
@@ -244,6 +256,9 @@ def _start(name: str, params: dict, progress, workers: int | None, brokers: int 
     ``cluster.workers``), ``remote`` and ``local`` start nothing."""
     if name == "kafka":
         return [start_kafka(params, progress, brokers)]
+    if name == "s3proxy":
+        from runners import s3proxy
+        return [s3proxy.start(params, progress)] if s3proxy.enabled(params) else []
     if name != "spark":
         return [STARTERS[name](params, progress)]
     mode = spark_mode(params)
@@ -303,6 +318,8 @@ def require_running(params: dict, names=SERVICES) -> None:
     for name in names:
         if name == "spark" and spark_mode(params) in ("remote", "local"):
             continue  # nothing of `dp up`'s: the session factory says when it cannot connect
+        if name == "s3proxy" and not params["platform"]["services"]["s3proxy"]["enabled"]:
+            continue
         where = kafka_lib.bootstrap_addresses(params) if name == "kafka" else [address(params, name)]
         if not any(port_open(host, port) for host, port in where):
             shown = ",".join(f"{host}:{port}" for host, port in where)

@@ -16,7 +16,7 @@ import re
 import psutil
 
 from runners import services
-from shared_lib import jars, paths
+from shared_lib import jars, paths, storage
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,9 @@ def start_worker(params: dict, number: int) -> psutil.Process | None:
     cmd = _spark_class("org.apache.spark.deploy.worker.Worker", master_url(params), "--host", s["host"],
                        "--cores", str(c["worker_cores"]), "--memory", c["worker_memory"],
                        "--work-dir", str(work / "work"), "--port", "0", "--webui-port", "0")
-    extra = {"SPARK_LOCAL_IP": s["host"], "SPARK_LOCAL_DIRS": str(_tmp(name))}
+    # Executors inherit the worker's environment: the lake's credentials when it is on S3.
+    extra = {"SPARK_LOCAL_IP": s["host"], "SPARK_LOCAL_DIRS": str(_tmp(name)),
+             **storage.spark_environment(storage.from_params(params))}
     return services.spawn(name, cmd, env=_env(name, "SPARK_WORKER_OPTS", extra))
 
 

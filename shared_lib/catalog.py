@@ -16,7 +16,7 @@ def entries(rows: bool = False) -> list[dict]:
         for table in product.tables:
             entry = {
                 "name": table.qualified_name, "product": product.name, "layer": table.layer,
-                "path": str(table.path), "description": table.description, "owner": table.owner,
+                "path": table.uri, "description": table.description, "owner": table.owner,
                 "retention_days": table.retention_days, "retention_kind": table.retention_kind,
                 "retention_source": retention_source(table), "event_time": table.event_time,
                 "partitioned_by": list(table.partitioned_by),

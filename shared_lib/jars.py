@@ -16,6 +16,10 @@ from shared_lib.errors import UserError
 DELTA = ("io.delta", "delta-spark_4.2_2.13", "4.4.0")
 SPARK_KAFKA = ("org.apache.spark", "spark-sql-kafka-0-10_2.13", "4.2.0")
 KAFKA_VERSION = "4.4.0"
+# hadoop-aws at the version of pyspark's hadoop-client-api jar (3.5.0): it brings the AWS SDK
+# bundle it was built with (~660 MB), so it is fetched only for a lake on S3 (`dp up`).
+HADOOP_AWS = ("org.apache.hadoop", "hadoop-aws", "3.5.0")
+S3PROXY = ("org.gaul", "s3proxy", "4.1.0")
 
 JAR_SETS: dict[str, list[tuple[str, str, str]]] = {
     "spark": [DELTA, SPARK_KAFKA],
@@ -27,9 +31,13 @@ JAR_SETS: dict[str, list[tuple[str, str, str]]] = {
         ("org.apache.logging.log4j", "log4j-core", "2.24.3"),
         ("org.apache.logging.log4j", "log4j-slf4j2-impl", "2.24.3"),
     ],
+    "s3": [HADOOP_AWS],
+    "s3proxy": [S3PROXY],
     # Kafka's own producer benchmark (ProducerPerformance), the floor of `dp bench`'s Kafka loading.
     "kafka-tools": [("org.apache.kafka", "kafka-tools", KAFKA_VERSION)],
 }
+# Fetched by set-up; the others when they are needed (storage.lake_uri, services.s3proxy, dp bench).
+SETUP_SETS = ("spark", "kafka")
 
 
 class SetupError(UserError, RuntimeError):
@@ -52,7 +60,7 @@ def jar_dir(name: str) -> Path:
 
 
 def jars(name: str) -> list[Path]:
-    """The jar files of set ``name`` (``spark``, ``kafka`` or ``kafka-tools``)."""
+    """The jar files of set ``name`` (a key of ``JAR_SETS``)."""
     return sorted(jar_dir(name).glob("*.jar"))
 
 

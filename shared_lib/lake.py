@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shared_lib import products
+from shared_lib import products, storage
 from shared_lib.products import Table
 
 if TYPE_CHECKING:
@@ -28,23 +28,43 @@ if TYPE_CHECKING:
 _as_of: dt.datetime | None = None
 
 
+def open_uri(uri: str, version: int | None = None, without_files: bool = False) -> DeltaTable:
+    """The Delta table at ``uri`` (a local path or ``s3a://``), with the lake's storage options
+    (``without_files``: its log only, for its version or history)."""
+    from deltalake import DeltaTable
+    return DeltaTable(storage.delta_rs_uri(uri), version=version, storage_options=storage.delta_rs_options(),
+                      without_files=without_files)
+
+
+def has_commit(uri: str | Path) -> bool:
+    """Whether the Delta table at ``uri`` has its first commit: locally, a version's JSON or a
+    checkpoint in its log; on S3, an attempt to open it (delta-rs lists the log)."""
+    uri = str(uri)
+    if uri.startswith(storage.S3_SCHEMES):
+        from deltalake import DeltaTable
+        return DeltaTable.is_deltatable(storage.delta_rs_uri(uri), storage.delta_rs_options())
+    log = Path(uri) / "_delta_log"
+    return any(log.glob("*.json")) or (log / "_last_checkpoint").exists() or any(log.glob("*.checkpoint*.parquet"))
+
+
+def write(table: Table, data, **options) -> None:
+    """``write_deltalake`` of ``data`` to ``table``'s address (``options``: its keyword arguments)."""
+    from deltalake import write_deltalake
+
+    if not table.uri.startswith(storage.S3_SCHEMES):
+        Path(table.uri).parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(storage.delta_rs_uri(table.uri), data, storage_options=storage.delta_rs_options(), **options)
+
+
 def exists(table: Table) -> bool:
     """True once ``table`` has its first commit (before the as-of moment, when one is set)."""
-    if not has_commit(table.path):
+    if not has_commit(table.uri):
         return False
     return _as_of is None or _first_commit(table) <= _as_of
 
 
-def has_commit(path: Path) -> bool:
-    """Whether the Delta log under ``path`` holds a commit (a version's JSON, or a checkpoint)."""
-    log = path / "_delta_log"
-    return any(log.glob("*.json")) or (log / "_last_checkpoint").exists() or any(log.glob("*.checkpoint*.parquet"))
-
-
 def _first_commit(table: Table) -> dt.datetime:
-    from deltalake import DeltaTable
-
-    history = DeltaTable(str(table.path)).history()
+    history = open_uri(table.uri).history()
     first = min(history, key=lambda c: c.get("version", 0))
     return dt.datetime.fromtimestamp(first["timestamp"] / 1000, tz=dt.timezone.utc)
 
@@ -52,8 +72,7 @@ def _first_commit(table: Table) -> dt.datetime:
 def delta_table(table: Table) -> DeltaTable:
     """``table`` opened with delta-rs (it must exist: see ``exists``), as of the as-of moment
     when one is set (Delta time travel by timestamp)."""
-    from deltalake import DeltaTable
-    opened = DeltaTable(str(table.path))
+    opened = open_uri(table.uri)
     if _as_of is not None:
         opened.load_as_version(_as_of)
     return opened
@@ -78,7 +97,9 @@ def as_of_run(run_id: str | None) -> dt.datetime | None:
 
 def version(table: Table) -> int | None:
     """The table's current version; None before its first commit."""
-    return delta_table(table).version() if exists(table) else None
+    if not exists(table):
+        return None
+    return delta_table(table).version() if _as_of is not None else open_uri(table.uri, without_files=True).version()
 
 
 def count_rows(table: Table) -> int:
@@ -103,13 +124,11 @@ def append_rows(table: Table, rows: list[dict]) -> int:
     """Append ``rows`` (dicts keyed by column; missing columns null) to a declared table with
     delta-rs: no Spark, for the platform's own small tables. Returns the version written."""
     import pyarrow as pa
-    from deltalake import write_deltalake
 
     schema = arrow_schema(table)
     data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
-    table.path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(table.path), data, mode="append", partition_by=list(table.partitioned_by) or None,
-                    description=table.description, name=table.name)
+    write(table, data, mode="append", partition_by=list(table.partitioned_by) or None,
+          description=table.description, name=table.name)
     return delta_table(table).version()
 
 

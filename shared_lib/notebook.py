@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from shared_lib import maintenance, products, recorder, step_report, tables
+from shared_lib import maintenance, products, recorder, step_report, storage, tables
 from shared_lib import params as params_lib
 from shared_lib.spark import get_spark
 from shared_lib.tables import Writer
@@ -92,5 +92,6 @@ def open_context(product: str, notebook: str, env: str | None = None, run_id: st
     prod = products.get(product)
     prod.notebook(notebook)  # a clear error for a notebook the product does not declare
     loaded = params_lib.load(env, overrides or {})
+    storage.configure(loaded)  # every table of this kernel at the lake of these parameters
     return Context(product=prod, notebook=notebook, env=loaded["env"], run_id=run_id or "interactive",
                    params=loaded)

@@ -34,6 +34,9 @@ ENV_VAR_OVERRIDES = {
     "DP_METRICS_PORT": "platform.metrics.port",
     "DP_GATEWAY_PORT": "platform.serve.gateway_port",
     "DP_API_PORT": "platform.serve.api_port",  # the first of five consecutive ports
+    "DP_S3PROXY_PORT": "platform.services.s3proxy.port",
+    # The lake's root (a test's or a deployment's bucket): every process of `dp` inherits it.
+    "DP_LAKE_URI": "platform.storage.lake_uri",
     # false: `dp run` runs every selected notebook (the test session sets it; see runners.freshness)
     "DP_SKIP_UP_TO_DATE": "platform.runner.skip_up_to_date",
 }

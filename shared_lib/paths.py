@@ -84,15 +84,21 @@ def _check(kind: str, value: str) -> str:
     return value
 
 
-def table_path(product: str, layer: str, table: str) -> Path:
-    """Delta location of ``product``/``layer``/``table``; platform tables use layer ``platform``."""
+def table_relative(product: str, layer: str, table: str) -> str:
+    """Where ``product``/``layer``/``table`` lies under the lake's root (a folder or a bucket's
+    prefix: ``shared_lib.storage``); platform tables use layer ``platform``."""
     _check("product", product)
     _check("table", table)
     if product == PLATFORM:
-        return lake_dir() / PLATFORM / table
+        return f"{PLATFORM}/{table}"
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}: expected one of {', '.join(LAYERS)}")
-    return lake_dir() / product / layer / table
+    return f"{product}/{layer}/{table}"
+
+
+def table_path(product: str, layer: str, table: str) -> Path:
+    """Delta location of ``product``/``layer``/``table`` in the workspace's own lake folder."""
+    return lake_dir() / table_relative(product, layer, table)
 
 
 def checkpoint_path(product: str, table: str) -> Path:

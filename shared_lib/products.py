@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from shared_lib import paths
+from shared_lib import paths, storage
 from shared_lib.errors import UnknownName, UserError
 
 PII_TAGS = ("none", "subject_id", "personal", "raw")
@@ -72,8 +72,19 @@ class Table:
         return f"{self.product}.{self.layer}.{self.name}"
 
     @property
+    def relative(self) -> str:
+        """Its place under the lake's root: ``product/layer/table``."""
+        return paths.table_relative(self.product, self.layer, self.name)
+
+    @property
+    def uri(self) -> str:
+        """Its address for Spark and delta-rs: a local path, or ``s3a://bucket/prefix/...``."""
+        return storage.table_uri(self.relative)
+
+    @property
     def path(self) -> Path:
-        return paths.table_path(self.product, self.layer, self.name)
+        """Its local folder, for what walks its files; a ``StorageError`` when the lake is on S3."""
+        return storage.require_local(f"reading the files of {self.qualified_name}") / self.relative
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import os
 import socket
 from typing import Any
 
-from shared_lib import paths
+from shared_lib import paths, storage
 from shared_lib.errors import UserError
 
 _sessions: dict[tuple, Any] = {}
@@ -64,6 +64,8 @@ def spark_confs(params: dict) -> dict[str, str]:
         "spark.cleaner.periodicGC.interval": "1min",
         # Tables stay readable by delta-rs (dashboards, APIs): no deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+        # A lake on S3: hadoop-aws's settings (none for a local lake).
+        **storage.spark_confs(storage.from_params(params)),
     }
 
 
@@ -164,8 +166,15 @@ def _classic(params: dict):
     s = params["platform"]["services"]["spark"]
     (paths.workspace() / "tmp" / "spark").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.appName("dataplatform").master(s["master"])
-    builder = builder.config("spark.jars", ",".join(str(j) for j in jars.jars("spark")))
-    for key, value in spark_confs(params).items():
+    lake = storage.from_params(params)
+    spark_jars = jars.jars("spark") + (jars.jars("s3") if lake.on_s3 else [])
+    builder = builder.config("spark.jars", ",".join(str(j) for j in spark_jars))
+    confs = spark_confs(params)
+    if lake.on_s3:  # this process's own JVM: the credentials stay in its memory
+        key, secret = storage.credentials(lake.s3)
+        confs.update({"spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+                      "spark.hadoop.fs.s3a.access.key": key, "spark.hadoop.fs.s3a.secret.key": secret})
+    for key, value in confs.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 

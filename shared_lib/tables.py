@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from shared_lib import lake, maintenance
+from shared_lib import lake, maintenance, storage
 from shared_lib.errors import MissingFile, UserError
 from shared_lib.lake import exists, version  # defined there; callers may ask tables too
 from shared_lib.products import Table
@@ -54,7 +54,7 @@ def create_ddl(table: Table) -> str:
         null = "" if col.nullable else " NOT NULL"
         comment = f" COMMENT {_sql_string(col.comment)}" if col.comment else ""
         cols.append(f"  `{col.name}` {col.type}{null}{comment}")
-    ddl = f"CREATE TABLE IF NOT EXISTS {ident(table.path)} (\n" + ",\n".join(cols) + "\n) USING delta"
+    ddl = f"CREATE TABLE IF NOT EXISTS {ident(table.uri)} (\n" + ",\n".join(cols) + "\n) USING delta"
     if table.partitioned_by:
         ddl += f"\nPARTITIONED BY ({', '.join(f'`{c}`' for c in table.partitioned_by)})"
     if table.description:
@@ -78,8 +78,9 @@ def ensure(spark, table: Table) -> None:
     columns, CHECK constraints and statistics columns up to the declaration (added since it was
     created; a column added later must be nullable: the rows before it have none)."""
     if not exists(table):
-        clear_failed_creation(table)
-        table.path.parent.mkdir(parents=True, exist_ok=True)
+        if not storage.current().on_s3:  # (an object store has no folders to prepare or clear)
+            clear_failed_creation(table)
+            table.path.parent.mkdir(parents=True, exist_ok=True)
         spark.sql(create_ddl(table))
         return
     delta = lake.delta_table(table)
@@ -89,11 +90,11 @@ def ensure(spark, table: Table) -> None:
     present = delta.metadata().configuration
     for name, expr in table.checks:
         if f"delta.constraints.{name.lower()}" not in present:
-            spark.sql(f"ALTER TABLE {ident(table.path)} ADD CONSTRAINT {name} CHECK ({expr})")
+            spark.sql(f"ALTER TABLE {ident(table.uri)} ADD CONSTRAINT {name} CHECK ({expr})")
     wanted = {**_stats_property(table), **dict(table.properties)}
     changed = {k: v for k, v in wanted.items() if present.get(k) != v}
     if changed:
-        spark.sql(f"ALTER TABLE {ident(table.path)} SET TBLPROPERTIES ("
+        spark.sql(f"ALTER TABLE {ident(table.uri)} SET TBLPROPERTIES ("
                   + ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in changed.items()) + ")")
 
 
@@ -131,11 +132,11 @@ def _migrate_columns(spark, table: Table, existing: list[str]) -> None:
     if dropped or not_null:
         problem = (f"holds column(s) {', '.join(dropped)} no longer declared" if dropped
                    else f"lacks NOT NULL column(s) {', '.join(not_null)}")
-        raise UserError(f"table {table.qualified_name} at {table.path} {problem} in products/"
+        raise UserError(f"table {table.qualified_name} at {table.uri} {problem} in products/"
                         f"{table.product.replace('-', '_')}/product.yaml: rebuild it (remove that folder, "
                         f"and the tables computed from it, then dp run --product {table.product})")
     if added:
-        spark.sql(f"ALTER TABLE {ident(table.path)} ADD COLUMNS ("
+        spark.sql(f"ALTER TABLE {ident(table.uri)} ADD COLUMNS ("
                   + ", ".join(f"`{c.name}` {c.type}" + (f" COMMENT {_sql_string(c.comment)}" if c.comment else "")
                               for c in added) + ")")
 
@@ -176,10 +177,10 @@ class Writer:
         """``table`` at its current version, or at version ``as_of``."""
         v = version(table) if as_of is None else as_of
         if v is None:
-            raise MissingFile(f"table {table.qualified_name} does not exist yet at {table.path}: "
+            raise MissingFile(f"table {table.qualified_name} does not exist yet at {table.uri}: "
                                     f"run the notebook that writes it first")
         self.lineage.tables_read[table.qualified_name] = v
-        return self.spark.read.format("delta").option("versionAsOf", v).load(str(table.path))
+        return self.spark.read.format("delta").option("versionAsOf", v).load(table.uri)
 
     def _written(self, table: Table, before: int | None) -> int:
         after = version(table)
@@ -220,7 +221,7 @@ class Writer:
         query = (df.writeStream.format("delta").outputMode("append")
                  .option("checkpointLocation", str(checkpoint))
                  .queryName(f"{table.product}_{table.name}_{self.run_id}".replace("-", "_")[:120])
-                 .trigger(availableNow=True).start(str(table.path)))
+                 .trigger(availableNow=True).start(table.uri))
         finished = query.awaitTermination(timeout_s) if timeout_s else query.awaitTermination()
         if finished is False:
             query.stop()
@@ -236,7 +237,7 @@ class Writer:
         """Append a batch DataFrame; returns the rows appended."""
         self.ensure(table)
         before = version(table)
-        conform(df, table).write.format("delta").mode("append").save(str(table.path))
+        conform(df, table).write.format("delta").mode("append").save(table.uri)
         return self._written(table, before)
 
     def replace(self, df, table: Table, where: str) -> int:
@@ -246,7 +247,7 @@ class Writer:
         self.ensure(table)
         before = version(table)
         (conform(df, table).write.format("delta").mode("overwrite").option("replaceWhere", where)
-         .save(str(table.path)))
+         .save(table.uri))
         return self._written(table, before)
 
     # Small results (gold aggregates, bookkeeping rows) are computed by Spark but written by
@@ -265,12 +266,11 @@ class Writer:
         return self._write_collected(df, table, mode="overwrite", predicate=where)
 
     def _write_collected(self, df, table: Table, mode: str, predicate: str | None = None) -> int:
-        from deltalake import write_deltalake
         self.ensure(table)
         before = version(table)
         rows = conform(df, table).toArrow()
         try:
-            write_deltalake(str(table.path), rows, mode=mode, predicate=predicate)  # type: ignore[call-overload]
+            lake.write(table, rows, mode=mode, predicate=predicate)
         except Exception as exc:  # delta-rs shows the offending rows, not the table nor the rules
             rules = [f"where {predicate}"] if predicate else []
             rules += [f"{name} CHECK ({expr})" for name, expr in table.checks]
@@ -301,7 +301,7 @@ class Writer:
                           + [in_predicate(c, values, "t") for c, values in (within or {}).items()])
         try:
             self.spark.sql(
-                f"MERGE INTO {ident(table.path)} t USING {view} s "
+                f"MERGE INTO {ident(table.uri)} t USING {view} s "
                 f"ON {on} "
                 f"WHEN MATCHED AND s._dp_delete THEN DELETE "
                 f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.{n} = s.{n}' for n in names)} "
@@ -323,7 +323,7 @@ class Writer:
         on = " AND ".join([f"t.`{k}` = s.`{k}`" for k in keys]
                           + [in_predicate(c, values, "t") for c, values in (within or {}).items()])
         try:
-            self.spark.sql(f"MERGE INTO {ident(table.path)} t USING {view} s ON {on} WHEN MATCHED THEN DELETE")
+            self.spark.sql(f"MERGE INTO {ident(table.uri)} t USING {view} s ON {on} WHEN MATCHED THEN DELETE")
         finally:
             self.spark.catalog.dropTempView(view)
         self._written(table, before)

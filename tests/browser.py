@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from shared_lib import products
+from shared_lib import lake, products
 from shared_lib.lake import arrow_schema
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -21,13 +21,10 @@ LOAD_TIMEOUT_MS = 60_000
 
 def write_table(product: str, name: str, rows: list[dict]) -> None:
     """``rows`` into the declared table ``name`` of ``product``; columns left out are null."""
-    from deltalake import write_deltalake
-
     table = products.get(product).table(name)
     data = pa.Table.from_pylist([{c.name: row.get(c.name) for c in table.columns} for row in rows],
                                 schema=arrow_schema(table))
-    table.path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(table.path), data, mode="overwrite", partition_by=list(table.partitioned_by) or None)
+    lake.write(table, data, mode="overwrite", partition_by=list(table.partitioned_by) or None)
 
 
 def wait_until_preheated(product: str, timeout_s: float = 90) -> None:

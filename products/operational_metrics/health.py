@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from products.operational_metrics import costs, infrastructure
-from shared_lib import catalog, paths, products, tables
+from shared_lib import catalog, lake, paths, products, tables
 from shared_lib import kafka as kafka_lib
 from shared_lib.paths import PLATFORM
 
@@ -110,11 +110,10 @@ def _declared(layer: str | None = None, with_column: str | None = None):
 def max_event_ts(table: products.Table) -> dt.datetime | None:
     """Newest ``event_ts`` of a table from its files' statistics (delta-rs, no data read)."""
     import pyarrow as pa
-    from deltalake import DeltaTable
 
     if not tables.exists(table):
         return None
-    actions = pa.table(DeltaTable(str(table.path)).get_add_actions(flatten=True))
+    actions = pa.table(lake.delta_table(table).get_add_actions(flatten=True))
     column = f"max.{EVENT_TS}"
     if column not in actions.column_names or actions.num_rows == 0:
         return None

@@ -21,6 +21,8 @@ from typing import Iterable
 
 import psutil
 
+from shared_lib import storage
+
 PROCESS_SCHEMA = ("sampled_at timestamp, date date, service string, pid int, up_since timestamp, cpu_percent double, "
                   "cpu_seconds double, rss_bytes bigint, threads int, open_files int, connections int")
 DISK_SCHEMA = "sampled_at timestamp, date date, kind string, name string, product string, bytes bigint"
@@ -124,8 +126,10 @@ def disk_rows(tables: Iterable, topics: dict[str, str], kafka_data: Path, worksp
               now: dt.datetime) -> list[dict]:
     """``disk_usage`` rows: each declared table that exists on disk, each topic of ``topics``
     ({topic: product}) with a log, the workspace and its file system's free space."""
+    # A lake on S3 has no folders to measure here: only the workspace's own disk is reported.
+    local = [] if storage.current().on_s3 else list(tables)
     rows = [disk_row("table", t.qualified_name, t.product, folder_bytes(t.path), now)
-            for t in tables if t.path.exists()]
+            for t in local if t.path.exists()]
     rows += [disk_row("topic", topic, topics.get(topic), size, now)
              for topic, size in sorted(topic_bytes(kafka_data).items())]
     rows.append(disk_row("workspace", str(workspace), None, folder_bytes(workspace), now))

@@ -58,7 +58,6 @@ def _synthetic_gold(last: dt.date) -> dict[str, list[dict]]:
 def write_gold(last: dt.date) -> int:
     """The synthetic web gold tables the web bronze -> gold benchmark did not leave; rows written."""
     import pyarrow as pa
-    from deltalake import write_deltalake
 
     from runners.runlog import arrow_schema
 
@@ -69,8 +68,7 @@ def write_gold(last: dt.date) -> int:
             continue
         data = pa.Table.from_pylist([{c.name: r.get(c.name) for c in table.columns} for r in rows],
                                     schema=arrow_schema(table))
-        table.path.parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(str(table.path), data, mode="overwrite", partition_by=list(table.partitioned_by) or None)
+        lake.write(table, data, mode="overwrite", partition_by=list(table.partitioned_by) or None)
         written += len(rows)
     return written
 

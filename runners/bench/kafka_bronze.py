@@ -96,8 +96,10 @@ def bench(setup: Setup) -> list[dict]:
 def perf_test(setup: Setup, produced: list[Message], n: int) -> float:
     """Events per second of Kafka's ``ProducerPerformance`` sending ``n`` records drawn from the
     payloads of ``produced``, into a topic of its own with the platform's settings."""
+    from runners import jars as fetching
     from shared_lib import jars
 
+    fetching.fetch("kafka-tools", setup.log)  # not fetched by set-up: only this benchmark runs it
     folder = setup.workspace / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     payloads = folder / "perf-payloads.txt"

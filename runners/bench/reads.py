@@ -6,9 +6,9 @@ from shared_lib import products
 
 
 def _table(product: str, table: str):
-    from deltalake import DeltaTable
+    from shared_lib import lake
 
-    return DeltaTable(str(products.get(product).table(table).path))
+    return lake.delta_table(products.get(product).table(table))
 
 
 def count_rows(product: str, table: str, filter=None) -> int:

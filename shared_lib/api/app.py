@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from shared_lib import params as params_lib
+from shared_lib import storage
 from shared_lib.api import context, envelope, errors, gold, repeats
 from shared_lib.api.context import ApiContext
 from shared_lib.api.gold import TableCache
@@ -59,6 +60,7 @@ def create_app(product: str, title: str, description: str, routers: Iterable[API
     environment's (``DP_ENV``); ``sinks`` to Kafka (request logs and audit events); ``keys`` to
     the workspace's key store."""
     params = params if params is not None else params_lib.load()
+    storage.configure(params)  # the API reads its tables at the lake of its parameters
     sinks = sinks if sinks is not None else Sinks.kafka(params)
     service = service or f"{product}-api"
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from pydantic import BaseModel, Field, create_model
 
-from shared_lib import lake
+from shared_lib import lake, storage
 from shared_lib.products import Column, Table
 
 if TYPE_CHECKING:
@@ -38,11 +38,14 @@ def version(table: Table) -> int | None:
 
 
 def log_folder(table: Table) -> str:
-    return str(table.path / "_delta_log")
+    return f"{table.uri}/_delta_log"
 
 
 def log_version(log: str) -> int | None:
     """``version`` of the table whose ``_delta_log`` folder is ``log``."""
+    if log.startswith(storage.S3_SCHEMES):  # no folder time to watch: delta-rs lists the log
+        uri = log.removesuffix("/_delta_log")
+        return lake.open_uri(uri, without_files=True).version() if lake.has_commit(uri) else None
     try:
         stamp = os.stat(log).st_mtime_ns
     except FileNotFoundError:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from shared_lib import audit, holds, lake, subject_hash
+from shared_lib import audit, holds, lake, storage, subject_hash
 from shared_lib import kafka as kafka_lib
 from shared_lib.dsar import identity, purge, requests, rows
 from shared_lib.dsar.scope import all_scopes
@@ -112,8 +112,10 @@ def erase(params: dict, requested: str, reason: str | None = None, log: Callable
           after_table: Callable[[str], None] | None = None, request_id: str | None = None) -> Erasure:
     """Erase the subject everywhere (see the module's text). ``after_table(name)`` is called after
     each table's rows are deleted (tests make it fail, to show that the next call resumes)."""
-    from deltalake import DeltaTable, WriterProperties
+    from deltalake import WriterProperties
 
+    # The purge cuts each table's log and scrubs its checkpoint file by file: a local lake only.
+    storage.require_local("dp dsar erase (it purges the tables' Delta logs on disk)")
     seconds: dict[str, float] = {}
     per_table: dict[str, dict[str, float]] = {}
     with _clock(seconds, "identity"):
@@ -133,7 +135,7 @@ def erase(params: dict, requested: str, reason: str | None = None, log: Callable
         if predicate:
             # Rewritten files in Spark's codec for the lake, snappy: ~15% faster than delta-rs's zstd.
             with _clock(seconds, "delete", timing):
-                deleted = DeltaTable(str(scope.table.path)).delete(
+                deleted = lake.open_uri(scope.table.uri).delete(
                     predicate, writer_properties=WriterProperties(compression="SNAPPY"))["num_deleted_rows"]
             log(f"  {name}: {deleted} row(s) deleted in {timing['delete']:.1f} s (found in {timing['find']:.1f} s)")
         state["tables"][name] = found.num_rows

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from shared_lib import lake, paths
+from shared_lib import lake, paths, storage
 from shared_lib.dsar import match
 from shared_lib.products import Table
 
@@ -58,6 +58,7 @@ def purge_table(table: Table) -> int:
 
     if not lake.exists(table):
         return 0
+    storage.require_local(f"purging {table.qualified_name} (its log is cut file by file)")
     delta = DeltaTable(str(table.path))
     removed = delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     delta = DeltaTable(str(table.path))

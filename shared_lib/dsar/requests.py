@@ -34,18 +34,15 @@ def new_request_id(at: dt.datetime) -> str:
 
 
 def _write(table: Table, rows: list[dict], predicate: str | None = None) -> None:
-    from deltalake import DeltaTable, write_deltalake
-
     schema = lake.arrow_schema(table)
     data = pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in rows], schema=schema)
     created = not lake.exists(table)
-    table.path.parent.mkdir(parents=True, exist_ok=True)
     if predicate and not created:
-        write_deltalake(str(table.path), data, mode="overwrite", predicate=predicate)
+        lake.write(table, data, mode="overwrite", predicate=predicate)
     else:
-        write_deltalake(str(table.path), data, mode="append", name=table.name, description=table.description)
+        lake.write(table, data, mode="append", name=table.name, description=table.description)
     if created and table.checks:
-        DeltaTable(str(table.path)).alter.add_constraint({name: expr for name, expr in table.checks})
+        lake.open_uri(table.uri).alter.add_constraint({name: expr for name, expr in table.checks})
 
 
 def open_request(kind: str, subject_hash: str, actor: str, reason: str | None = None,

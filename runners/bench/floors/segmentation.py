@@ -26,12 +26,10 @@ TOLERANCES = {t: {"monetary": 0.005, "revenue": 0.005, "avg_monetary": 1e-4} for
 
 def _source(con, name: str, product: str, table: str, columns: dict[str, str]) -> None:
     """Another product's silver table as the view ``name`` (empty when it is not there)."""
-    from deltalake import DeltaTable
-
-    from shared_lib import products
+    from shared_lib import lake, products
 
     try:
-        dataset = DeltaTable(str(products.get(product).table(table).path)).to_pyarrow_dataset()
+        dataset = lake.delta_table(products.get(product).table(table)).to_pyarrow_dataset()
     except Exception:  # not written yet: read as empty, as the pipeline does
         cols = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in columns.items())
         con.execute(f"CREATE VIEW {name} AS SELECT {cols} WHERE false")
