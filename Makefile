@@ -16,7 +16,7 @@ help:
 	@echo "make lock   regenerate requirements.lock after a change of pyproject.toml's dependencies"
 	@echo "make lint   ruff, and mypy over shared_lib and runners (part of make test)"
 	@echo "make test-unit   the pure tests only: no broker, no Spark server (seconds)"
-	@echo "make test-slow   only the tests marked slow, left out of make test (the Spark and Kafka clusters; the soak: 50 scheduled cycles, about an hour)"
+	@echo "make test-slow   only the tests marked slow, left out of make test (the Spark and Kafka clusters, the lake on S3Proxy end to end; the soak: 50 scheduled cycles, about an hour)"
 
 setup: $(VENV)/.installed
 	@$(PY) -m runners.jars
@@ -75,7 +75,7 @@ test: setup browser lint
 test-unit: setup
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
-# Only the tests marked slow: the Spark and Kafka clusters, the soak.
+# Only the tests marked slow: the Spark and Kafka clusters, the lake on S3Proxy end to end, the soak.
 # DP_SOAK_CYCLES=N runs fewer cycles than its 50.
 test-slow: setup
 	@$(PY) -m pytest -q -s -p no:cacheprovider -m slow tests
