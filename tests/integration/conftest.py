@@ -12,6 +12,7 @@ from runners import serve, services
 from shared_lib import lineage_graph, paths
 from shared_lib import params as params_lib
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.integration.same_gold import web_topic  # noqa: F401 (a fixture of the tests that compare two runs' gold)
 
 
 @pytest.fixture(scope="session")

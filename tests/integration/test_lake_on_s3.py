@@ -23,7 +23,7 @@ from shared_lib.api import gold
 from shared_lib.api.keys import KeyStore
 from shared_lib.api.sinks import Sinks
 from tests.browser import write_table
-from tests.integration.test_spark_cluster import PRODUCT, _run_and_read_gold, assert_same_rows, web_topic  # noqa: F401 (a fixture)
+from tests.integration.same_gold import PRODUCT, assert_same_rows, run_and_read_gold
 
 pytestmark = pytest.mark.integration
 
@@ -89,11 +89,11 @@ def test_a_wrong_secret_is_refused_by_s3proxy(s3_lake, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_web_gold_on_s3proxy_equals_a_local_lakes_and_the_reader_and_the_api_read_it(
-        params, web_topic, tmp_path, monkeypatch):  # noqa: F811 (web_topic: the imported fixture)
+        params, web_topic, tmp_path, monkeypatch):
     monkeypatch.setattr(storage, "_current", None)  # restored after the test: the session's lake is local
     overrides = {f"{PRODUCT}.topic": web_topic, "platform.audit.record_runs": False}
     monkeypatch.setenv("DP_HOME", str(tmp_path / "local"))
-    on_local = _run_and_read_gold(overrides)
+    on_local = run_and_read_gold(overrides)
     assert sum(map(len, on_local.values())) > 100  # the comparison below compares something
 
     monkeypatch.setenv("DP_HOME", str(tmp_path / "s3"))
@@ -107,7 +107,7 @@ def test_web_gold_on_s3proxy_equals_a_local_lakes_and_the_reader_and_the_api_rea
     s3_params = params_lib.load("dev", s3_overrides)
     try:
         services.up(s3_params, ["s3proxy", "spark"], progress=print)
-        on_s3 = _run_and_read_gold(s3_overrides)
+        on_s3 = run_and_read_gold(s3_overrides)
         kpis = lake.read_table(PRODUCT, "daily_kpis")
         runs = lake.read_table(paths.PLATFORM, "pipeline_runs")
         store = KeyStore(tmp_path / "keys.json")
