@@ -41,8 +41,7 @@ def ack(alert_id: str, by: str | None = None, now: dt.datetime | None = None) ->
         raise UserError(f"ack: {exc}") from None
     table = _table("alert_acks")
     schema = runlog.arrow_schema(table)
-    lake.write(table, pa.Table.from_pylist([row], schema=schema), mode="append",
-               description=table.description, name=table.name)
+    lake.append(table, pa.Table.from_pylist([row], schema=schema), description=table.description, name=table.name)
     return row
 
 

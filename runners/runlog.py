@@ -33,7 +33,7 @@ def append(records: list[dict]) -> None:
             for r in records]
     data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
     # merge: a table created before a column was declared gains it (older rows read null)
-    lake.write(table, data, mode="append", description=table.description, name=table.name, schema_mode="merge")
+    lake.append(table, data, description=table.description, name=table.name, schema_mode="merge")
 
 
 def of_run(run_id: str) -> list[dict]:

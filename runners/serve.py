@@ -46,6 +46,7 @@ START_TIMEOUT_S = 120
 # place (the wait in every page, dp serve's readiness, the freshness test): turning this on
 # again is this one switch, once a Voila or ipykernel release no longer loses the reply.
 PREHEAT = False
+DASHBOARD_KERNEL_IDLE_S = 300
 PREHEAT_ARGS = ("--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0") if PREHEAT else ()
 
 # Runs ``python -m MODULE ARGS`` as ``python -c STUB MARKER MODULE ARGS``: the workspace marker
@@ -83,6 +84,11 @@ def voila_cmd(host: str, port: int, folder: Path = paths.DASHBOARDS_DIR) -> list
         "--strip_sources=True", "--show_tracebacks=False",
         # Beyond loopback: the token of JUPYTER_TOKEN (dashboards_token_env) is required.
         *(() if host in LOOPBACK else ("--Voila.auto_token=True",)),
+        # A page's kernel lives while a browser holds its page. One whose page was fetched by
+        # a program, or whose browser went without saying so, would live forever: the soak
+        # found a kernel left per such page. Culled once idle and unconnected for a while.
+        f"--MappingKernelManager.cull_idle_timeout={DASHBOARD_KERNEL_IDLE_S}",
+        "--MappingKernelManager.cull_interval=60", "--MappingKernelManager.cull_connected=False",
         *PREHEAT_ARGS, "--template=lab", "--theme=light")
 
 

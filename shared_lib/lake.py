@@ -8,6 +8,7 @@ A table *exists* once it has its first commit: a table whose creation was cut sh
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,13 +48,44 @@ def has_commit(uri: str | Path) -> bool:
     return any(log.glob("*.json")) or (log / "_last_checkpoint").exists() or any(log.glob("*.checkpoint*.parquet"))
 
 
+# delta-rs writes no checkpoint of its own: without one, a reader replays every JSON commit, and
+# the platform's run records (a commit per notebook) took longer to read with every run. Spark's
+# default interval.
+CHECKPOINT_INTERVAL = 10
+
+
 def write(table: Table, data, **options) -> None:
-    """``write_deltalake`` of ``data`` to ``table``'s address (``options``: its keyword arguments)."""
+    """``write_deltalake`` of ``data`` to ``table``'s address (``options``: its keyword arguments),
+    then a checkpoint every ``CHECKPOINT_INTERVAL`` versions."""
     from deltalake import write_deltalake
 
     if not table.uri.startswith(storage.S3_SCHEMES):
         Path(table.uri).parent.mkdir(parents=True, exist_ok=True)
     write_deltalake(storage.delta_rs_uri(table.uri), data, storage_options=storage.delta_rs_options(), **options)
+    _upkeep(table, lambda: _checkpoint_if_due(table))
+
+
+def append(table: Table, data, **options) -> None:
+    """``write`` in mode append, for the platform's own tables (a few rows per run): their small
+    files compacted as the table writer compacts its own (``maintenance.compact_if_needed``)."""
+    from shared_lib import maintenance  # it reads through this module
+
+    write(table, data, mode="append", **options)
+    _upkeep(table, lambda: maintenance.compact_if_needed(table))
+
+
+def _checkpoint_if_due(table: Table) -> None:
+    opened = open_uri(table.uri)
+    if opened.version() and opened.version() % CHECKPOINT_INTERVAL == 0:
+        opened.create_checkpoint()
+
+
+def _upkeep(table: Table, work) -> None:
+    try:
+        work()
+    except Exception as exc:  # the write stands; a concurrent writer may have won the commit
+        logging.getLogger(__name__).warning("upkeep of %s after a write failed: %s: %s",
+                                            table.qualified_name, type(exc).__name__, exc)
 
 
 def exists(table: Table) -> bool:
@@ -127,8 +159,8 @@ def append_rows(table: Table, rows: list[dict]) -> int:
 
     schema = arrow_schema(table)
     data = pa.Table.from_pylist([{c: row.get(c) for c in schema.names} for row in rows], schema=schema)
-    write(table, data, mode="append", partition_by=list(table.partitioned_by) or None,
-          description=table.description, name=table.name)
+    append(table, data, partition_by=list(table.partitioned_by) or None,
+           description=table.description, name=table.name)
     return delta_table(table).version()
 
 

@@ -40,7 +40,7 @@ def _write(table: Table, rows: list[dict], predicate: str | None = None) -> None
     if predicate and not created:
         lake.write(table, data, mode="overwrite", predicate=predicate)
     else:
-        lake.write(table, data, mode="append", name=table.name, description=table.description)
+        lake.append(table, data, name=table.name, description=table.description)
     if created and table.checks:
         lake.open_uri(table.uri).alter.add_constraint({name: expr for name, expr in table.checks})
 

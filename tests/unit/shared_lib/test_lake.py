@@ -122,3 +122,18 @@ def test_as_of_an_unknown_run_is_a_clear_error(home):
     _record("r1")
     with pytest.raises(UnknownName, match="no run 'nope' in platform.pipeline_runs"):
         lake.as_of_run("nope")
+
+
+def test_the_platforms_own_appends_keep_a_checkpoint_every_ten_versions_and_few_small_files(home):
+    table = products.get(PRODUCT).table("consumer_lag")
+    for i in range(12):  # twelve runs, each appending its one row
+        lake.append_rows(table, [lag_row(at(DAY1, 9), f"t{i}", i)])
+    log = table.path / "_delta_log"
+    # Version 10 has its checkpoint; 12 appends of one file each are below compaction's 16.
+    assert sorted(p.name for p in log.glob("*.checkpoint.parquet")) == ["00000000000000000010.checkpoint.parquet"]
+    assert lake.version(table) == 11 and lake.count_rows(table) == 12
+    for i in range(12, 16):  # the 16th small file of the day's partition: compacted into one
+        lake.append_rows(table, [lag_row(at(DAY1, 9), f"t{i}", i)])
+    assert lake.version(table) == 16  # 16 appends (0-15), then the compaction's commit
+    assert len(lake.delta_table(table).file_uris()) == 1
+    assert sorted(lake.read_table(PRODUCT, "consumer_lag")["lag_messages"]) == list(range(16))
