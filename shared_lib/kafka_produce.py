@@ -16,12 +16,14 @@ import queue
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 
+from shared_lib.errors import UserError
+
 CHUNK = 5000  # messages per hand-over to a producer process, and per acknowledgement check
 ACK_TIMEOUT_S = 60
 Message = tuple[bytes | None, bytes]
 
 
-class ProduceError(RuntimeError):
+class ProduceError(UserError, RuntimeError):
     """A message was refused or a producer process died; the message says which and why."""
 
 
@@ -52,6 +54,8 @@ def in_processes(params: dict, topic: str, messages: Iterable[Message], processe
                  progress: Callable[[int], None] | None = None) -> int:
     """Send ``messages`` with ``processes`` producer processes (fewer messages than a chunk per
     process: from this one). Returns the count acknowledged."""
+    from kafka.errors import KafkaError
+
     from shared_lib import kafka as kafka_lib
 
     iterator = iter(messages)
@@ -66,6 +70,8 @@ def in_processes(params: dict, topic: str, messages: Iterable[Message], processe
                 if progress:
                     progress(done[0])
             return send_all(prod, topic, itertools.chain(head, iterator), acked)
+        except KafkaError as exc:  # as the producer processes report it
+            raise ProduceError(f"{type(exc).__name__}: {exc}") from exc
         finally:
             prod.close()
     return _Pool(params, topic, processes, progress).run(itertools.chain(head, iterator))

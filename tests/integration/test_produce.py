@@ -59,8 +59,9 @@ def test_two_processes_send_every_message_once_keeping_each_keys_order(two_proce
         assert all(s == sorted(s) for s in seqs.values())
 
 
-def test_a_refused_message_raises_naming_the_cause(two_processes):
+@pytest.mark.parametrize("count", [COUNT, 10])  # from two producer processes, and from this one
+def test_a_refused_message_raises_naming_the_cause(two_processes, count):
     limit = two_processes["platform"]["services"]["kafka"]["max_message_bytes"]
-    messages = [(None, b"x")] * COUNT + [(None, b"y" * (limit + 1))]
+    messages = [(None, b"x")] * count + [(None, b"y" * (limit + 1))]
     with pytest.raises(kafka_produce.ProduceError, match="MessageSizeTooLarge"):
         kafka_lib.produce(two_processes, f"produce-{uuid.uuid4().hex[:8]}", messages)
