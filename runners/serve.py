@@ -35,19 +35,18 @@ logger = logging.getLogger(__name__)
 # Pre-heating four dashboard kernels at once takes 10-30 s on 2 busy cores.
 START_TIMEOUT_S = 120
 
-# Pre-heated kernels (Voila's --preheat_kernel), off: with them each dashboard has a kernel that
-# has run its notebook up to shared_lib.dashboard.wait_for_request (imports, warm-up) before the
-# page is asked for, reads gold only when it is, and is replaced at once; a page's server part
-# drops from about 2.5 s to 1 s. But with Voila 0.5.13, nbclient 0.11 and ipykernel 7.4 about one
-# page in 25 never finishes loading (measured: 4 of 96 pages opened one per second across the
-# four dashboards; 0 of 48 without pre-heating): the kernel has run the cell and is idle, yet
-# Voila's executor still waits for the cell's execute_reply, so the HTML stops after the kernel
-# start. A dashboard that hangs is worse than one that is a second slower. Everything else is in
-# place (the wait in every page, dp serve's readiness, the freshness test): turning this on
-# again is this one switch, once a Voila or ipykernel release no longer loses the reply.
-PREHEAT = False
+# Pre-heated kernels (Voila's --preheat_kernel): each dashboard has a kernel that has run its
+# notebook up to shared_lib.dashboard.wait_for_request (imports, warm-up) before the page is asked
+# for, reads gold only when it is, and is replaced at once (fill_delay=0); a page's server part
+# drops from about 1.5 s to 0.5 s. Off for a while: on 2026-11-26 about one page in 25 never
+# finished loading (4 of 96) with the same Voila 0.5.13, nbclient 0.11 and ipykernel 7.4.0. That
+# could not be reproduced on 2026-12-03, with gold in every dashboard and second requests
+# arriving while the spare kernel started: 0 of 126 pages fetched, 0 of 176 in Chromium, at load
+# 8 to 100 (runners/bench/preheat_stress.py; docs/performance.md, Dashboards, says what was read
+# and ruled out). Run that stress again after any upgrade of Voila, nbclient or ipykernel.
+PREHEAT = True
 DASHBOARD_KERNEL_IDLE_S = 300
-PREHEAT_ARGS = ("--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0") if PREHEAT else ()
+PREHEAT_ARGS = ("--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0")
 
 # Runs ``python -m MODULE ARGS`` as ``python -c STUB MARKER MODULE ARGS``: the workspace marker
 # sits on the command line (where services looks for it) but never reaches the module's own
@@ -73,8 +72,9 @@ def python_module_cmd(module: str, *args: str) -> list[str]:
     return [sys.executable, "-c", _MODULE_STUB, services.marker(), module, *args]
 
 
-def voila_cmd(host: str, port: int, folder: Path = paths.DASHBOARDS_DIR) -> list[str]:
-    """Voila serving ``folder`` (the dashboards; the bench's floor serves a folder of its own)."""
+def voila_cmd(host: str, port: int, folder: Path = paths.DASHBOARDS_DIR, preheat: bool | None = None) -> list[str]:
+    """Voila serving ``folder`` (the dashboards; the bench's floor serves a folder of its own),
+    with pre-heated kernels if ``preheat`` (default: ``PREHEAT``)."""
     return python_module_cmd(
         "voila", str(folder), "--no-browser", f"--Voila.ip={host}", f"--port={port}",
         # Fail on a taken port instead of silently moving to the next one.
@@ -89,7 +89,7 @@ def voila_cmd(host: str, port: int, folder: Path = paths.DASHBOARDS_DIR) -> list
         # found a kernel left per such page. Culled once idle and unconnected for a while.
         f"--MappingKernelManager.cull_idle_timeout={DASHBOARD_KERNEL_IDLE_S}",
         "--MappingKernelManager.cull_interval=60", "--MappingKernelManager.cull_connected=False",
-        *PREHEAT_ARGS, "--template=lab", "--theme=light")
+        *(PREHEAT_ARGS if (PREHEAT if preheat is None else preheat) else ()), "--template=lab", "--theme=light")
 
 
 # Bound to anything but the loopback interface, the dashboards ask for this token (a page's
@@ -133,6 +133,17 @@ def dashboards_not_preheated() -> list[str]:
         if pid.isdigit() and psutil.pid_exists(int(pid)):
             waiting.add(name)
     return [name for name in dashboards() if name.removesuffix(".ipynb") not in waiting]
+
+
+def wait_until_preheated(dashboard: str, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Until a pre-heated kernel of ``dashboard`` (a notebook's file name) waits for its next page:
+    after a page the next kernel starts at once and takes seconds to get there. At once without
+    pre-heating."""
+    deadline = time.monotonic() + timeout_s
+    while dashboard in dashboards_not_preheated():
+        if time.monotonic() > deadline:
+            raise services.ServiceError(f"no pre-heated kernel of {dashboard} after {timeout_s:.0f} s")
+        time.sleep(0.1)
 
 
 def exporter_cmd(host: str, port: int) -> list[str]:

@@ -28,14 +28,10 @@ def write_table(product: str, name: str, rows: list[dict]) -> None:
 
 
 def wait_until_preheated(product: str, timeout_s: float = 90) -> None:
-    """Until a pre-heated kernel of ``product``'s dashboard waits for its next page (after a page,
-    the next kernel starts at once; it takes seconds to get there)."""
+    """Until a pre-heated kernel of ``product``'s dashboard waits for its next page."""
     from runners import serve
 
-    deadline = time.monotonic() + timeout_s
-    while f"{product}.ipynb" in serve.dashboards_not_preheated():
-        assert time.monotonic() < deadline, f"no pre-heated kernel of {product} after {timeout_s} s"
-        time.sleep(0.2)
+    serve.wait_until_preheated(f"{product}.ipynb", timeout_s)
 
 
 def preheated_pages(product: str) -> int:

@@ -1,5 +1,5 @@
 """Pre-heated pages: a dashboard kernel that runs its notebook before anyone asks for the page,
-then waits for the request (``runners.serve.PREHEAT``; why it is off, and what it saves, in
+then waits for the request (``runners.serve.PREHEAT``; what it saves, and how it was checked, in
 docs/performance.md, Dashboards)."""
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ def _wait_for_voila() -> None:
     url = (f"{env.get('VOILA_WS_PROTOCOL', 'ws')}://{env.get('VOILA_APP_IP', '127.0.0.1')}:"
            f"{env.get('VOILA_APP_PORT', '8866')}{base}voila/query/{env['VOILA_KERNEL_ID']}")
     # No timeout on the wait itself: a pre-heated kernel may wait for hours. A failure raises,
-    # and the page shows an error rather than numbers read before it was requested.
-    with connect(url, open_timeout=10) as socket:
+    # and the page shows an error rather than numbers read before it was requested. Opening may
+    # take long on a loaded machine (Voila's one thread also starts kernels and renders pages).
+    with connect(url, open_timeout=60) as socket:
         env.update(json.loads(socket.recv()))
 
 
