@@ -41,9 +41,10 @@ START_TIMEOUT_S = 120
 # drops from about 1.5 s to 0.5 s. Off for a while: on 2026-11-26 about one page in 25 never
 # finished loading (4 of 96) with the same Voila 0.5.13, nbclient 0.11 and ipykernel 7.4.0. That
 # could not be reproduced on 2026-12-03, with gold in every dashboard and second requests
-# arriving while the spare kernel started: 0 of 126 pages fetched, 0 of 176 in Chromium, at load
-# 8 to 100 (runners/bench/preheat_stress.py; docs/performance.md, Dashboards, says what was read
-# and ruled out). Run that stress again after any upgrade of Voila, nbclient or ipykernel.
+# arriving while the spare kernel started: 0 of 126 pages fetched, 0 of 370 in Chromium (128 of
+# them with November's code), at load 8 to 100 (runners/bench/preheat_stress.py; docs/
+# performance.md, Dashboards, says what was read and ruled out). Run that stress again after any
+# upgrade of Voila, nbclient or ipykernel, and on a quiet machine.
 PREHEAT = True
 DASHBOARD_KERNEL_IDLE_S = 300
 PREHEAT_ARGS = ("--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0")

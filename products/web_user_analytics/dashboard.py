@@ -161,11 +161,12 @@ def _cards(gold: Gold, period: Period, channel: str):
 
 def _trends(daily: pd.DataFrame):
     daily = daily.sort_values("date")
-    return ui.section("Trends", *(ui.chart(fig) for fig in (
-        ui.line_chart(daily, "date", {"visitors": "Visitors", "sessions": "Sessions"}, "Traffic per day"),
-        ui.line_chart(daily, "date", {"engagement_rate": "Engagement", "conversion_rate": "Conversion"},
-                      "Engagement and conversion rate", value_kind="rate"),
-        ui.line_chart(daily, "date", {"revenue": "Revenue"}, "Revenue per day", value_kind="money"))),
+    # Each figure built once the browser has the page (ui.chart), after the cards.
+    return ui.section("Trends", *(ui.chart(build) for build in (
+        lambda: ui.line_chart(daily, "date", {"visitors": "Visitors", "sessions": "Sessions"}, "Traffic per day"),
+        lambda: ui.line_chart(daily, "date", {"engagement_rate": "Engagement", "conversion_rate": "Conversion"},
+                              "Engagement and conversion rate", value_kind="rate"),
+        lambda: ui.line_chart(daily, "date", {"revenue": "Revenue"}, "Revenue per day", value_kind="money"))),
         columns=3)
 
 
@@ -176,7 +177,8 @@ def _breakdowns(gold: Gold, period: Period, channel: str):
                                  (gold.by_device, "device_type", "Sessions by device type"),
                                  (gold.by_country, "country", "Sessions by country (top 10)")):
         rows = by_dimension(period.rows(df), dimension).head(10)
-        charts.append(ui.chart(ui.bar_chart(rows, dimension, "sessions", title, hover=hover))
+        charts.append(ui.chart(lambda rows=rows, dimension=dimension, title=title:
+                               ui.bar_chart(rows, dimension, "sessions", title, hover=hover))
                       if len(rows) else ui.empty_state(f"{title}: no data"))
     return ui.section("Breakdowns", *charts, columns=3, note=_all_channels_note(channel))
 
@@ -193,7 +195,7 @@ def _pages_and_funnel(gold: Gold, period: Period, channel: str):
     funnel = funnel_steps(period.rows(gold.funnel))
     return ui.section("Top pages and the funnel",
                       ui.table(pages, formats) if len(pages) else ui.empty_state("Top pages: no data"),
-                      ui.chart(ui.funnel_chart(funnel, "step_name", "sessions_reached", "Purchase funnel"))
+                      ui.chart(lambda: ui.funnel_chart(funnel, "step_name", "sessions_reached", "Purchase funnel"))
                       if len(funnel) else ui.empty_state("Purchase funnel: no data"),
                       columns=2, note=_all_channels_note(channel))
 

@@ -146,8 +146,8 @@ def _voila_floor(setup: Setup, browser, preheat: bool = False) -> tuple[Render, 
 def bench(setup: Setup) -> list[dict]:
     """The web dashboard in headless Chromium, served as `dp serve` serves it, on the gold tables
     the web benchmark left (its empty state if there are none), every other page (the platform
-    console among them), then Voila's floor. Cold: the
-    first page after the server started; warm: the next ones. Times from the page's navigation
+    console among them), then Voila's floor, and that floor with pre-heated kernels (logged only).
+    Cold: the first page after the server started; warm: the next ones. Times from the page's navigation
     start (as the browser's own paint timings are), until the first frame painted with the KPI
     cards; the charts follow. Where a page's time goes: docs/performance.md."""
     from playwright.sync_api import sync_playwright

@@ -8,7 +8,7 @@ request arrives while the spare kernel of the first is still starting or pre-hea
 ``--concurrency`` pages are open at once. A page that shows neither its cards nor its empty
 state within ``--timeout`` seconds never finished loading: it is counted, its HTML kept beside
 the server's log, and the run exits 1. With ``--http`` the pages are only fetched (Voila's HTML,
-no browser, no widgets), and each page's kernel is shut down as a closed tab's would be.
+no browser, no widgets). Each page's kernel is shut down after it, as a closed tab's would be.
 
     DP_HOME=/path/to/workspace PYTHONPATH=$PWD .venv/bin/python -m runners.bench.preheat_stress --rounds 16
 
@@ -35,6 +35,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 FAILED = ("There was an error", "An exception occurred")  # Voila's words for a cell that raised
 
 
+def _shut_down(url: str, kernel_id: str) -> None:
+    """What a closed tab's beforeunload posts (Playwright's closed pages never send it, and their
+    kernels would pile up); any equal XSRF cookie and header pass Voila's check."""
+    base = url.split("/voila/render/")[0]
+    request = urllib.request.Request(f"{base}/voila/api/shutdown/{kernel_id}", method="POST", data=b"",
+                                     headers={"Cookie": "_xsrf=stress", "X-XSRFToken": "stress"})
+    urllib.request.urlopen(request, timeout=10).close()
+
+
 async def _browser_page(browser, url: str, timeout_s: float) -> tuple[str, str]:
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
@@ -46,7 +55,10 @@ async def _browser_page(browser, url: str, timeout_s: float) -> tuple[str, str]:
         body = await page.inner_text("body")
         return ("error" if any(word in body for word in FAILED) else "ok"), ""
     finally:
-        await page.close(run_before_unload=True)  # as a closed tab: Voila shuts its kernel down
+        kernel = re.search(r'"kernelId": "([0-9a-f-]+)"', await page.content())
+        await page.close()
+        if kernel:
+            await asyncio.to_thread(_shut_down, url, kernel.group(1))
 
 
 def _http_page(url: str, timeout_s: float) -> tuple[str, str]:
@@ -56,11 +68,8 @@ def _http_page(url: str, timeout_s: float) -> tuple[str, str]:
     except Exception as exc:
         return f"never loaded ({type(exc).__name__})", ""
     kernel = re.search(r'"kernelId": "([0-9a-f-]+)"', html)
-    if kernel:  # what a closed tab's beforeunload posts; any equal cookie and header pass the XSRF check
-        base = url.split("/voila/render/")[0]
-        request = urllib.request.Request(f"{base}/voila/api/shutdown/{kernel.group(1)}", method="POST", data=b"",
-                                         headers={"Cookie": "_xsrf=stress", "X-XSRFToken": "stress"})
-        urllib.request.urlopen(request, timeout=10).close()
+    if kernel:
+        _shut_down(url, kernel.group(1))
     if not html.rstrip().endswith("</html>"):
         return "cut short", html
     return ("error" if any(word in html for word in FAILED) else "ok"), ""

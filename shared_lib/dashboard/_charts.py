@@ -147,13 +147,20 @@ def layered_graph(placed: list, edges: set[tuple[str, str]], styles: dict[str, t
         **hidden, range=[-rows + 0.4, 0.6])
 
 
-def chart(fig: go.Figure) -> widgets.Output:
+def chart(fig: go.Figure | Callable[[], go.Figure], height: int = 300) -> widgets.Output:
     """A plotly figure as a widget (drawn by the plotly extension of JupyterLab and Voila); its
-    height is reserved, and the figure itself is sent once the browser has the page (``_Browser``)."""
-    # The mime bundle that plotly's own renderer would send, without fig.show(): its renderer
-    # machinery imports nbformat and jsonschema, seconds of start-up on every page.
-    bundle = {PLOTLY_MIMETYPE: {**json.loads(fig.to_json()), "config": PLOTLY_CONFIG}}
-    return _when_the_browser_has_the_page(lambda: display(bundle, raw=True), f"{fig.layout.height or 360}px")
+    height is reserved, and the figure itself is sent once the browser has the page (``_Browser``).
+    Given as a function of no arguments (its figure ``height`` px high), the figure is also built
+    only then: plotly validates every property it is given, tens of milliseconds a figure that
+    would otherwise hold back the page's first answer, and with it the KPI cards."""
+    def draw() -> None:
+        # The mime bundle that plotly's own renderer would send, without fig.show(): its renderer
+        # machinery imports nbformat and jsonschema, seconds of start-up on every page.
+        built = fig() if callable(fig) else fig
+        display({PLOTLY_MIMETYPE: {**json.loads(built.to_json()), "config": PLOTLY_CONFIG}}, raw=True)
+
+    reserved = height if callable(fig) else fig.layout.height or 360
+    return _when_the_browser_has_the_page(draw, f"{reserved}px")
 
 
 def later(build: Callable[[], widgets.Widget], min_height: str = "120px") -> widgets.Output:

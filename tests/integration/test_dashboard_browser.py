@@ -133,6 +133,22 @@ def test_a_preheated_page_reads_gold_when_it_is_requested(dashboard_url, browser
         assert preheated_pages(PRODUCT) == served + 2  # both pages came from pre-heated kernels
 
 
+def test_pages_requested_while_the_spare_kernel_starts_all_load(dashboard_url, browser):
+    """Three tabs opened at once: the first takes the waiting kernel, the next two arrive while its
+    replacement is still starting (the pattern of the pages that never loaded in November with
+    pre-heating; runners/bench/preheat_stress.py repeats it at length). Each shows its cards."""
+    write_gold()
+    wait_until_preheated(PRODUCT)
+    pages = [browser.new_page(viewport={"width": 1400, "height": 1000}) for _ in range(3)]
+    for page in pages:  # each request sent without waiting for the previous page
+        page.goto(dashboard_url, wait_until="commit", timeout=LOAD_TIMEOUT_MS)
+    for page in pages:
+        page.wait_for_selector(".dp-kpi", state="visible", timeout=LOAD_TIMEOUT_MS)
+        assert_cards(page, {"visitors": ("125", "+25.0%")})
+        assert_no_error(page)
+        page.close()
+
+
 def write_engagement() -> None:
     """Engagement depth of the two current days and one visitor's journey."""
     write_table("engagement_depth", [
