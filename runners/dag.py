@@ -38,6 +38,22 @@ class Dag:
                 stack.extend(self.nodes[dep].depends_on)
         return seen
 
+    def waits_for(self, chosen: list[str]) -> dict[str, set[str]]:
+        """Per chosen node, the chosen nodes that must end before it starts: those before it by
+        ``depends_on`` or ``runs_after``, also through nodes not chosen (a run side by side
+        keeps every order that the one-at-a-time run keeps)."""
+        wanted, out = set(chosen), {}
+        for node_id in chosen:
+            seen, stack = set(), [node_id]
+            while stack:
+                here = stack.pop()
+                for dep in (*self.nodes[here].depends_on, *(self.after or {}).get(here, ())):
+                    if dep not in seen:
+                        seen.add(dep)
+                        stack.append(dep)
+            out[node_id] = seen & wanted
+        return out
+
 
 def notebook_parameters(nb: Notebook) -> set[str]:
     """Names in the notebook's cell tagged ``parameters`` (papermill's own inspection)."""

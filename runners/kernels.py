@@ -77,42 +77,69 @@ def _close(kc) -> None:
 
 
 class KernelPool:
-    """At most one spare kernel, started ahead for a given working directory."""
+    """Spare kernels started ahead, each for a given working directory: at most one (a run of one
+    notebook at a time), or ``spares`` (notebooks side by side, ``platform.runner.parallel``).
+    Kernels in use are known, so that Ctrl-C can interrupt them all (``interrupt_leased``)."""
 
-    def __init__(self, kernel_name: str = "python3", warm_up: str = WARM_UP):
+    def __init__(self, kernel_name: str = "python3", warm_up: str = WARM_UP, spares: int = 1):
         self.kernel_name = kernel_name
         self.warm_up = warm_up
-        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dp-kernels")
-        self._spare: tuple[Path, Future] | None = None
+        self.spares = max(1, spares)
+        self._executor = ThreadPoolExecutor(max_workers=self.spares + 1, thread_name_prefix="dp-kernels")
+        self._spare: list[tuple[Path, Future]] = []  # oldest first
+        self._leased: list[AsyncKernelManager] = []
         self._lock = threading.Lock()
 
     def prefetch(self, cwd: Path) -> None:
-        """Start a kernel for the next notebook (in ``cwd``) in the background."""
+        """Start a kernel for a next notebook (in ``cwd``) in the background."""
         with self._lock:
-            if self._spare and self._spare[0] == cwd:
+            if any(folder == cwd for folder, _ in self._spare):
                 return
-            self._discard_spare()
-            self._spare = (cwd, self._executor.submit(start_kernel, self.kernel_name, cwd, self.warm_up))
+            while len(self._spare) >= self.spares:  # the oldest guess makes way
+                self._release_future(self._spare.pop(0)[1])
+            self._spare.append((cwd, self._executor.submit(start_kernel, self.kernel_name, cwd, self.warm_up)))
 
     def take(self, cwd: Path) -> AsyncKernelManager:
-        """A started kernel in ``cwd``: the spare when it fits and started fine, else a new one."""
+        """A started kernel in ``cwd``: a spare when one fits and started fine, else a new one."""
+        km = self._take(cwd)
         with self._lock:
-            spare, self._spare = self._spare, None
-        if spare and spare[0] == cwd:
+            self._leased.append(km)
+        return km
+
+    def _take(self, cwd: Path) -> AsyncKernelManager:
+        with self._lock:
+            fits = next((s for s in self._spare if s[0] == cwd), None)
+            if fits:
+                self._spare.remove(fits)
+            elif self.spares == 1 and self._spare:  # one notebook at a time: the guess was wrong
+                self._release_future(self._spare.pop()[1])
+        if fits:
             try:
-                km = spare[1].result()
+                km = fits[1].result()
                 if asyncio.run(km.is_alive()):
                     return km
                 self.release(km)
             except Exception:
                 pass  # a spare that failed to start is no reason to fail: start one now
-        elif spare:
-            self._release_future(spare[1])
         return start_kernel(self.kernel_name, cwd, self.warm_up)
 
     def release(self, km: AsyncKernelManager) -> None:
         """Shut a used kernel down without making the run wait for it."""
+        with self._lock:
+            if km in self._leased:
+                self._leased.remove(km)
         self._executor.submit(shut_down, km)
+
+    def interrupt_leased(self) -> None:
+        """Interrupt every kernel in use (Ctrl-C while notebooks run side by side): each running
+        cell raises KeyboardInterrupt and its notebook ends as failed."""
+        with self._lock:
+            leased = list(self._leased)
+        for km in leased:
+            try:
+                asyncio.run(_interrupt(km))
+            except Exception:
+                pass  # a kernel already gone needs no interrupt
 
     def close(self) -> None:
         with self._lock:
@@ -120,9 +147,8 @@ class KernelPool:
         self._executor.shutdown(wait=True)
 
     def _discard_spare(self) -> None:
-        if self._spare:
-            self._release_future(self._spare[1])
-            self._spare = None
+        while self._spare:
+            self._release_future(self._spare.pop()[1])
 
     @staticmethod
     def _release_future(future: Future) -> None:
@@ -132,6 +158,10 @@ class KernelPool:
                 shut_down(f.result())
 
         future.add_done_callback(shut_down_started)
+
+
+async def _interrupt(km: AsyncKernelManager) -> None:
+    await km.interrupt_kernel()
 
 
 # Run in a used kernel before it is shut down: the server drops what the notebook's Spark Connect

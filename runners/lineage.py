@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import os
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,7 @@ class Emitter:
         from openlineage.client.transport.file import FileConfig, FileTransport
 
         self.params = params
+        self._lock = threading.Lock()
         self.path = path or events_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.file = OpenLineageClient(transport=FileTransport(FileConfig(log_file_path=str(self.path), append=True)))
@@ -156,7 +158,8 @@ class Emitter:
 
     def emit(self, event_type: str, record: dict, injected: dict | None = None) -> None:
         event = run_event(event_type, record, self.params, injected)
-        self.file.emit(event)
+        with self._lock:  # notebooks side by side emit from their own threads: one line at a time
+            self.file.emit(event)
         if self.http is not None:
             try:
                 self.http.emit(event)

@@ -9,7 +9,10 @@ A notebook whose source, parameters, code and inputs equal those of its last suc
 but recorded ``up_to_date`` (``runners.freshness``; ``force`` runs it anyway). Every notebook,
 run or skipped, gets a run record, and each one executed emits OpenLineage START and COMPLETE or
 FAIL events (``runners.lineage``). ``repair`` reruns a run's failed and skipped notebooks.
-One run at a time per workspace (``runners.runlock``): a second ``dp run`` meanwhile waits for
+With ``platform.runner.parallel`` N > 1, up to N notebooks run side by side, each once those it
+depends on or runs after have ended (``runners.lanes``); their Spark CPU is then not recorded
+(``spark_cpu_s`` null: the server's CPU is not split between notebooks). One run at a time per
+workspace (``runners.runlock``): a second ``dp run`` meanwhile waits for
 the first before it starts (``wait=False``: refuses at once, naming the first).
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +32,7 @@ from typing import Any, Callable, ContextManager
 import psutil
 
 from runners import dag as dag_lib
-from runners import execute, freshness, lineage, logs, runlock, runlog, services
+from runners import execute, freshness, lanes, lineage, logs, runlock, runlog, services
 from runners.kernels import KernelPool
 from shared_lib import params as params_lib
 from shared_lib import paths, storage
@@ -98,10 +102,29 @@ class _Run:
     last_success: dict[str, dict] = field(default_factory=dict)
     emitter: lineage.Emitter | None = None
     repair_of: str | None = None
+    # Notebooks running now, and those that ran beside another (their Spark CPU is not their own).
+    running: set[str] = field(default_factory=set)
+    overlapped: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def lease(self, i: int) -> Callable[[], ContextManager]:
         following = self.plan.folder(i + 1) if i + 1 < len(self.plan.chosen) else None
         return lease(self.pool, self.plan.folder(i), following)
+
+    @contextlib.contextmanager
+    def metering(self, node_id: str):
+        """Marks the notebook running; yields a function giving the Spark CPU seconds used since,
+        or None when another notebook ran meanwhile (``platform.runner.parallel``)."""
+        with self.lock:
+            if self.running:
+                self.overlapped |= self.running | {node_id}
+            self.running.add(node_id)
+        before = _spark_cpu_seconds()
+        try:
+            yield lambda: None if node_id in self.overlapped else _cpu_used(before, _spark_cpu_seconds())
+        finally:
+            with self.lock:
+                self.running.discard(node_id)
 
 
 def lease(pool: KernelPool, cwd: Path, following: Path | None = None) -> Callable[[], ContextManager]:
@@ -176,17 +199,26 @@ def _run(planned: Plan, summary: RunSummary, force: bool, log: Callable[[str], N
         + (f"; repairs run {repair}" if repair else ""))
     # A repair reruns what it names, up to date or not: the user asked for exactly those.
     skip = planned.runner.get("skip_up_to_date", True) and not force and not repair
-    state = _Run(planned, summary.run_id, out_dir, force, KernelPool(planned.runner["kernel"]), log,
+    width = max(1, int(planned.runner.get("parallel", 1)))
+    state = _Run(planned, summary.run_id, out_dir, force, KernelPool(planned.runner["kernel"], spares=width), log,
                  skip_up_to_date=skip, emitter=lineage.Emitter(planned.params), repair_of=repair)
     if skip:
         state.last_success = freshness.last_successes(runlog.read(), planned.env)
     state.pool.prefetch(planned.folder(0))
+
+    def ended(node_id: str, record: dict) -> None:
+        state.status[node_id] = record["status"]
+        summary.records.append(record)
+        runlog.append([record])
+
+    index = {node_id: i for i, node_id in enumerate(planned.chosen)}
     try:
-        for i, node_id in enumerate(planned.chosen):
-            record = _run_node(state, i)
-            state.status[node_id] = record["status"]
-            summary.records.append(record)
-            runlog.append([record])
+        if width == 1:
+            for node_id in planned.chosen:
+                ended(node_id, _run_node(state, index[node_id]))
+        else:
+            lanes.run(planned.chosen, planned.dag.waits_for(planned.chosen), width,
+                      lambda node_id: _run_node(state, index[node_id]), ended, state.pool.interrupt_leased)
     finally:
         state.pool.close()
     _record_reads(planned.params, summary.records, log)
@@ -219,8 +251,8 @@ def _results(records: dict) -> str | None:
 
 def _spark_cpu_seconds() -> float | None:
     """CPU seconds (user + system) the workspace's Spark server, and in mode cluster the executors
-    of its local workers, have used so far; None without a local server. Notebooks run one at a
-    time, so the difference around one is its own."""
+    of its local workers, have used so far; None without a local server. The difference around a
+    notebook is its own when no other ran meanwhile (``_Run.metering``)."""
     from runners import spark_cluster
     proc = services.our_process("spark")
     if proc is None:
@@ -271,17 +303,18 @@ def _run_node(run: _Run, i: int) -> dict:
     log(f"{prefix}: running {shown} ...")
     output = run.out_dir / nb.product / nb.path.name
     progress = logs.notebook_progress(prefix, logger)
-    cpu_before = _spark_cpu_seconds()
-    record["started_at"] = time.time()
-    if run.emitter:
-        run.emitter.emit("START", record, injected)
-    try:
-        outcome = execute.execute(nb.path, output, injected, kernel=plan.runner["kernel"],
-                                  timeout_s=plan.runner["timeout_s"], retries=plan.runner["retries"],
-                                  retry_delay_s=plan.runner["retry_delay_s"], html=plan.runner["html"],
-                                  log=log, lease=run.lease(i), on_cell=progress.cell)
-    finally:
-        progress.close()
+    with run.metering(node_id) as spark_cpu_s:
+        record["started_at"] = time.time()
+        if run.emitter:
+            run.emitter.emit("START", record, injected)
+        try:
+            outcome = execute.execute(nb.path, output, injected, kernel=plan.runner["kernel"],
+                                      timeout_s=plan.runner["timeout_s"], retries=plan.runner["retries"],
+                                      retry_delay_s=plan.runner["retry_delay_s"], html=plan.runner["html"],
+                                      log=log, lease=run.lease(i), on_cell=progress.cell)
+        finally:
+            progress.close()
+        cpu_s = spark_cpu_s()
     recorded = outcome.records.get("dp.lineage", {})
     error = outcome.error
     if outcome.status == "failed" and outcome.transient:  # name the service that is down, and the fix
@@ -294,7 +327,7 @@ def _run_node(run: _Run, i: int) -> dict:
                   tables_read=json.dumps(recorded.get("tables_read", {})),
                   tables_written=json.dumps(recorded.get("tables_written", {})),
                   output_notebook=str(output), results=_results(outcome.records),
-                  spark_cpu_s=_cpu_used(cpu_before, _spark_cpu_seconds()),
+                  spark_cpu_s=cpu_s,
                   fingerprint=json.dumps({**fingerprint, "absent": recorded.get("tables_absent", [])}))
     if run.emitter:
         run.emitter.emit("COMPLETE" if outcome.status == "succeeded" else "FAIL", record, injected)

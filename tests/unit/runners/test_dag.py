@@ -117,3 +117,14 @@ def test_retention_and_maintenance_have_daily_schedules_of_their_own():
     assert {n: (s["every_minutes"], s["notebook"]) for n, s in schedules.items()} == {
         "all-hourly": (60, ""), "retention-daily": (1440, "compliance-auditing:retention"),
         "maintenance-daily": (1440, "compliance-auditing:maintenance")}
+
+
+def test_waits_for_keeps_orders_through_notebooks_not_chosen(tmp_path):
+    a = declare(tmp_path, "a", [("bronze", [], None), ("silver", ["bronze"], None), ("gold", ["silver"], None)])
+    b = declare(tmp_path, "b", [("load", [], None)])
+    watch = factories.declare(tmp_path, "watch", [("health", [], (), None)], runs_after={"health": ["*"]})
+    dag = dag_lib.build({"a": a, "b": b, "watch": watch})
+    # a:silver is not chosen: a:gold still waits for a:bronze through it; b:load waits for nothing
+    assert dag.waits_for(["a:bronze", "a:gold", "b:load", "watch:health"]) == {
+        "a:bronze": set(), "a:gold": {"a:bronze"}, "b:load": set(),
+        "watch:health": {"a:bronze", "a:gold", "b:load"}}
