@@ -159,7 +159,7 @@ def test_checkpoints_are_computed_at_once_and_released_when_the_block_ends(spark
 def test_side_by_side_two_chains_overlap_a_failure_still_skips_its_downstream(tmp_path):
     """platform.runner.parallel=2: the two chains run at the same time (each notebook sleeps 3 s
     and writes when it started and ended), the failure's downstream is skipped, every notebook
-    has its record and its lineage START/end events, and none records Spark CPU as its own."""
+    has its record, and the two that overlapped record no Spark CPU as their own."""
     stamp = ("import json, pathlib, time\nt0 = time.time()\ntime.sleep(3)\n"
              f"pathlib.Path({str(tmp_path)!r}, NAME).write_text(json.dumps([t0, time.time()]))")
     declared = product(tmp_path, "lanes", [
@@ -174,6 +174,7 @@ def test_side_by_side_two_chains_overlap_a_failure_still_skips_its_downstream(tm
     spans = {n: json.loads((tmp_path / n).read_text()) for n in ("a1", "a2", "b1")}
     assert spans["a1"][0] < spans["b1"][1] and spans["b1"][0] < spans["a1"][1]  # side by side
     assert spans["a2"][0] >= spans["a1"][1]  # a2 after what it depends on
-    assert all(r.get("spark_cpu_s") is None for r in summary.records)
+    cpu = {r["notebook"]: r.get("spark_cpu_s") for r in summary.records}
+    assert cpu["a1"] is None and cpu["b1"] is None  # they overlapped; a2 may have run alone
     recorded = runlog.read()
     assert sorted(recorded[recorded.run_id == "test-lanes"]["notebook"]) == ["a1", "a2", "b1", "b2"]
