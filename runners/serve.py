@@ -83,7 +83,7 @@ def voila_cmd(host: str, port: int, folder: Path = paths.DASHBOARDS_DIR, preheat
         # Dashboards show results only: never a cell's code, never a traceback (both are
         # Voila's defaults today; stated so that a changed default cannot expose code).
         "--strip_sources=True", "--show_tracebacks=False",
-        # Beyond loopback: the token of JUPYTER_TOKEN (dashboards_token_env) is required.
+        # Beyond loopback: the token of JUPYTER_TOKEN (dashboards_env) is required.
         *(() if host in LOOPBACK else ("--Voila.auto_token=True",)),
         # A page's kernel lives while a browser holds its page. One whose page was fetched by
         # a program, or whose browser went without saying so, would live forever: the soak
@@ -100,9 +100,13 @@ TOKEN_VAR = "DP_DASHBOARD_TOKEN"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def dashboards_token_env(host: str) -> dict:
-    token = os.environ.get(TOKEN_VAR, "")
-    return {} if host in LOOPBACK else {"JUPYTER_TOKEN": token}
+def dashboards_env(host: str) -> dict:
+    """The dashboards' environment: the token beyond loopback, and the address a pre-heated kernel
+    reaches Voila at for its request (Voila tells its kernels the port, not the address, and they
+    assume 127.0.0.1: bound elsewhere, every pre-heated page failed to connect)."""
+    reach = "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else host
+    token = {} if host in LOOPBACK else {"JUPYTER_TOKEN": os.environ.get(TOKEN_VAR, "")}
+    return {"VOILA_APP_IP": reach, **token}
 
 
 def check_dashboards(params: dict) -> None:
@@ -197,7 +201,7 @@ def check_gateway(params: dict) -> None:
 
 
 DASHBOARDS = Server("dashboards", "platform.serve", "DP_SERVE_PORT", voila_cmd, dashboard_urls,
-                    lambda base: dashboards_not_preheated(), check=check_dashboards, env=dashboards_token_env)
+                    lambda base: dashboards_not_preheated(), check=check_dashboards, env=dashboards_env)
 METRICS = Server("metrics", "platform.metrics", "DP_METRICS_PORT", exporter_cmd,
                  lambda base: [f"{base}/metrics"])
 # The five product APIs (runners.apis: products/<package>/api.py create_app) in one process, on

@@ -23,7 +23,7 @@ def test_the_exporter_is_started_on_the_metrics_host():
 def test_on_loopback_no_token_is_asked_for(monkeypatch):
     monkeypatch.delenv(serve.TOKEN_VAR, raising=False)
     serve.check_dashboards(params_lib.load("dev"))
-    assert serve.dashboards_token_env("127.0.0.1") == {}
+    assert serve.dashboards_env("127.0.0.1") == {"VOILA_APP_IP": "127.0.0.1"}
     assert not any("token" in arg for arg in serve.voila_cmd("127.0.0.1", 8866))
 
 
@@ -41,7 +41,9 @@ def test_bound_elsewhere_the_token_goes_through_the_environment_not_the_command_
     token = "a-long-enough-dashboard-token"
     monkeypatch.setenv(serve.TOKEN_VAR, token)
     serve.check_dashboards(params_lib.load("dev", ["platform.serve.host=0.0.0.0"]))
-    assert serve.dashboards_token_env("0.0.0.0") == {"JUPYTER_TOKEN": token}
+    # The pre-heated kernels reach Voila on loopback when it listens on every address.
+    assert serve.dashboards_env("0.0.0.0") == {"VOILA_APP_IP": "127.0.0.1", "JUPYTER_TOKEN": token}
+    assert serve.dashboards_env("10.1.2.3")["VOILA_APP_IP"] == "10.1.2.3"
     argv = serve.voila_cmd("0.0.0.0", 8866)
     assert "--Voila.auto_token=True" in argv and token not in " ".join(argv)
     # never a traceback or a cell's code, wherever it is bound
