@@ -77,6 +77,14 @@ def _produce(params: dict, topic: str, pairs, total: int | None) -> int:
         progress.close()
 
 
+def with_fresh_ids(events, prefix: str) -> list:
+    """``events`` with ``prefix`` before each event id: a generator numbers its events from 0
+    whatever the seed, so a second batch as generated would be all duplicates. Deliberately broken
+    events (not a dict with an id) stay as they are."""
+    return [dict(e, event_id=f"{prefix}{e['event_id']}") if isinstance(e, dict) and "event_id" in e else e
+            for e in events]
+
+
 def choose_topic(params: dict, product: str, topic: str | None) -> str:
     """The topic ``dp produce --topic`` names (a topic or its role), or the product's only one."""
     products.get(product)

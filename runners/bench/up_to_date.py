@@ -41,8 +41,7 @@ def _new_events(setup: Setup, product: str, count: int) -> int:
     data spans the generator's days up to now), with ids of their own (a generator numbers its
     events from 0 whatever the seed: as they are they would all be duplicates)."""
     module = generate._generator(product)
-    events = [dict(e, event_id=f"new-{e['event_id']}") if isinstance(e, dict) and "event_id" in e else e
-              for e in module.generate(count, 99, days=NEW_DATA_DAYS)]
+    events = generate.with_fresh_ids(module.generate(count, 99, days=NEW_DATA_DAYS), "new-")
     return kafka_lib.produce(setup.params, kafka_lib.topic_of(setup.params, product),
                              kafka_lib.encode_events(events, module.KEY_FIELD))
 

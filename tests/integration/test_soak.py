@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from products.web_user_analytics import generator
-from runners import schedule, serve, services
+from runners import generate, schedule, serve, services
 from shared_lib import kafka as kafka_lib
 from shared_lib import paths
 from shared_lib.api.keys import KeyStore
@@ -112,10 +112,8 @@ def _wait_cycle_end(lines: queue.Queue, scheduler: subprocess.Popen) -> list[str
 
 
 def _produce(params: dict, cycle: int) -> int:
-    # Ids of the cycle's own: a generator numbers its events from 0 whatever the seed, and as they
-    # are every batch after the first would be all duplicates, with nothing new to process.
-    events = [dict(e, event_id=f"c{cycle}-{e['event_id']}") if isinstance(e, dict) and "event_id" in e else e
-              for e in generator.generate(BATCH, seed=9000 + cycle, days=2)]
+    # Ids of the cycle's own: else every batch after the first would be all duplicates.
+    events = generate.with_fresh_ids(generator.generate(BATCH, seed=9000 + cycle, days=2), f"c{cycle}-")
     return kafka_lib.produce(params, params["web-user-analytics"]["topic"],
                              kafka_lib.encode_events(events, generator.KEY_FIELD))
 

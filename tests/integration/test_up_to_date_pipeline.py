@@ -24,10 +24,8 @@ def statuses(summary) -> dict[str, str]:
 
 
 def new_web_events(params, count: int) -> int:
-    """``count`` generated web events with ids of their own (the generator numbers its events
-    from 0 whatever the seed: they would all be duplicates of the first batch's)."""
-    events = [dict(e, event_id=f"later-{e['event_id']}") if isinstance(e, dict) and "event_id" in e else e
-              for e in web_generator.generate(count, seed=12)]
+    """``count`` generated web events with ids of their own (``generate.with_fresh_ids``)."""
+    events = generate.with_fresh_ids(web_generator.generate(count, seed=12), "later-")
     return pipeline.produce(params, WEB, events, web_generator.KEY_FIELD)
 
 

@@ -3,7 +3,7 @@ one-topic product, and a clear error naming the topics when a product has severa
 import pytest
 
 from runners import cli
-from runners.generate import GenerateError, choose_topic
+from runners.generate import GenerateError, choose_topic, with_fresh_ids
 from shared_lib import kafka as kafka_lib
 from shared_lib import params as params_lib
 
@@ -64,3 +64,9 @@ def test_dp_generate_routes_each_event_to_the_topic_of_its_role(params, monkeypa
     assert all(b'"granted"' in v for v in sent["compliance.consent"])
     assert not any(b'"granted"' in v for v in sent["compliance.audit"])
     assert len(sent["compliance.consent"]) >= 0.2 * 190
+
+
+def test_fresh_ids_prefix_every_event_id_and_leave_broken_events_as_they_are():
+    events = [{"event_id": "0", "x": 1}, "not json", {"no_id": True}, b"\xff"]
+    assert with_fresh_ids(events, "c3-") == [{"event_id": "c3-0", "x": 1}, "not json", {"no_id": True}, b"\xff"]
+    assert events[0] == {"event_id": "0", "x": 1}  # the input is not changed
