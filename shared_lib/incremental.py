@@ -26,6 +26,8 @@ from typing import Callable, Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from shared_lib import lake
+from shared_lib import spark as spark_lib
 from shared_lib.step_report import QUARANTINE_BY_REASON
 
 COORDINATES = ("topic", "partition", "offset")
@@ -192,6 +194,12 @@ def refresh_rows(pending: list, run_id: str) -> list[tuple]:
     return [(row["run_id"], run_id, list(row["affected_dates"]), now) for row in pending]
 
 
+def silver_rows(product) -> int:
+    """Rows in the product's silver tables (from the Delta logs' statistics): what a gold refresh
+    may read, at most, to choose how Spark evaluates it."""
+    return sum(lake.count_rows(table) for table in product.tables if table.layer == "silver")
+
+
 def refresh(ctx, tables: Sequence[str], write_dates: Callable[[list[dt.date]], dict | None],
             rewrite: bool = False) -> dict:
     """The gold step's skeleton, the same for every product: ensure ``tables`` and ``refreshes``,
@@ -209,7 +217,8 @@ def refresh(ctx, tables: Sequence[str], write_dates: Callable[[list[dt.date]], d
     if not pending and not rewrite:
         return result
     if dates or rewrite:
-        result.update(write_dates(dates) or {})
+        with spark_lib.evaluation_for(ctx.spark, silver_rows(ctx.product), spark_lib.interpreted_below(ctx.params)):
+            result.update(write_dates(dates) or {})
     rows = refresh_rows(pending, ctx.run_id)
     if rows:
         writer.append_collected(ctx.spark.createDataFrame(rows, REFRESH_SCHEMA), ctx.table("refreshes"))

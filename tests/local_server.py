@@ -18,21 +18,37 @@ from runners.services import free_ports
 @contextlib.contextmanager
 def serving(app, start_timeout_s: float = 10.0, port: int | None = None):
     """``app`` served by uvicorn on ``port`` (default: a free one); yields its base URL."""
-    port = port or free_ports(1)[0]
+    # A port found free may be taken before uvicorn binds it (a browser's or a kernel's socket):
+    # a free port of our choosing is tried again with another, a given one is not.
+    for _attempt in range(1 if port else 3):
+        chosen = port or free_ports(1)[0]
+        server, thread = _started(app, chosen, start_timeout_s)
+        if server is not None:
+            break
+    else:
+        raise RuntimeError(f"test server on port {chosen} did not start")
+    assert server is not None and thread is not None
+    try:
+        yield f"http://127.0.0.1:{chosen}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _started(app, port: int, start_timeout_s: float):
+    """(server, thread) once uvicorn listens on ``port``; (None, None) when it could not bind."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout_s
     while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"test server on port {port} did not start")
+        if not thread.is_alive():
+            return None, None
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"test server on port {port} did not start within {start_timeout_s} s")
         time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return server, thread
 
 
 def upstream_app(health_status: int = 200, health_delay_s: float = 0.0) -> FastAPI:
