@@ -27,7 +27,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from shared_lib import lake
-from shared_lib import spark as spark_lib
 from shared_lib.step_report import QUARANTINE_BY_REASON
 
 COORDINATES = ("topic", "partition", "offset")
@@ -217,7 +216,7 @@ def refresh(ctx, tables: Sequence[str], write_dates: Callable[[list[dt.date]], d
     if not pending and not rewrite:
         return result
     if dates or rewrite:
-        with spark_lib.evaluation_for(ctx.spark, silver_rows(ctx.product), spark_lib.interpreted_below(ctx.params)):
+        with ctx.evaluated_for(silver_rows(ctx.product)):
             result.update(write_dates(dates) or {})
     rows = refresh_rows(pending, ctx.run_id)
     if rows:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from shared_lib import maintenance, products, recorder, step_report, storage, tables
 from shared_lib import params as params_lib
-from shared_lib.spark import get_spark
+from shared_lib import spark as spark_lib
 from shared_lib.tables import Writer
 
 LINEAGE_RECORD = "dp.lineage"
@@ -36,7 +36,7 @@ class Context:
     @property
     def writer(self) -> Writer:
         if self._writer is None:
-            self._writer = Writer(get_spark(self.params), self.run_id,
+            self._writer = Writer(spark_lib.get_spark(self.params), self.run_id,
                                   compaction=maintenance.Settings.from_params(self.params))
         return self._writer
 
@@ -47,6 +47,12 @@ class Context:
 
     def table(self, name: str) -> products.Table:
         return self.product.table(name)
+
+    def evaluated_for(self, rows: int):
+        """A block in which Spark evaluates the step's expressions instead of compiling them when
+        ``rows`` (what the step reads) is below ``services.spark.interpreted_below_rows``
+        (``spark.evaluation_for``)."""
+        return spark_lib.evaluation_for(self.spark, rows, spark_lib.interpreted_below(self.params))
 
     def read(self, name: str, product: str | None = None):
         """A declared table at its current version (recorded as read)."""

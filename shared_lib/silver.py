@@ -95,8 +95,8 @@ def _new_batch(ctx, tables: tuple[str, ...]):
 
 
 def _evaluation(ctx, batch: DataFrame):
-    """The batch's step evaluates interpreted when the batch is small (``spark.evaluation_for``)."""
-    return spark_lib.evaluation_for(ctx.spark, batch.count(), spark_lib.interpreted_below(ctx.params))
+    """The batch's step evaluates interpreted when the batch is small (``Context.evaluated_for``)."""
+    return ctx.evaluated_for(batch.count())
 
 
 def _validated(batch: DataFrame, event_contract: contract.Contract, keep) -> DataFrame | None:

@@ -150,6 +150,11 @@ TABLES = ("customer_clusters", "cluster_profiles")
 
 def run(ctx) -> dict:
     """k-means clusters of the snapshot's customers and the clusters' profiles."""
+    with ctx.evaluated_for(snapshots.feature_rows(ctx)):
+        return _clusters(ctx)
+
+
+def _clusters(ctx) -> dict:
     settings = ctx.own["clusters"]
     writer = ctx.writer
     for name in ("customer_features", *TABLES):

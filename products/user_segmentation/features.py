@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from products.user_segmentation import snapshots
+from shared_lib import incremental, products
 from shared_lib.aggregates import exact_sum
 
 SOURCES = {"web": "web-user-analytics", "mobile": "mobile-user-analytics"}
@@ -139,8 +140,24 @@ def active_days(own: dict) -> int:
     return value
 
 
+def source_rows(ctx) -> int:
+    """Rows of the silver tables the features read, from the Delta logs (0 for a product not installed)."""
+    rows = 0
+    for product in SOURCES.values():
+        try:
+            rows += incremental.silver_rows(products.get(product))
+        except KeyError:
+            pass
+    return rows
+
+
 def run(ctx) -> dict:
     """``customer_features`` of the snapshot date (parameter, else the day after the last purchase)."""
+    with ctx.evaluated_for(source_rows(ctx)):
+        return _features(ctx)
+
+
+def _features(ctx) -> dict:
     table = ctx.table("customer_features")
     ctx.writer.ensure(table)
     bought = [purchases(source(ctx, product, "events", EVENT_COLUMNS), name) for name, product in SOURCES.items()]

@@ -111,6 +111,11 @@ TABLES = ("customer_segments", "segment_profiles", "rfm_grid", "segment_movement
 def run(ctx) -> dict:
     """RFM scores and segments of the snapshot, its profiles and R x F grid, and the movement
     from the previous snapshot (or the parameter movement.from_snapshot)."""
+    with ctx.evaluated_for(snapshots.feature_rows(ctx)):
+        return _rfm(ctx)
+
+
+def _rfm(ctx) -> dict:
     actions = check_actions(ctx.own["segments"]["actions"])  # a bad parameter fails first
     limits = behaviour.thresholds(ctx.own)
     writer = ctx.writer

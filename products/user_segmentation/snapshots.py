@@ -8,7 +8,7 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from shared_lib import tables
+from shared_lib import lake, tables
 
 
 def parse_date(value: str, parameter: str) -> dt.date | None:
@@ -30,6 +30,11 @@ def current(ctx, history: DataFrame) -> dt.date | None:
     """The snapshot date parameter, else the latest snapshot in ``history``."""
     return (parse_date(ctx.own["snapshot_date"], "snapshot_date")
             or history.agg(F.max("snapshot_date")).first()[0])
+
+
+def feature_rows(ctx) -> int:
+    """Rows of ``customer_features``, every snapshot (from the Delta log): what rfm and clusters read at most."""
+    return lake.count_rows(ctx.table("customer_features"))
 
 
 def current_features(ctx) -> tuple[dt.date | None, DataFrame | None]:
