@@ -160,8 +160,20 @@ def new_quality(ctx) -> DataFrame | None:
     return found.join(ctx.read("quality").select("table_name", "run_id"), ["table_name", "run_id"], "left_anti")
 
 
+def read_rows() -> int:
+    """Rows of what the health step reads with Spark (every bronze table, the run records), from
+    the Delta logs."""
+    read = [t for _, t in _declared(layer="bronze", with_column="offset")] + [products.get(PLATFORM).table(RUNS_TABLE)]
+    return sum(lake.count_rows(t) for t in read)
+
+
 def run(ctx, now: dt.datetime | None = None) -> dict:
     """Gather pipeline health at ``now`` (default: the wall clock); returns what was written."""
+    with ctx.evaluated_for(read_rows()):
+        return _gathered(ctx, now)
+
+
+def _gathered(ctx, now: dt.datetime | None) -> dict:
     writer, own = ctx.writer, ctx.own["health"]
     for name in ("pipeline_daily", "table_freshness", "consumer_lag", "quality", "process_samples", "disk_usage",
                  "cost_daily", "cost_by_notebook"):
