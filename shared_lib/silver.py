@@ -58,8 +58,9 @@ def run(ctx, spec: SilverSpec) -> dict:
 def _batch_processed(ctx, spec: SilverSpec, own: dict, keep) -> dict:
     # Its own function, so that the batch's DataFrames are gone when ``checkpoints`` releases.
     batch, bronze_version = _new_batch(ctx, TABLES)
-    with _evaluation(ctx, batch):
-        validated = _validated(batch, spec.contract, keep)
+    rows = batch.count()
+    with ctx.evaluated_for(rows):  # interpreted for a small batch
+        validated = _validated(batch, spec.contract, keep) if rows else None
         # Before the new events: it reads silver as the last batch left it (see ``_late_withdrawals``).
         late = _late_withdrawals(ctx, spec, own, keep)
         if validated is None and late is None:
@@ -78,11 +79,11 @@ def _run_batch(ctx, event_contract: contract.Contract, tables: tuple[str, ...],
 def _new_batch_processed(ctx, event_contract, tables, process, keep) -> dict:
     # Its own function, so that the batch's DataFrames are gone when ``checkpoints`` releases.
     batch, bronze_version = _new_batch(ctx, tables)
-    with _evaluation(ctx, batch):
-        validated = _validated(batch, event_contract, keep)
-        if validated is None:
-            return incremental.summary(None)
-        return process(validated, bronze_version, keep)
+    rows = batch.count()
+    if not rows:
+        return incremental.summary(None)
+    with ctx.evaluated_for(rows):  # interpreted for a small batch
+        return process(_validated(batch, event_contract, keep), bronze_version, keep)
 
 
 def _new_batch(ctx, tables: tuple[str, ...]):
@@ -94,19 +95,13 @@ def _new_batch(ctx, tables: tuple[str, ...]):
     return incremental.unprocessed(bronze, incremental.high_water_marks(ctx.read("batches"))), bronze_version
 
 
-def _evaluation(ctx, batch: DataFrame):
-    """The batch's step evaluates interpreted when the batch is small (``Context.evaluated_for``)."""
-    return ctx.evaluated_for(batch.count())
-
-
-def _validated(batch: DataFrame, event_contract: contract.Contract, keep) -> DataFrame | None:
-    """The batch validated (None when it is empty)."""
+def _validated(batch: DataFrame, event_contract: contract.Contract, keep) -> DataFrame:
+    """The batch validated, one row per bronze row."""
     # Parsed once: every write and count below reads the checkpoint, not the JSON again (persist
     # instead measured 40 % slower on 1M web events). The raw message is kept for quarantined
     # rows only, the one place that needs it.
-    validated = keep(contract.validate(batch, event_contract).withColumn(
+    return keep(contract.validate(batch, event_contract).withColumn(
         "value", F.when(F.col("reason").isNotNull(), F.col("value"))))
-    return None if validated.isEmpty() else validated
 
 
 def _process(ctx, spec: SilverSpec, own: dict, validated, bronze_version: int, keep,
