@@ -204,8 +204,8 @@ def checkpoints():
 # How a session evaluates expressions over few rows: interpreted, not compiled. A step over a
 # small batch otherwise compiles 300-400 generated classes (about 7 ms each with Janino) for
 # plans whose literals (offsets, bounds, dates) change every run, so Spark's code cache never
-# hits. Measured on mobile silver: 200 rows 5.8-6.4 s against 8.7-10.5 s compiled, 20k rows
-# 8.1-8.7 against 10.4-10.5, 100k rows 16.5 against 14.7 (docs/performance.md).
+# hits. Measured on mobile silver, alternating: 200 rows 7.7-8.5 s against 9.4-10.1 s compiled,
+# 20k rows 8.1-8.7 against 10.4-10.5, 100k rows 16.5 against 14.7 (docs/performance.md).
 INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
